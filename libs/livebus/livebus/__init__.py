@@ -1,0 +1,1 @@
+"""livebus shared library: the only code services share."""

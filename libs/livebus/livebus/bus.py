@@ -1,0 +1,49 @@
+"""NATS connections with the options every service wants."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import nats
+from nats.aio.client import Client as NATS
+from prometheus_client import Counter
+
+log = logging.getLogger(__name__)
+
+NATS_EVENTS = Counter(
+    "livebus_nats_events_total",
+    "NATS connection events (disconnect, reconnect, error, slow_consumer)",
+    ["connection", "event"],
+)
+
+
+async def connect(url: str, name: str, **kwargs: Any) -> NATS:
+    """Connect with unlimited reconnects, so a NATS restart never takes a service down."""
+
+    async def disconnected() -> None:
+        NATS_EVENTS.labels(name, "disconnect").inc()
+        log.warning("nats %s disconnected", name)
+
+    async def reconnected() -> None:
+        NATS_EVENTS.labels(name, "reconnect").inc()
+        log.info("nats %s reconnected", name)
+
+    async def error(e: Exception) -> None:
+        kind = "slow_consumer" if type(e).__name__ == "SlowConsumerError" else "error"
+        NATS_EVENTS.labels(name, kind).inc()
+        log.warning("nats %s %s: %s", name, kind, e)
+
+    opts: dict[str, Any] = {
+        "servers": [url],
+        "name": name,
+        "max_reconnect_attempts": -1,
+        "reconnect_time_wait": 0.25,
+        "connect_timeout": 2,
+        "disconnected_cb": disconnected,
+        "reconnected_cb": reconnected,
+        "error_cb": error,
+        "pending_size": 8 * 1024 * 1024,
+    }
+    opts.update(kwargs)
+    return await nats.connect(**opts)

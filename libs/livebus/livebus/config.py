@@ -1,0 +1,31 @@
+"""Settings shared by every service. Each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BeforeValidator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Read from the environment; `LIVEBUS_<SERVICE>_<FIELD>` (see docs/configuration.md)."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_file=None)
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    # /metrics, /livez, /readyz. Services without their own HTTP server serve these here.
+    health_host: str = "127.0.0.1"
+    health_port: int = 0
+    log_level: str = "INFO"
+    instance_id: str = ""
+
+
+def _split_csv(v: object) -> object:
+    if isinstance(v, str):
+        return [s.strip() for s in v.split(",") if s.strip()]
+    return v
+
+
+# A list read from one comma-separated environment variable.
+CsvList = Annotated[list[str], NoDecode, BeforeValidator(_split_csv)]

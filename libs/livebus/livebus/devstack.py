@@ -1,0 +1,197 @@
+"""The whole stack as local processes: `make run` and the integration tests both use this.
+
+Offline by default: without GEMINI_API_KEY an emulator is started and the bridges talk to it.
+With GEMINI_API_KEY (and optionally GEMINI_BASE_URL, GEMINI_CA_FILE, GEMINI_API_VERSION) the
+bridges talk to that upstream and no emulator runs.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from . import procs, tls
+from .procs import Proc
+
+
+class DevStackSettings(BaseSettings):
+    """`make run` knobs (environment variables LIVEBUS_DEV_*; BRIDGES=N from make)."""
+
+    model_config = SettingsConfigDict(env_prefix="LIVEBUS_DEV_", extra="ignore")
+
+    dir: Path = Path(".livebus")
+    host: str = "127.0.0.1"
+    https_port: int = 8443
+    http_port: int = 8080
+    nats_port: int = 4250          # our own server; the machine may run another on 4222
+    nats_url: str = ""             # use an existing NATS instead of starting one
+    emulator_port: int = 9443
+    bridges: int = 2
+    bridge_health_port: int = 9100  # bridge i serves health on this + i
+    gateways: int = 1
+    emulator_pace: float = 1.0
+    dev_tokens: bool = True         # the gateway hands the local page a token
+
+
+def _secret_file(path: Path) -> str:
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32) + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@dataclass
+class Stack:
+    cfg: DevStackSettings
+    extra_env: dict[str, str] = field(default_factory=dict)
+    procs: list[Proc] = field(default_factory=list)
+    nats_url: str = ""
+    api_key: str = ""
+    emulator_url: str | None = None
+    emulator_key: str = ""
+
+    @property
+    def ca_file(self) -> Path:
+        return self.cfg.dir / "ca.pem"
+
+    def gateway_https(self, i: int = 0) -> str:
+        return f"https://{self.cfg.host}:{self.cfg.https_port + i}"
+
+    def gateway_http(self, i: int = 0) -> str:
+        return f"http://{self.cfg.host}:{self.cfg.http_port + i}"
+
+    def _log(self, name: str) -> Path:
+        logs = self.cfg.dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        return logs / f"{name}.log"
+
+    def _add(self, name: str, argv: list[str], env: dict[str, str]) -> Proc:
+        p = Proc(name, argv, procs.child_env({**env, **self.extra_env}), self._log(name)).start()
+        self.procs.append(p)
+        return p
+
+    def start(self) -> Stack:
+        d = self.cfg.dir
+        d.mkdir(parents=True, exist_ok=True)
+        certs = tls.ensure_dev_certs(d)
+        self.api_key = _secret_file(d / "api-key")
+        token_secret_file = d / "token-secret"
+        _secret_file(token_secret_file)
+        client_ctx = tls.client_context(certs.ca)
+        try:
+            if self.cfg.nats_url:
+                self.nats_url = self.cfg.nats_url
+            else:
+                nats = procs.nats_server(self.cfg.nats_port, d / "nats", self._log("nats")).start()
+                self.procs.append(nats)
+                procs.wait_tcp(self.cfg.nats_port)
+                self.nats_url = f"nats://127.0.0.1:{self.cfg.nats_port}"
+
+            upstream = {k: v for k, v in os.environ.items() if k.startswith("GEMINI_")}
+            if not upstream.get("GEMINI_API_KEY"):
+                self.emulator_key = _secret_file(d / "emulator-key")
+                port = self.cfg.emulator_port
+                emu = self._add("gemini-emulator", procs.python_module("livebus_emulator"), {
+                    "LIVEBUS_EMULATOR_HOST": self.cfg.host,
+                    "LIVEBUS_EMULATOR_PORT": str(port),
+                    "LIVEBUS_EMULATOR_CERT_FILE": str(certs.cert),
+                    "LIVEBUS_EMULATOR_KEY_FILE": str(certs.key),
+                    "LIVEBUS_EMULATOR_API_KEYS": self.emulator_key,
+                    "LIVEBUS_EMULATOR_PACE": str(self.cfg.emulator_pace),
+                })
+                self.emulator_url = f"https://{self.cfg.host}:{port}"
+                procs.wait_http_ok(f"{self.emulator_url}/readyz", proc=emu, context=client_ctx)
+                upstream = {
+                    "GEMINI_API_KEY": self.emulator_key,
+                    "GEMINI_BASE_URL": self.emulator_url,
+                    "GEMINI_CA_FILE": str(certs.ca),
+                    "GEMINI_API_VERSION": "v1beta",
+                }
+            bridges = [self.start_bridge(i, upstream) for i in range(self.cfg.bridges)]
+            gateways = [self.start_gateway(i, certs, token_secret_file)
+                        for i in range(self.cfg.gateways)]
+            for i, b in enumerate(bridges):
+                procs.wait_http_ok(f"http://{self.cfg.host}:{self.cfg.bridge_health_port + i}"
+                                   "/readyz", proc=b)
+            for i, g in enumerate(gateways):
+                procs.wait_http_ok(f"{self.gateway_http(i)}/readyz", proc=g)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def start_bridge(self, i: int, upstream: dict[str, str]) -> Proc:
+        env = {
+            **upstream,
+            "LIVEBUS_BRIDGE_NATS_URL": self.nats_url,
+            "LIVEBUS_BRIDGE_HEALTH_HOST": self.cfg.host,
+            "LIVEBUS_BRIDGE_HEALTH_PORT": str(self.cfg.bridge_health_port + i),
+            "LIVEBUS_BRIDGE_INSTANCE_ID": f"bridge-{i}",
+        }
+        return self._add(f"gemini-bridge-{i}", procs.python_module("livebus_bridge"), env)
+
+    def start_gateway(self, i: int, certs: tls.DevCerts, token_secret_file: Path) -> Proc:
+        env = {
+            "LIVEBUS_GATEWAY_NATS_URL": self.nats_url,
+            "LIVEBUS_GATEWAY_HOST": self.cfg.host,
+            "LIVEBUS_GATEWAY_HTTPS_PORT": str(self.cfg.https_port + i),
+            "LIVEBUS_GATEWAY_HTTP_PORT": str(self.cfg.http_port + i),
+            "LIVEBUS_GATEWAY_CERT_FILE": str(certs.cert),
+            "LIVEBUS_GATEWAY_KEY_FILE": str(certs.key),
+            "LIVEBUS_GATEWAY_API_KEY_FILE": str(self.cfg.dir / "api-key"),
+            "LIVEBUS_GATEWAY_TOKEN_SECRET_FILE": str(token_secret_file),
+            "LIVEBUS_GATEWAY_INSTANCE_ID": f"gateway-{i}",
+            "LIVEBUS_GATEWAY_DEV_TOKENS": "true" if self.cfg.dev_tokens else "false",
+        }
+        return self._add(f"gateway-{i}", procs.python_module("livebus_gateway"), env)
+
+    def stop(self) -> None:
+        # Reverse order: clients' edge first, NATS last.
+        for p in reversed(self.procs):
+            p.stop()
+        self.procs.clear()
+
+
+def main() -> None:
+    cfg = DevStackSettings()
+    if os.environ.get("BRIDGES"):
+        cfg.bridges = int(os.environ["BRIDGES"])
+    print("starting livebus ...", flush=True)
+    stack = Stack(cfg).start()
+    upstream = "the offline Gemini Live emulator at " + str(stack.emulator_url) \
+        if stack.emulator_url else "the upstream in GEMINI_BASE_URL (or Google)"
+    print(f"""
+livebus is running ({len(stack.procs)} processes, logs in {cfg.dir}/logs):
+
+  web page       {stack.gateway_http()}/
+  Gemini Live    {stack.gateway_https()}   (TLS; trust {stack.ca_file})
+  server key     {cfg.dir}/api-key
+  upstream       {upstream}
+  NATS           {stack.nats_url}
+
+  python examples/converse.py     talks to it with the google-genai SDK
+
+Ctrl-C stops everything.
+""", flush=True)
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    while not done.wait(0.5):
+        dead = [p.name for p in stack.procs if not p.alive()]
+        if dead:
+            print(f"stopping: {', '.join(dead)} exited (see {cfg.dir}/logs)", file=sys.stderr)
+            break
+    print("stopping livebus ...", flush=True)
+    stack.stop()
+    print("stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    main()

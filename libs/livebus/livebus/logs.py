@@ -1,0 +1,60 @@
+"""Structured (JSON lines) logging with the session id from context, and secret redaction."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+session_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "livebus_session_id", default=None
+)
+
+_secrets: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Never print this value: any log line containing it gets it replaced."""
+    if value and len(value) >= 8:
+        _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    for s in _secrets:
+        if s in text:
+            text = text.replace(s, "[REDACTED]")
+    return text
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": round(time.time(), 3),
+            "level": record.levelname.lower(),
+            "service": self.service,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        sid = getattr(record, "session_id", None) or session_id_var.get()
+        if sid:
+            entry["session_id"] = sid
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return redact(json.dumps(entry, default=str))
+
+
+def setup(service: str, level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("websockets", "uvicorn.access", "httpx", "google_genai"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

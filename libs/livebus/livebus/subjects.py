@@ -1,0 +1,72 @@
+"""Every NATS subject and queue group livebus uses. No subject string exists anywhere else.
+
+Per-session subjects carry the session id as one token. Uplink audio and control share a
+prefix so the bridge reads them through one subscription, in the order the gateway sent them;
+downlink audio and events likewise, so `interrupted` never overtakes the audio it cuts.
+Video has its own subjects (and its own connections) so a frame never delays a word.
+"""
+
+from __future__ import annotations
+
+ROOT = "livebus"
+
+# gateway -> any bridge (request/reply): open an upstream session.
+BRIDGE_OPEN = f"{ROOT}.bridge.open"
+BRIDGE_QUEUE = "bridges"
+
+# gateway -> frame-sampler: raw client frames; frame-sampler -> bridge: sampled frames.
+SAMPLER_QUEUE = "samplers"
+
+# JetStream key-value buckets.
+KV_TOKEN_USES = "livebus_token_uses"
+
+
+def up_prefix(session_id: str) -> str:
+    return f"{ROOT}.up.{session_id}"
+
+
+def up_all(session_id: str) -> str:
+    """Wildcard for a session's ordered uplink (audio + control)."""
+    return f"{up_prefix(session_id)}.*"
+
+
+def up_audio(session_id: str) -> str:
+    return f"{up_prefix(session_id)}.audio"
+
+
+def up_ctl(session_id: str) -> str:
+    return f"{up_prefix(session_id)}.ctl"
+
+
+def down_prefix(session_id: str) -> str:
+    return f"{ROOT}.down.{session_id}"
+
+
+def down_all(session_id: str) -> str:
+    """Wildcard for a session's ordered downlink (audio + events)."""
+    return f"{down_prefix(session_id)}.*"
+
+
+def down_audio(session_id: str) -> str:
+    return f"{down_prefix(session_id)}.audio"
+
+
+def down_event(session_id: str) -> str:
+    return f"{down_prefix(session_id)}.event"
+
+
+def video_raw(session_id: str) -> str:
+    """Frames as the client sent them (gateway -> frame-sampler)."""
+    return f"{ROOT}.video.raw.{session_id}"
+
+
+VIDEO_RAW_ALL = f"{ROOT}.video.raw.*"
+
+
+def video_sampled(session_id: str) -> str:
+    """Frames ready for the model (frame-sampler -> bridge)."""
+    return f"{ROOT}.video.sampled.{session_id}"
+
+
+def is_audio(subject: str) -> bool:
+    return subject.endswith(".audio")

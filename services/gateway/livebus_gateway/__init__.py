@@ -1,0 +1,1 @@
+"""livebus gateway: the client-facing edge."""

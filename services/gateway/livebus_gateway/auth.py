@@ -1,0 +1,36 @@
+"""Who is calling: a server key or an ephemeral token, from any place a Gemini client puts it."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+
+from . import tokens
+from .tokens import Grant, TokenError
+
+
+def credential(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
+    """Authorization: Token/Bearer, x-goog-api-key, ?access_token=, ?key= (browsers)."""
+    auth = headers.get("authorization", "")
+    scheme, _, value = auth.partition(" ")
+    if scheme.lower() in ("token", "bearer") and value.strip():
+        return value.strip()
+    for found in (headers.get("x-goog-api-key"), query.get("access_token"), query.get("key")):
+        if found:
+            return found
+    return None
+
+
+def is_server_key(candidate: str, server_keys: list[str]) -> bool:
+    return any(hmac.compare_digest(candidate.encode(), k.encode()) for k in server_keys)
+
+
+def authenticate(candidate: str | None, server_keys: list[str], secret: str) -> Grant:
+    """Raises TokenError with a reason the client may see (never echoing the credential)."""
+    if not candidate:
+        raise TokenError("missing API key or token")
+    if candidate.startswith(tokens.PREFIX):
+        return tokens.verify(secret, candidate)
+    if is_server_key(candidate, server_keys):
+        return Grant(user="server", server_key=True)
+    raise TokenError("API key not valid")

@@ -1,0 +1,178 @@
+"""Ephemeral tokens like Google's: `auth_tokens/<signed JWT>`, verifiable by any gateway replica.
+
+The JWT (HS256, PyJWT) carries Google's fields (uses, expireTime, newSessionExpireTime, an optional
+locked setup) and livebus's own claims (user, models, tools; see docs/tokens.md). Uses are counted
+in a JetStream KV bucket shared by all replicas, with compare-and-set so two replicas cannot both
+spend the last use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from nats.js.errors import KeyWrongLastSequenceError, NotFoundError
+from nats.js.kv import KeyValue
+
+PREFIX = "auth_tokens/"
+ISSUER = "livebus"
+DEFAULT_TTL = dt.timedelta(minutes=30)
+DEFAULT_NEW_SESSION_TTL = dt.timedelta(seconds=60)
+MAX_TTL = dt.timedelta(hours=20)
+
+
+class TokenError(Exception):
+    """Why a token was refused; the message is safe to show the client."""
+
+
+@dataclass
+class Grant:
+    """What a verified credential allows."""
+
+    user: str
+    server_key: bool = False
+    models: list[str] = field(default_factory=list)  # empty: the gateway's allowed models
+    tools: list[str] | None = None                    # None: the server's default tools
+    locked_setup: dict[str, Any] | None = None
+    field_mask: list[str] | None = None
+    token_id: str | None = None
+    uses: int = 1
+    expires_at: float | None = None
+
+
+def _parse_time(value: Any, default: dt.datetime) -> dt.datetime:
+    if value in (None, ""):
+        return default
+    if not isinstance(value, str):
+        raise ValueError("times are RFC 3339 strings")
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed
+
+
+def _rfc3339(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def mint(secret: str, body: dict[str, Any], now: dt.datetime | None = None) -> dict[str, Any]:
+    """Create a token from a `POST auth_tokens` body; returns Google's AuthToken JSON."""
+    now = now or dt.datetime.now(dt.UTC)
+    try:
+        uses = int(body.get("uses", 1) or 1)
+        expire = _parse_time(body.get("expireTime") or body.get("expire_time"), now + DEFAULT_TTL)
+        nse = _parse_time(
+            body.get("newSessionExpireTime") or body.get("new_session_expire_time"),
+            now + DEFAULT_NEW_SESSION_TTL,
+        )
+    except (TypeError, ValueError) as e:
+        raise TokenError(f"invalid token request: {e}") from None
+    if uses < 1:
+        raise TokenError("uses must be at least 1")
+    if expire <= now or expire - now > MAX_TTL:
+        raise TokenError("expireTime must be in the future and at most 20 hours away")
+    nse = min(nse, expire)
+    claims: dict[str, Any] = {
+        "iss": ISSUER,
+        "jti": uuid.uuid4().hex,
+        "iat": int(now.timestamp()),
+        "exp": int(expire.timestamp()),
+        "nse": int(nse.timestamp()),
+        "uses": uses,
+    }
+    setup = body.get("bidiGenerateContentSetup") or body.get("bidi_generate_content_setup")
+    if isinstance(setup, dict):
+        claims["setup"] = setup.get("setup", setup)
+        mask = body.get("fieldMask") or body.get("field_mask")
+        if mask:
+            claims["mask"] = [m.strip() for m in str(mask).split(",") if m.strip()]
+    lb = body.get("livebus") or {}
+    if not isinstance(lb, dict):
+        raise TokenError("livebus claims must be an object")
+    if lb.get("user"):
+        claims["user"] = str(lb["user"])
+    if lb.get("models") is not None:
+        claims["models"] = [str(m) for m in lb["models"]]
+    if lb.get("tools") is not None:
+        claims["tools"] = [str(t) for t in lb["tools"]]
+    token = jwt.encode(claims, secret, algorithm="HS256")
+    return {
+        "name": PREFIX + token,
+        "uses": uses,
+        "expireTime": _rfc3339(expire),
+        "newSessionExpireTime": _rfc3339(nse),
+    }
+
+
+def verify(secret: str, credential: str, new_session: bool = True) -> Grant:
+    """Check signature and times; raises TokenError. Uses are spent separately (`spend`)."""
+    raw = credential.removeprefix(PREFIX)
+    try:
+        claims = jwt.decode(raw, secret, algorithms=["HS256"], issuer=ISSUER,
+                            options={"require": ["exp", "jti", "iss"]})
+    except jwt.ExpiredSignatureError:
+        raise TokenError("token expired") from None
+    except jwt.InvalidTokenError:
+        raise TokenError("invalid token") from None
+    if new_session and time.time() > float(claims.get("nse", claims["exp"])):
+        raise TokenError("token may no longer start new sessions (newSessionExpireTime passed)")
+    return Grant(
+        user=str(claims.get("user") or f"token:{claims['jti'][:8]}"),
+        models=list(claims.get("models") or []),
+        tools=claims.get("tools"),
+        locked_setup=claims.get("setup"),
+        field_mask=claims.get("mask"),
+        token_id=str(claims["jti"]),
+        uses=int(claims.get("uses", 1)),
+        expires_at=float(claims["exp"]),
+    )
+
+
+async def spend(kv: KeyValue, grant: Grant) -> None:
+    """Spend one use of the token; raises TokenError when none is left."""
+    if grant.token_id is None:
+        return
+    key = grant.token_id
+    for _ in range(20):
+        try:
+            entry = await kv.get(key)
+        except NotFoundError:
+            entry = None
+        if entry is None or entry.value is None:
+            try:
+                await kv.create(key, b"1")
+                return
+            except KeyWrongLastSequenceError:
+                continue
+        used = int(entry.value.decode() or "0")
+        if used >= grant.uses:
+            raise TokenError("token has already been used")
+        try:
+            await kv.update(key, str(used + 1).encode(), last=entry.revision)
+            return
+        except KeyWrongLastSequenceError:
+            continue
+    raise TokenError("token use could not be recorded, try again")
+
+
+def apply_locked_setup(grant: Grant, setup: dict[str, Any]) -> dict[str, Any]:
+    """Google's semantics: the token's setup wins; with a field mask, only the masked fields."""
+    if not grant.locked_setup:
+        return setup
+    locked = grant.locked_setup
+    if grant.field_mask:
+        merged = dict(setup)
+        for path in grant.field_mask:
+            top = path.split(".")[0]
+            if top in locked:
+                merged[top] = locked[top]
+        if "model" in locked:
+            merged["model"] = locked["model"]
+        return merged
+    merged = dict(setup)
+    merged.update(locked)
+    return merged

@@ -1,0 +1,1 @@
+"""livebus gemini-bridge: upstream Gemini Live sessions."""

@@ -1,0 +1,17 @@
+"""Bridge metrics (docs/metrics.md). No per-session labels."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+ACTIVE_SESSIONS = Gauge("livebus_bridge_active_sessions",
+                        "Upstream sessions held by this bridge (the autoscaling signal)")
+CAPACITY = Gauge("livebus_bridge_capacity", "Sessions this bridge accepts at most")
+OPENS = Counter("livebus_bridge_session_opens_total", "Open requests by result", ["result"])
+UPSTREAM_CLOSES = Counter("livebus_bridge_upstream_closes_total",
+                          "Upstream connections that ended, by close code", ["code"])
+AUDIO_UP_BYTES = Counter("livebus_bridge_audio_up_bytes_total", "PCM bytes sent upstream")
+AUDIO_DOWN_BYTES = Counter("livebus_bridge_audio_down_bytes_total", "PCM bytes from upstream")
+FRAMES_UP = Counter("livebus_bridge_frames_up_total", "Video frames sent upstream")
+FRAMES_REPLACED = Counter("livebus_bridge_frames_replaced_total",
+                          "Frames dropped because a newer one arrived before sending")

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from livebus.config import ServiceSettings
+
+
+class BridgeSettings(ServiceSettings):
+    """Environment variables `LIVEBUS_BRIDGE_*`."""
+
+    model_config = SettingsConfigDict(env_prefix="LIVEBUS_BRIDGE_", extra="ignore")
+
+    health_port: int = 9100
+    capacity: int = 100            # live sessions this bridge accepts
+    idle_timeout_s: float = 600.0  # no uplink at all for this long: the gateway is gone
+    video_queue: int = 1           # frames waiting per session (latest wins)
+
+
+class UpstreamSettings(BaseSettings):
+    """The Gemini Live endpoint. Unprefixed names, as Google's tools use them.
+
+    The key lives only in the bridge's environment: it is never sent on the bus or logged.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    gemini_api_key: str = ""
+    gemini_base_url: str | None = None   # None: Google's endpoint
+    gemini_ca_file: Path | None = None   # extra CA to trust (the emulator's)
+    gemini_api_version: str = "v1beta"

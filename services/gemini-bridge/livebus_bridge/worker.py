@@ -1,0 +1,94 @@
+"""Claims sessions from the bridges' queue group, within capacity."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+
+from google import genai
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+from livebus import bus, closecodes, subjects
+from livebus.runtime import cancel_and_wait
+from livebus.v1 import bus_pb2
+
+from . import metrics
+from .session import UpstreamSession
+from .settings import BridgeSettings
+
+log = logging.getLogger(__name__)
+
+
+class Bridge:
+    def __init__(self, settings: BridgeSettings, client: genai.Client) -> None:
+        self.settings = settings
+        self.client = client
+        self.sessions: dict[str, asyncio.Task[None]] = {}
+        self.nc: NATS | None = None
+        self.nc_video: NATS | None = None
+        self._intake: Subscription | None = None
+        self.accepting = True
+        metrics.CAPACITY.set(settings.capacity)
+
+    async def start(self) -> None:
+        name = self.settings.instance_id or "bridge"
+        self.nc = await bus.connect(self.settings.nats_url, f"{name}-main")
+        self.nc_video = await bus.connect(self.settings.nats_url, f"{name}-video")
+        await self._update_intake()
+
+    def ready(self) -> tuple[bool, str]:
+        if self.nc is None or not self.nc.is_connected:
+            return False, "not connected to NATS"
+        if not self.accepting:
+            return False, "draining"
+        return True, "ok"
+
+    @property
+    def full(self) -> bool:
+        return len(self.sessions) >= self.settings.capacity
+
+    async def _update_intake(self) -> None:
+        """Listen for new sessions only while there is room (and not draining)."""
+        assert self.nc is not None
+        want = self.accepting and not self.full
+        if want and self._intake is None:
+            self._intake = await self.nc.subscribe(subjects.BRIDGE_OPEN,
+                                                   queue=subjects.BRIDGE_QUEUE, cb=self._on_open)
+        elif not want and self._intake is not None:
+            sub, self._intake = self._intake, None
+            await sub.unsubscribe()
+
+    async def _on_open(self, msg: Msg) -> None:
+        req = bus_pb2.OpenSession.FromString(msg.data)
+        if not self.accepting or self.full:
+            metrics.OPENS.labels("refused").inc()
+            refusal = bus_pb2.OpenSessionReply(ok=False, bridge_id=self.settings.instance_id,
+                                               error=bus_pb2.Close(code=closecodes.TRY_AGAIN,
+                                                                   reason="bridge at capacity"))
+            await msg.respond(refusal.SerializeToString())
+            return
+        assert self.nc is not None and self.nc_video is not None
+        session = UpstreamSession(req, self.client, self.nc, self.nc_video, self.settings)
+        task = asyncio.create_task(session.run(msg))
+        self.sessions[req.session_id] = task
+        metrics.ACTIVE_SESSIONS.set(len(self.sessions))
+        task.add_done_callback(functools.partial(self._ended, req.session_id))
+        await self._update_intake()
+
+    def _ended(self, sid: str, _task: asyncio.Task[None]) -> None:
+        self.sessions.pop(sid, None)
+        metrics.ACTIVE_SESSIONS.set(len(self.sessions))
+        if self.nc is not None and self.nc.is_connected:
+            asyncio.get_running_loop().create_task(self._update_intake())
+
+    async def stop(self) -> None:
+        self.accepting = False
+        if self.nc is not None and self._intake is not None:
+            await self._update_intake()
+        await cancel_and_wait(*self.sessions.values())
+        for nc in (self.nc, self.nc_video):
+            if nc is not None:
+                await nc.close()

@@ -1,0 +1,83 @@
+"""Server -> client messages, spelled as Google sends them (camelCase, proto3 JSON)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from livebus_emulator.wire import JsonObject
+
+# The SDK's websockets client refuses messages above 1 MiB (its default max_size).
+MAX_MESSAGE_BYTES = 1024 * 1024 - 1
+AUDIO_OUT_MIME = "audio/pcm;rate=24000"
+
+
+def encode(message: JsonObject) -> str:
+    text = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    if len(text.encode()) > MAX_MESSAGE_BYTES:
+        raise ValueError(f"server message of {len(text.encode())} bytes exceeds 1 MiB")
+    return text
+
+
+def duration(seconds: float) -> str:
+    """A google.protobuf.Duration in JSON form: "50s", "1.500s"."""
+    seconds = max(0.0, seconds)
+    if float(seconds).is_integer():
+        return f"{int(seconds)}s"
+    return f"{seconds:.3f}s"
+
+
+def setup_complete(session_id: str) -> JsonObject:
+    return {"setupComplete": {"sessionId": session_id}}
+
+
+def audio_chunk(pcm: bytes) -> JsonObject:
+    data = base64.b64encode(pcm).decode("ascii")
+    return {"serverContent": {"modelTurn": {"parts": [
+        {"inlineData": {"mimeType": AUDIO_OUT_MIME, "data": data}}]}}}
+
+
+def text_part(text: str) -> JsonObject:
+    return {"serverContent": {"modelTurn": {"parts": [{"text": text}]}}}
+
+
+def input_transcription(text: str) -> JsonObject:
+    return {"serverContent": {"inputTranscription": {"text": text}}}
+
+
+def output_transcription(text: str) -> JsonObject:
+    return {"serverContent": {"outputTranscription": {"text": text}}}
+
+
+def generation_complete() -> JsonObject:
+    return {"serverContent": {"generationComplete": True}}
+
+
+def interrupted() -> JsonObject:
+    return {"serverContent": {"interrupted": True}}
+
+
+def turn_complete(usage: JsonObject | None) -> JsonObject:
+    message: JsonObject = {"serverContent": {"turnComplete": True}}
+    if usage is not None:
+        message["usageMetadata"] = usage
+    return message
+
+
+def tool_call(calls: list[JsonObject]) -> JsonObject:
+    return {"toolCall": {"functionCalls": calls}}
+
+
+def tool_call_cancellation(ids: list[str]) -> JsonObject:
+    return {"toolCallCancellation": {"ids": ids}}
+
+
+def go_away(time_left_s: float) -> JsonObject:
+    return {"goAway": {"timeLeft": duration(time_left_s)}}
+
+
+def resumption_update(handle: str | None) -> JsonObject:
+    """With a handle: resumable now. Without: proto3 JSON omits the defaults, so `{}`."""
+    body: dict[str, Any] = {"newHandle": handle, "resumable": True} if handle else {}
+    return {"sessionResumptionUpdate": body}

@@ -1,0 +1,362 @@
+"""Client -> server frames: JSON, field spellings, base64, and the events they carry.
+
+Protobuf JSON accepts both the lowerCamelCase and the original snake_case name of every field,
+and both base64 alphabets; so does this parser. Anything it cannot read raises `WireError`,
+which the session turns into a 1007 close with the same kind of reason Google gives.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import re
+from base64 import b64decode
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+JsonObject = dict[str, Any]
+
+_CAMEL_RE = re.compile(r"(?<!^)(?=[A-Z])")
+_B64_RE = re.compile(r"^[A-Za-z0-9+/\-_]*={0,2}$")
+
+
+class WireError(Exception):
+    """A client frame Google would reject with 1007 (invalid argument)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def snake(camel: str) -> str:
+    return _CAMEL_RE.sub("_", camel).lower()
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+def pick(obj: Mapping[str, Any], name: str, default: Any = None) -> Any:
+    """`obj[name]` under either spelling (`name` may be given in either)."""
+    for key in (name, camel(name), snake(name)):
+        if key in obj:
+            return obj[key]
+    return default
+
+
+def check_fields(obj: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
+    """Reject unknown fields like Google does (`allowed` holds camelCase names)."""
+    for key in obj:
+        if camel(key) not in allowed:
+            at = f" at '{where}'" if where else ""
+            raise WireError(f'Invalid JSON payload received. Unknown name "{key}"{at}: '
+                            "Cannot find field.")
+
+
+def as_object(value: Any, where: str) -> JsonObject:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise WireError(f"Invalid JSON payload received. Invalid value at '{where}': "
+                        f"expected an object, got {type(value).__name__}.")
+    return value
+
+
+def decode_b64(value: Any, where: str) -> bytes:
+    """Bytes from standard or URL-safe base64, with or without padding."""
+    if not isinstance(value, str):
+        raise WireError(f"Invalid value at '{where}' (TYPE_BYTES), expected a base64 string.")
+    if not _B64_RE.match(value) or len(value.rstrip("=")) % 4 == 1:
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise WireError(f"Invalid value at '{where}' (TYPE_BYTES), "
+                        f'Base64 decoding failed for "{shown}"')
+    std = value.replace("-", "+").replace("_", "/").rstrip("=")
+    try:
+        return b64decode(std + "=" * (-len(std) % 4), validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise WireError(f"Invalid value at '{where}' (TYPE_BYTES), Base64 decoding failed") from e
+
+
+# ---- events ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VadConfig:
+    disabled: bool = False
+    start_sensitivity: str = "START_SENSITIVITY_HIGH"
+    end_sensitivity: str = "END_SENSITIVITY_HIGH"
+    prefix_padding_ms: int = 20
+    silence_duration_ms: int = 500
+
+
+@dataclass
+class Setup:
+    raw: JsonObject
+    model: str
+    response_modalities: list[str]
+    system_text: str
+    functions: list[str]
+    vad: VadConfig
+    interrupts: bool  # activityHandling != NO_INTERRUPTION
+    resumption: bool
+    handle: str | None
+    compression: bool
+    trigger_tokens: int | None
+    target_tokens: int | None
+    input_transcription: bool
+    output_transcription: bool
+
+    @property
+    def audio_out(self) -> bool:
+        return "TEXT" not in self.response_modalities
+
+
+@dataclass(frozen=True)
+class Audio:
+    pcm: bytes
+    rate: int
+
+
+@dataclass(frozen=True)
+class Video:
+    data: bytes
+    mime: str
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class ActivityStart:
+    pass
+
+
+@dataclass(frozen=True)
+class ActivityEnd:
+    pass
+
+
+@dataclass(frozen=True)
+class AudioStreamEnd:
+    pass
+
+
+@dataclass
+class ClientContent:
+    turns: list[JsonObject]
+    turn_complete: bool
+
+
+@dataclass
+class ToolResponse:
+    responses: list[JsonObject] = field(default_factory=list)
+
+
+@dataclass
+class ContextUpdate:
+    raw: JsonObject
+
+
+Event = (Setup | Audio | Video | Text | ActivityStart | ActivityEnd | AudioStreamEnd
+         | ClientContent | ToolResponse | ContextUpdate)
+
+_TOP = frozenset({"setup", "clientContent", "realtimeInput", "toolResponse", "contextUpdate"})
+_REALTIME = frozenset({"mediaChunks", "audio", "video", "text", "activityStart", "activityEnd",
+                       "audioStreamEnd"})
+_SETUP = frozenset({
+    "model", "generationConfig", "systemInstruction", "tools", "realtimeInputConfig",
+    "sessionResumption", "contextWindowCompression", "inputAudioTranscription",
+    "outputAudioTranscription", "proactivity", "explicitVadSignal", "historyConfig",
+    "avatarConfig", "safetySettings", "labels",
+})
+_CLIENT_CONTENT = frozenset({"turns", "turnComplete"})
+_TOOL_RESPONSE = frozenset({"functionResponses"})
+_BLOB = frozenset({"data", "mimeType", "displayName"})
+
+
+def parse_frame(frame: str | bytes) -> JsonObject:
+    try:
+        message = json.loads(frame)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise WireError(f"Invalid JSON payload received. {e.__class__.__name__}: {e}") from e
+    if not isinstance(message, dict):
+        raise WireError("Invalid JSON payload received. Expected an object at the top level.")
+    check_fields(message, _TOP, "")
+    if len(message) != 1:
+        raise WireError("Invalid message: exactly one of setup, client_content, realtime_input, "
+                        "tool_response, context_update must be set.")
+    return message
+
+
+def parse_setup(message: JsonObject) -> Setup:
+    raw = pick(message, "setup")
+    if raw is None:
+        raise WireError("The first message must be a setup message (BidiGenerateContentSetup).")
+    setup = as_object(raw, "setup")
+    check_fields(setup, _SETUP, "setup")
+    model = pick(setup, "model", "")
+    if not isinstance(model, str) or not model:
+        raise WireError("Invalid argument: setup.model is required (e.g. models/NAME).")
+    gen = as_object(pick(setup, "generationConfig"), "setup.generation_config")
+    modalities = [str(m).upper() for m in pick(gen, "responseModalities", None) or ["AUDIO"]]
+    for m in modalities:
+        if m not in ("AUDIO", "TEXT"):
+            raise WireError(f"Invalid value at 'setup.generation_config.response_modalities' "
+                            f'(type.googleapis.com/google.ai.generativelanguage.v1beta.Modality), '
+                            f'"{m}"')
+    functions: list[str] = []
+    tools = pick(setup, "tools", None) or []
+    if not isinstance(tools, list):
+        raise WireError("Invalid value at 'setup.tools': expected a list.")
+    for tool in tools:
+        for decl in pick(as_object(tool, "setup.tools"), "functionDeclarations", None) or []:
+            name = pick(as_object(decl, "setup.tools.function_declarations"), "name", "")
+            if isinstance(name, str) and name:
+                functions.append(name)
+    ric = as_object(pick(setup, "realtimeInputConfig"), "setup.realtime_input_config")
+    aad = as_object(pick(ric, "automaticActivityDetection"),
+                    "setup.realtime_input_config.automatic_activity_detection")
+    defaults = VadConfig()
+    vad = VadConfig(
+        disabled=bool(pick(aad, "disabled", False)),
+        start_sensitivity=str(pick(aad, "startOfSpeechSensitivity", None)
+                              or defaults.start_sensitivity),
+        end_sensitivity=str(pick(aad, "endOfSpeechSensitivity", None)
+                            or defaults.end_sensitivity),
+        prefix_padding_ms=int(pick(aad, "prefixPaddingMs", None) or defaults.prefix_padding_ms),
+        silence_duration_ms=int(pick(aad, "silenceDurationMs", None)
+                                or defaults.silence_duration_ms),
+    )
+    resumption_raw = pick(setup, "sessionResumption")
+    resumption = as_object(resumption_raw, "setup.session_resumption")
+    handle = pick(resumption, "handle", None)
+    compression_raw = pick(setup, "contextWindowCompression")
+    compression = as_object(compression_raw, "setup.context_window_compression")
+    window = as_object(pick(compression, "slidingWindow"),
+                       "setup.context_window_compression.sliding_window")
+    trigger = pick(compression, "triggerTokens", None)
+    target = pick(window, "targetTokens", None)
+    return Setup(
+        raw=setup,
+        model=model,
+        response_modalities=modalities,
+        system_text=content_text(pick(setup, "systemInstruction")),
+        functions=functions,
+        vad=vad,
+        interrupts=str(pick(ric, "activityHandling", "")) != "NO_INTERRUPTION",
+        resumption=resumption_raw is not None,
+        handle=str(handle) if handle else None,
+        compression=compression_raw is not None,
+        trigger_tokens=int(trigger) if trigger is not None else None,
+        target_tokens=int(target) if target is not None else None,
+        input_transcription=pick(setup, "inputAudioTranscription") is not None,
+        output_transcription=pick(setup, "outputAudioTranscription") is not None,
+    )
+
+
+def content_text(content: Any) -> str:
+    """The text parts of a Content (or a plain string) joined."""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, dict):
+        return ""
+    parts = pick(content, "parts", None) or []
+    texts = [p["text"] for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str)]
+    return " ".join(texts)
+
+
+def _audio_rate(mime: str, where: str) -> int:
+    base, _, params = mime.partition(";")
+    if base.strip().lower() not in ("audio/pcm", "audio/l16"):
+        raise WireError(f'Unsupported mime type "{mime}" at \'{where}\': realtime audio must be '
+                        '"audio/pcm;rate=16000" (raw 16-bit PCM, little-endian).')
+    rate = 16000
+    for param in params.split(";"):
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "rate":
+            try:
+                rate = int(value.strip())
+            except ValueError:
+                raise WireError(f'Invalid audio sample rate in mime type "{mime}".') from None
+    if not 8000 <= rate <= 48000:
+        raise WireError(f'Unsupported audio sample rate in mime type "{mime}".')
+    return rate
+
+
+def _blob(raw: Any, where: str) -> tuple[bytes, str]:
+    blob = as_object(raw, where)
+    check_fields(blob, _BLOB, where)
+    mime = pick(blob, "mimeType", "")
+    if not isinstance(mime, str) or not mime:
+        raise WireError(f"Invalid argument: '{where}.mime_type' is required.")
+    return decode_b64(pick(blob, "data", ""), f"{where}.data"), mime
+
+
+def _audio(raw: Any, where: str) -> Audio:
+    data, mime = _blob(raw, where)
+    rate = _audio_rate(mime, f"{where}.mime_type")
+    if len(data) % 2:
+        raise WireError(f"Invalid audio at '{where}.data': 16-bit PCM needs an even byte count.")
+    return Audio(data, rate)
+
+
+def _video(raw: Any, where: str) -> Video:
+    data, mime = _blob(raw, where)
+    if not mime.lower().startswith("image/"):
+        raise WireError(f'Unsupported mime type "{mime}" at \'{where}.mime_type\': realtime video '
+                        "must be image frames (image/jpeg, image/png).")
+    return Video(data, mime.lower())
+
+
+def parse_event(message: JsonObject) -> list[Event]:
+    """The events one (non-setup) client message carries, in a fixed order."""
+    if pick(message, "setup") is not None:
+        raise WireError("Invalid argument: setup must be sent only once, as the first message.")
+    if (ri := pick(message, "realtimeInput")) is not None:
+        return _realtime(as_object(ri, "realtime_input"))
+    if (cc := pick(message, "clientContent")) is not None:
+        content = as_object(cc, "client_content")
+        check_fields(content, _CLIENT_CONTENT, "client_content")
+        turns = pick(content, "turns", None) or []
+        if not isinstance(turns, list) or not all(isinstance(t, dict) for t in turns):
+            raise WireError("Invalid value at 'client_content.turns': expected a list of Content.")
+        return [ClientContent(turns, bool(pick(content, "turnComplete", False)))]
+    if (tr := pick(message, "toolResponse")) is not None:
+        response = as_object(tr, "tool_response")
+        check_fields(response, _TOOL_RESPONSE, "tool_response")
+        items = pick(response, "functionResponses", None) or []
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise WireError("Invalid value at 'tool_response.function_responses': expected a list.")
+        return [ToolResponse(items)]
+    return [ContextUpdate(as_object(pick(message, "contextUpdate"), "context_update"))]
+
+
+def _realtime(ri: JsonObject) -> list[Event]:
+    check_fields(ri, _REALTIME, "realtime_input")
+    events: list[Event] = []
+    chunks = pick(ri, "mediaChunks", None) or []
+    if not isinstance(chunks, list):
+        raise WireError("Invalid value at 'realtime_input.media_chunks': expected a list.")
+    for i, chunk in enumerate(chunks):
+        where = f"realtime_input.media_chunks[{i}]"
+        mime = str(pick(as_object(chunk, where), "mimeType", "")).lower()
+        events.append(_video(chunk, where) if mime.startswith("image/") else _audio(chunk, where))
+    if (audio := pick(ri, "audio")) is not None:
+        events.append(_audio(audio, "realtime_input.audio"))
+    if (video := pick(ri, "video")) is not None:
+        events.append(_video(video, "realtime_input.video"))
+    if pick(ri, "activityStart") is not None:
+        events.append(ActivityStart())
+    if (text := pick(ri, "text")) is not None:
+        if not isinstance(text, str):
+            raise WireError("Invalid value at 'realtime_input.text' (TYPE_STRING).")
+        events.append(Text(text))
+    if pick(ri, "activityEnd") is not None:
+        events.append(ActivityEnd())
+    if pick(ri, "audioStreamEnd", False):
+        events.append(AudioStreamEnd())
+    return events
