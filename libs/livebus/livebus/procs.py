@@ -60,11 +60,15 @@ class Proc:
     popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> Proc:
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.popen = subprocess.Popen(
-            self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )
+        if self.log_path is None:
+            self.popen = subprocess.Popen(self.argv, env=self.env, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                          start_new_session=True)
+            return self
+        with open(self.log_path, "ab") as out:  # the child keeps its own copy of the descriptor
+            self.popen = subprocess.Popen(self.argv, env=self.env, stdout=out,
+                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                          start_new_session=True)
         return self
 
     @property

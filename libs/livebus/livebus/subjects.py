@@ -70,3 +70,20 @@ def video_sampled(session_id: str) -> str:
 
 def is_audio(subject: str) -> bool:
     return subject.endswith(".audio")
+
+
+# bridge -> tools (request/reply, queue group "tools"): run one function call. One subject per
+# tool name, so a replica only receives the tools it serves and an unknown tool has no responders.
+TOOLS_QUEUE = "tools"
+TOOLS_LIST = f"{ROOT}.tools.list"      # request/reply: every declaration the tools service serves
+TOOLS_CANCEL = f"{ROOT}.tools.cancel"  # broadcast (no queue group): cancel running call ids
+KV_TOOL_NOTES = "livebus_tool_notes"   # the `remember`/`recall` notes, one key per user
+
+
+def tool_call(name: str) -> str:
+    """Where a call of tool `name` is requested (the name is one subject token: no dots)."""
+    return f"{ROOT}.tools.call.{name}"
+
+
+# frame-sampler replicas heartbeat here (bucket TTL = liveness); sessions go by rendezvous hash.
+KV_SAMPLER_MEMBERS = "livebus_sampler_members"

@@ -7,10 +7,12 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from google.genai import types
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -25,6 +27,8 @@ from .tokens import Grant, TokenError
 from .wire import ProtocolError
 
 log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
 
 API_VERSIONS = ("v1alpha", "v1beta", "v1")
 LIVE_METHODS = ("BidiGenerateContent", "BidiGenerateContentConstrained")
@@ -120,6 +124,24 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         metrics.TOKENS_MINTED.inc()
         return JSONResponse(token)
 
+    @app.get("/config")
+    async def page_config() -> JSONResponse:
+        """What the web page needs to offer: models and whether it can get a dev token."""
+        return JSONResponse({"models": settings.allowed_models, "devTokens": settings.dev_tokens,
+                             "apiVersion": "v1alpha"})
+
+    @app.post("/dev/token")
+    async def dev_token(request: Request) -> JSONResponse:
+        """A one-use token for the local page, only when LIVEBUS_GATEWAY_DEV_TOKENS is on.
+
+        Production applications mint tokens in their own backend (docs/tokens.md)."""
+        if not settings.dev_tokens:
+            return _google_error(403, "development tokens are disabled on this gateway",
+                                 "PERMISSION_DENIED")
+        token = tokens.mint(state["secret"], {"uses": 1, "livebus": {"user": "dev-page"}})
+        metrics.TOKENS_MINTED.inc()
+        return JSONResponse(token)
+
     async def live(ws: WebSocket, version: str, method: str) -> None:
         await ws.accept()
         try:
@@ -152,6 +174,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
     app.add_api_websocket_route(
         "/ws/google.ai.generativelanguage.{version}.GenerativeService.{method}", live)
+    app.mount("/", StaticFiles(directory=STATIC, html=True), name="page")
     return app
 
 

@@ -1,0 +1,1 @@
+"""Test helpers shared by every test suite: real processes, real NATS, real SDK."""

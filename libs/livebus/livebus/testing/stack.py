@@ -1,0 +1,61 @@
+"""A whole local stack for a test (own NATS on a free port, own state dir) and SDK clients."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from google import genai
+from google.genai import types
+
+from livebus import procs, tls
+from livebus.devstack import DevStackSettings, Stack
+
+MODEL = "models/gemini-live-2.5-flash-preview"
+
+
+@contextmanager
+def running_stack(tmp: Path, **overrides: Any) -> Iterator[Stack]:
+    """Start NATS, the emulator, bridges and gateways on free ports; stop them all after."""
+    ports = {
+        "nats_port": procs.free_port(),
+        "https_port": procs.free_port(),
+        "http_port": procs.free_port(),
+        "emulator_port": procs.free_port(),
+        "bridge_health_port": procs.free_port(),
+    }
+    env_extra = overrides.pop("extra_env", {})
+    cfg = DevStackSettings(dir=tmp / "livebus", bridges=1, emulator_pace=8.0, **{**ports, **overrides})
+    stack = Stack(cfg, extra_env=env_extra)
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def ssl_context(stack: Stack) -> ssl.SSLContext:
+    return tls.client_context(stack.ca_file)
+
+
+def http_options(base_url: str, ca: ssl.SSLContext, api_version: str = "v1beta") -> types.HttpOptions:
+    return types.HttpOptions(base_url=base_url, api_version=api_version,
+                             async_client_args={"ssl": ca}, client_args={"verify": ca})
+
+
+def gateway_client(stack: Stack, api_key: str | None = None, api_version: str = "v1beta",
+                   gateway: int = 0) -> genai.Client:
+    """The unmodified SDK pointed at the gateway: base URL, CA and a key, nothing else."""
+    return genai.Client(api_key=api_key or stack.api_key,
+                        http_options=http_options(stack.gateway_https(gateway), ssl_context(stack),
+                                                  api_version))
+
+
+def emulator_client(stack: Stack) -> genai.Client:
+    """The same SDK straight at the emulator (the baseline)."""
+    assert stack.emulator_url is not None
+    return genai.Client(api_key=stack.emulator_key,
+                        http_options=http_options(stack.emulator_url, ssl_context(stack)))
