@@ -1,4 +1,4 @@
-"""Contract 1: the unmodified google-genai SDK converses through the gateway with a token it minted."""
+"""The unmodified google-genai SDK converses through the gateway with a token it minted."""
 
 from __future__ import annotations
 

@@ -176,7 +176,7 @@ livebus is running ({len(stack.procs)} processes, logs in {cfg.dir}/logs):
   upstream       {upstream}
   NATS           {stack.nats_url}
 
-  python examples/converse.py     talks to it with the google-genai SDK
+  .venv/bin/python examples/converse.py   talks to it with the google-genai SDK
 
 Ctrl-C stops everything.
 """, flush=True)

@@ -56,5 +56,7 @@ def setup(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("websockets", "uvicorn.access", "httpx", "google_genai"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Their DEBUG output includes request headers, where keys travel: never below INFO.
+    for chatty in ("websockets", "uvicorn", "uvicorn.error", "httpx", "httpcore", "google_genai"):
+        logging.getLogger(chatty).setLevel(max(logging.INFO, root.level))
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)

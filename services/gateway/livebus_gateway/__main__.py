@@ -18,6 +18,8 @@ log = logging.getLogger("livebus_gateway")
 
 async def main(stop: asyncio.Event) -> None:
     settings = GatewaySettings()
+    for secret in [*settings.server_keys(), settings.signing_secret()]:
+        logs.register_secret(secret)
     logs.setup("gateway", settings.log_level)
     app = CollapseSlashes(create_app(settings))
     ws_max = settings.max_message_bytes * 2

@@ -28,7 +28,8 @@ def running_stack(tmp: Path, **overrides: Any) -> Iterator[Stack]:
         "bridge_health_port": procs.free_port(),
     }
     env_extra = overrides.pop("extra_env", {})
-    cfg = DevStackSettings(dir=tmp / "livebus", bridges=1, emulator_pace=8.0, **{**ports, **overrides})
+    settings = {"bridges": 1, "emulator_pace": 8.0, **ports, **overrides}
+    cfg = DevStackSettings(dir=tmp / "livebus", **settings)
     stack = Stack(cfg, extra_env=env_extra)
     stack.start()
     try:
@@ -41,7 +42,8 @@ def ssl_context(stack: Stack) -> ssl.SSLContext:
     return tls.client_context(stack.ca_file)
 
 
-def http_options(base_url: str, ca: ssl.SSLContext, api_version: str = "v1beta") -> types.HttpOptions:
+def http_options(base_url: str, ca: ssl.SSLContext,
+                 api_version: str = "v1beta") -> types.HttpOptions:
     return types.HttpOptions(base_url=base_url, api_version=api_version,
                              async_client_args={"ssl": ca}, client_args={"verify": ca})
 

@@ -1,0 +1,275 @@
+// One Gemini Live conversation over the gateway's WebSocket, with reconnects.
+// Speaks the Gemini Live wire protocol exactly as Google's endpoint does (docs/web-client.md).
+
+import { decode } from "./b64.js";
+
+export const CLOSE = {
+  NORMAL: 1000, GOING_AWAY: 1001, ABNORMAL: 1006, INVALID_ARGUMENT: 1007, POLICY: 1008,
+  TOO_BIG: 1009, INTERNAL: 1011, TRY_AGAIN: 1013,
+};
+
+const SETUP_TIMEOUT_MS = 20000;
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_MAX_MS = 15000;
+const MAX_RETRIES = 6;
+
+/** What a close means for the person, and whether to try again. */
+export function describeClose(code, reason) {
+  const why = reason ? `: ${reason}` : "";
+  const tokenProblem = /token|expired|already been used/i.test(reason || "");
+  switch (code) {
+    case CLOSE.NORMAL:
+      return { kind: "ended", retry: false, text: `The session ended${why}.` };
+    case CLOSE.POLICY:
+      if (tokenProblem) {
+        return { kind: "token", retry: true, text: `Your access token was not accepted${why}. Getting a fresh one…` };
+      }
+      return { kind: "refused", retry: false, text: `The gateway refused the session${why}.` };
+    case CLOSE.INVALID_ARGUMENT:
+      return { kind: "refused", retry: false, text: `The session was refused (invalid request)${why}.` };
+    case CLOSE.TRY_AGAIN:
+      return { kind: "busy", retry: true, text: `The service is busy right now${why}.` };
+    case CLOSE.TOO_BIG:
+      return { kind: "refused", retry: true, text: `A message was too large for the gateway${why}.` };
+    case CLOSE.INTERNAL:
+      return { kind: "lost", retry: true, text: `The server had a problem${why}.` };
+    case CLOSE.GOING_AWAY:
+      return { kind: "lost", retry: true, text: `The gateway is restarting${why}.` };
+    default:
+      return { kind: "lost", retry: true, text: "The connection was lost." };
+  }
+}
+
+export function backoffMs(attempt) {
+  const base = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}
+
+/** Builds the setup message from the page's settings. */
+export function buildSetup(s) {
+  const setup = {
+    model: s.model,
+    generationConfig: {
+      responseModalities: ["AUDIO"],
+      speechConfig: { voiceConfig: { prebuiltVoiceConfig: { voiceName: s.voice } } },
+    },
+    inputAudioTranscription: {},
+    outputAudioTranscription: {},
+    realtimeInputConfig: {
+      automaticActivityDetection: { disabled: false },
+      activityHandling: "START_OF_ACTIVITY_INTERRUPTS",
+    },
+  };
+  if (s.system && s.system.trim()) {
+    setup.systemInstruction = { parts: [{ text: s.system.trim() }] };
+  }
+  return { setup };
+}
+
+/**
+ * Events (callbacks on `handlers`): state(state, detail), live(), audio(Uint8Array, mime),
+ * inputText(text), outputText(text), interrupted(), generationComplete(), turnComplete(usage),
+ * goAway(timeLeft), notice({kind, text, retryInMs}), message(raw object)
+ */
+export class LiveSession {
+  constructor({ baseUrl = location.origin, apiVersion = "v1alpha", getToken, handlers }) {
+    this.baseUrl = baseUrl;
+    this.apiVersion = apiVersion;
+    this.getToken = getToken;
+    this.h = handlers;
+    this.ws = null;
+    this.state = "idle";
+    this.settings = null;
+    this.attempt = 0;
+    this.retryTimer = null;
+    this.setupTimer = null;
+    this.wanted = false;
+    this.tokenRetried = false;
+  }
+
+  setState(state, detail = {}) {
+    this.state = state;
+    this.h.state?.(state, detail);
+  }
+
+  url(token) {
+    const ws = this.baseUrl.replace(/^http/, "ws");
+    return `${ws}/ws/google.ai.generativelanguage.${this.apiVersion}.GenerativeService.`
+      + `BidiGenerateContentConstrained?access_token=${encodeURIComponent(token)}`;
+  }
+
+  start(settings) {
+    this.settings = settings;
+    this.wanted = true;
+    this.attempt = 0;
+    this.tokenRetried = false;
+    this.open();
+  }
+
+  stop() {
+    this.wanted = false;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.setupTimer);
+    const ws = this.ws;
+    this.ws = null;
+    if (ws && ws.readyState <= WebSocket.OPEN) ws.close(CLOSE.NORMAL, "client stopped");
+    this.setState("idle");
+  }
+
+  get isLive() {
+    return this.state === "live" && this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  get bufferedAmount() {
+    return this.ws ? this.ws.bufferedAmount : 0;
+  }
+
+  async open() {
+    clearTimeout(this.retryTimer);
+    this.setState(this.attempt ? "reconnecting" : "connecting", { attempt: this.attempt });
+    let token;
+    try {
+      token = await this.getToken(); // tokens are one-use: a fresh one for every connection
+    } catch (e) {
+      if (!this.wanted) return;
+      if (e.fatal) {
+        this.wanted = false;
+        this.h.notice?.({ kind: "refused", text: e.message });
+        this.setState("error");
+        return;
+      }
+      this.scheduleRetry({ kind: "lost", text: `Could not get an access token (${e.message}).` });
+      return;
+    }
+    if (!this.wanted) return;
+    const ws = new WebSocket(this.url(token));
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    ws.onopen = () => {
+      ws.send(JSON.stringify(buildSetup(this.settings)));
+      this.setupTimer = setTimeout(() => {
+        if (this.ws === ws && this.state !== "live") ws.close(4000, "no setupComplete");
+      }, SETUP_TIMEOUT_MS);
+    };
+    ws.onmessage = (e) => {
+      if (this.ws !== ws) return;
+      const text = typeof e.data === "string" ? e.data : new TextDecoder().decode(e.data);
+      let msg;
+      try {
+        msg = JSON.parse(text);
+      } catch {
+        return;
+      }
+      this.dispatch(msg);
+    };
+    ws.onclose = (e) => {
+      if (this.ws !== ws) return; // an old socket we already left
+      clearTimeout(this.setupTimer);
+      this.ws = null;
+      this.onClosed(e.code, e.reason, e.wasClean);
+    };
+  }
+
+  onClosed(code, reason) {
+    if (!this.wanted) return;
+    const wasLive = this.state === "live";
+    const info = describeClose(code, reason);
+    this.h.closed?.({ code, reason, wasLive, ...info });
+    if (info.kind === "token" && !this.tokenRetried) {
+      // Once, straight away, with a fresh token: a stale token is not worth a backoff.
+      this.tokenRetried = true;
+      this.h.notice?.({ kind: "token", text: info.text });
+      this.open();
+      return;
+    }
+    if (!info.retry || info.kind === "token") {
+      this.wanted = false;
+      const text = info.kind === "token"
+        ? `Your access token was refused twice${reason ? `: ${reason}` : ""}. Press Start to try again.`
+        : info.text;
+      this.h.notice?.({ kind: info.kind, text, code });
+      this.setState("error", { code, reason });
+      return;
+    }
+    if (wasLive) this.attempt = 0;
+    this.scheduleRetry(info);
+  }
+
+  scheduleRetry(info) {
+    if (this.attempt >= MAX_RETRIES) {
+      this.wanted = false;
+      this.h.notice?.({ kind: "gave-up", text: `${info.text} Reconnecting failed ${MAX_RETRIES} times.` });
+      this.setState("error");
+      return;
+    }
+    const wait = backoffMs(this.attempt);
+    this.attempt += 1;
+    this.h.notice?.({ kind: info.kind, text: info.text, retryInMs: wait });
+    this.setState("reconnecting", { attempt: this.attempt, retryInMs: wait });
+    this.retryTimer = setTimeout(() => this.open(), wait);
+  }
+
+  dispatch(msg) {
+    this.h.message?.(msg);
+    if (msg.setupComplete) {
+      clearTimeout(this.setupTimer);
+      this.attempt = 0;
+      this.tokenRetried = false;
+      this.setState("live");
+      this.h.live?.();
+    }
+    const sc = msg.serverContent;
+    if (sc) {
+      if (sc.interrupted) this.h.interrupted?.();
+      if (sc.inputTranscription?.text) this.h.inputText?.(sc.inputTranscription.text);
+      for (const part of sc.modelTurn?.parts ?? []) {
+        const inline = part.inlineData;
+        if (inline?.data && String(inline.mimeType ?? "").startsWith("audio/")) {
+          this.h.audio?.(decode(inline.data), inline.mimeType);
+        } else if (part.text && !part.thought) {
+          this.h.modelText?.(part.text);
+        }
+      }
+      if (sc.outputTranscription?.text) this.h.outputText?.(sc.outputTranscription.text);
+      if (sc.generationComplete) this.h.generationComplete?.();
+      if (sc.turnComplete) this.h.turnComplete?.(msg.usageMetadata);
+    }
+    if (msg.goAway) this.h.goAway?.(msg.goAway.timeLeft);
+    if (msg.toolCall) {
+      // This page declares no tools; answer anyway so the model is never left waiting.
+      const functionResponses = (msg.toolCall.functionCalls ?? []).map((c) => ({
+        id: c.id, name: c.name, response: { error: "this client has no tools" },
+      }));
+      this.send({ tool_response: { functionResponses } });
+    }
+  }
+
+  send(obj) {
+    if (!this.isLive) return false;
+    this.ws.send(JSON.stringify(obj));
+    return true;
+  }
+
+  sendAudio(b64) {
+    return this.send({ realtime_input: { audio: { data: b64, mime_type: "audio/pcm;rate=16000" } } });
+  }
+
+  sendVideo(b64, mime = "image/jpeg") {
+    return this.send({ realtime_input: { video: { data: b64, mime_type: mime } } });
+  }
+
+  sendText(text) {
+    return this.send({ realtime_input: { text } });
+  }
+
+  sendAudioStreamEnd() {
+    return this.send({ realtime_input: { audioStreamEnd: true } });
+  }
+
+  /** A user turn with an image (and optional text), answered right away. */
+  sendImageTurn(b64, mime, text) {
+    const parts = [{ inlineData: { mimeType: mime, data: b64 } }];
+    if (text) parts.push({ text });
+    return this.send({ client_content: { turns: [{ role: "user", parts }], turnComplete: true } });
+  }
+}
