@@ -36,6 +36,8 @@ class DevStackSettings(BaseSettings):
     bridges: int = 2
     bridge_health_port: int = 9100  # bridge i serves health on this + i
     gateways: int = 1
+    tools: int = 1
+    tools_health_port: int = 9300   # tools replica i serves health on this + i
     emulator_pace: float = 1.0
     dev_tokens: bool = True         # the gateway hands the local page a token
 
@@ -114,6 +116,10 @@ class Stack:
                     "GEMINI_CA_FILE": str(certs.ca),
                     "GEMINI_API_VERSION": "v1beta",
                 }
+            tools = [self.start_tools(i) for i in range(self.cfg.tools)]
+            for i, t in enumerate(tools):
+                procs.wait_http_ok(f"http://{self.cfg.host}:{self.cfg.tools_health_port + i}"
+                                   "/readyz", proc=t)
             bridges = [self.start_bridge(i, upstream) for i in range(self.cfg.bridges)]
             gateways = [self.start_gateway(i, certs, token_secret_file)
                         for i in range(self.cfg.gateways)]
@@ -136,6 +142,17 @@ class Stack:
             "LIVEBUS_BRIDGE_INSTANCE_ID": f"bridge-{i}",
         }
         return self._add(f"gemini-bridge-{i}", procs.python_module("livebus_bridge"), env)
+
+    def start_tools(self, i: int) -> Proc:
+        # Other LIVEBUS_TOOLS_* settings (MODULES, INVENTORY_DSN, ...) pass through from the
+        # environment.
+        env = {
+            "LIVEBUS_TOOLS_NATS_URL": self.nats_url,
+            "LIVEBUS_TOOLS_HEALTH_HOST": self.cfg.host,
+            "LIVEBUS_TOOLS_HEALTH_PORT": str(self.cfg.tools_health_port + i),
+            "LIVEBUS_TOOLS_INSTANCE_ID": f"tools-{i}",
+        }
+        return self._add(f"tools-{i}", procs.python_module("livebus_tools"), env)
 
     def start_gateway(self, i: int, certs: tls.DevCerts, token_secret_file: Path) -> Proc:
         env = {

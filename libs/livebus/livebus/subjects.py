@@ -87,3 +87,12 @@ def tool_call(name: str) -> str:
 
 # frame-sampler replicas heartbeat here (bucket TTL = liveness); sessions go by rendezvous hash.
 KV_SAMPLER_MEMBERS = "livebus_sampler_members"
+
+
+# JetStream stream holding every session's shadow log, one subject per session.
+SHADOW_STREAM = "LIVEBUS_SHADOW"
+SHADOW_ALL = f"{ROOT}.shadow.*"
+
+
+def shadow(session_id: str) -> str:
+    return f"{ROOT}.shadow.{session_id}"

@@ -80,6 +80,7 @@ class ClientSession:
                 raise ProtocolError(reply.error.code or closecodes.INTERNAL, reply.error.reason)
             log.info("session open on bridge %s", reply.bridge_id)
             complete = json.loads(reply.setup_complete_json or b"{}")
+            complete["sessionId"] = self.id  # livebus's id: transcripts are read by it
             await self._send_text(json.dumps({"setupComplete": complete}))
             reader = asyncio.create_task(self._uplink())
             closer = asyncio.create_task(self.closed.wait())

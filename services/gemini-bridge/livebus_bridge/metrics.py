@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 ACTIVE_SESSIONS = Gauge("livebus_bridge_active_sessions",
                         "Upstream sessions held by this bridge (the autoscaling signal)")
@@ -15,3 +15,15 @@ AUDIO_DOWN_BYTES = Counter("livebus_bridge_audio_down_bytes_total", "PCM bytes f
 FRAMES_UP = Counter("livebus_bridge_frames_up_total", "Video frames sent upstream")
 FRAMES_REPLACED = Counter("livebus_bridge_frames_replaced_total",
                           "Frames dropped because a newer one arrived before sending")
+UPLINK_DROPPED_BYTES = Counter("livebus_bridge_uplink_dropped_bytes_total",
+                               "Uplink audio dropped because a switch outlasted the buffer")
+RECONNECTS = Counter("livebus_bridge_reconnects_total",
+                     "Upstream connections replaced, by cause (goaway, drop, context_lost)",
+                     ["cause"])
+HANDOFF_SECONDS = Histogram("livebus_bridge_handoff_seconds",
+                            "From closing one upstream connection to the next one ready",
+                            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10))
+REBUILDS = Counter("livebus_bridge_rebuilds_total",
+                   "Fresh upstream sessions rebuilt from the shadow log, by reason", ["reason"])
+CONTEXT_LOSS = Counter("livebus_bridge_context_loss_total",
+                       "Resumed sessions whose prompt token count collapsed")

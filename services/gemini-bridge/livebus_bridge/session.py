@@ -1,4 +1,11 @@
-"""One upstream Gemini Live session, driven by its bus subjects."""
+"""One conversation's upstream side: survives goAway and dropped connections.
+
+The client's session lives as long as the client wants it. Upstream connections come and go
+beneath it: on goAway the bridge switches at a turn boundary (or at the deadline), on a drop it
+reconnects with jittered backoff; either way it resumes with the latest resumption handle, and when
+there is no usable handle, or the resumed context collapsed, it opens a fresh upstream session
+rebuilt from the shadow log. Uplink audio waits in a bounded buffer during a switch.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
+import re
 import time
 from typing import Any
 
@@ -14,19 +23,23 @@ from google.genai import errors, types
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.js import JetStreamContext
 from websockets.exceptions import ConnectionClosed
 
-from livebus import closecodes, headers, subjects
+from livebus import closecodes, headers, shadowlog, subjects
 from livebus.logs import session_id_var
 from livebus.runtime import cancel_and_wait
+from livebus.shadowlog import Entry
 from livebus.v1 import bus_pb2
 
 from . import metrics, upstream
 from .settings import BridgeSettings
+from .uplink import Item, UplinkBuffer
 
 log = logging.getLogger(__name__)
 
 AUDIO_IN_MIME = "audio/pcm;rate=16000"
+PCM_BYTES_PER_SECOND = 32000
 
 
 def _close_of(e: BaseException) -> bus_pb2.Close:
@@ -34,8 +47,15 @@ def _close_of(e: BaseException) -> bus_pb2.Close:
         reason = e.details if isinstance(e.details, str) else (e.message or str(e.status))
         return bus_pb2.Close(code=int(e.code or closecodes.INTERNAL),
                              reason=closecodes.clamp_reason(str(reason or "")))
+    if isinstance(e, ConnectionClosed) and e.rcvd is not None:
+        return bus_pb2.Close(code=e.rcvd.code, reason=closecodes.clamp_reason(e.rcvd.reason))
     return bus_pb2.Close(code=closecodes.INTERNAL,
                          reason=closecodes.clamp_reason(f"upstream error: {type(e).__name__}"))
+
+
+def _seconds(duration: str | None) -> float:
+    m = re.fullmatch(r"\s*([0-9.]+)s\s*", duration or "")
+    return float(m.group(1)) if m else 0.0
 
 
 def split_audio(msg: types.LiveServerMessage) -> tuple[list[types.Blob], dict[str, Any] | None]:
@@ -58,6 +78,20 @@ def split_audio(msg: types.LiveServerMessage) -> tuple[list[types.Blob], dict[st
     return audio, (wire or None)
 
 
+def history_turns(entries: list[Entry]) -> list[types.Content | types.ContentDict]:
+    """The shadow log as conversation turns for a fresh upstream session."""
+    turns: list[types.Content | types.ContentDict] = []
+    for e in entries:
+        role, text = {
+            "user": ("user", e.text),
+            "model": ("model", e.text),
+            "tool_call": ("model", f"[tool call] {e.text}"),
+            "tool_result": ("user", f"[tool result] {e.text}"),
+        }[e.role]
+        turns.append(types.Content(role=role, parts=[types.Part(text=text)]))
+    return turns
+
+
 class UpstreamSession:
     def __init__(self, req: bus_pb2.OpenSession, client: genai.Client, nc: NATS,
                  nc_video: NATS, settings: BridgeSettings) -> None:
@@ -65,67 +99,179 @@ class UpstreamSession:
         self.id = req.session_id
         self.client = client
         self.nc = nc
+        self.js: JetStreamContext = nc.jetstream()
         self.nc_video = nc_video
         self.settings = settings
-        self.done = asyncio.Event()
+        self.config = types.LiveConnectConfig()
+        self.client_wants_handles = False
+        self.done = asyncio.Event()           # the client left
         self.last_uplink = time.monotonic()
-        self._live: Any = None  # google.genai.live.AsyncSession
+        self.uplink = UplinkBuffer(int(settings.uplink_buffer_s * PCM_BYTES_PER_SECOND))
+        self.live: Any = None                  # google.genai.live.AsyncSession
+        self.live_ready = asyncio.Event()
+        self._conn: contextlib.AsyncExitStack | None = None
         self._frame: tuple[bytes, str] | None = None
         self._frame_ready = asyncio.Event()
         self._subs: list[Subscription] = []
+        # Conversation state that survives connections.
+        self.handle: str | None = None
+        self.in_turn = False
+        self.handoff = asyncio.Event()
+        self.goaway_deadline: float | None = None
+        self.prompt_tokens = 0
+        self.resumed_check = False
+        self.context_lost = False
+        self._heard = ""
+        self._said = ""
+        self._shadow: asyncio.Queue[Entry] = asyncio.Queue()
+
+    # -- lifecycle ---------------------------------------------------------------------------
 
     async def run(self, reply: Msg) -> None:
         session_id_var.set(self.id)
         try:
-            config = upstream.connect_config(self.req.setup_json)
+            self.config = upstream.connect_config(self.req.setup_json)
         except Exception as e:
             await self._reply(reply, False, error=bus_pb2.Close(
                 code=closecodes.INVALID_ARGUMENT, reason=closecodes.clamp_reason(f"setup: {e}")))
             return
-        close = bus_pb2.Close(code=closecodes.NORMAL, reason="session ended")
-        opened = False
+        # The bridge always asks for handles: they are how it survives goAway and drops.
+        if self.config.session_resumption is not None:
+            self.client_wants_handles = True
+            self.handle = self.config.session_resumption.handle
         try:
-            async with self.client.aio.live.connect(model=self.req.model, config=config) as live:
-                self._live = live
-                self._subs = [
-                    await self.nc.subscribe(subjects.up_all(self.id), cb=self._on_uplink,
-                                            pending_msgs_limit=65536),
-                    await self.nc_video.subscribe(subjects.video_sampled(self.id),
-                                                  cb=self._on_video),
-                ]
-                complete = (live.setup_complete.model_dump(mode="json", by_alias=True,
-                                                           exclude_none=True)
-                            if live.setup_complete else {})
-                await self._reply(reply, True, complete=complete)
-                opened = True
-                metrics.OPENS.labels("ok").inc()
-                log.info("upstream session open (model %s)", self.req.model)
-                tasks = [asyncio.create_task(self._downlink(live)),
-                         asyncio.create_task(self._video_sender()),
-                         asyncio.create_task(self._watchdog()),
-                         asyncio.create_task(self.done.wait())]
-                finished, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-                for t in finished:
-                    if not t.cancelled() and t.exception() is not None:
-                        close = _close_of(t.exception())  # type: ignore[arg-type]
-                    elif t is tasks[2]:
-                        close = bus_pb2.Close(code=closecodes.GOING_AWAY, reason="idle timeout")
-                await cancel_and_wait(*tasks)
+            await self._open(self.handle)
         except Exception as e:
             close = _close_of(e)
-            if not opened:
-                metrics.OPENS.labels("upstream_error").inc()
-                log.warning("upstream refused the session: %s %s", close.code, close.reason)
-                await self._reply(reply, False, error=close)
-                return
+            metrics.OPENS.labels("upstream_error").inc()
+            log.warning("upstream refused the session: %s %s", close.code, close.reason)
+            await self._reply(reply, False, error=close)
+            return
+        close = bus_pb2.Close(code=closecodes.NORMAL, reason="session ended")
+        helpers: list[asyncio.Task[Any]] = []
+        try:
+            self._subs = [
+                await self.nc.subscribe(subjects.up_all(self.id), cb=self._on_uplink,
+                                        pending_msgs_limit=65536),
+                await self.nc_video.subscribe(subjects.video_sampled(self.id), cb=self._on_video),
+            ]
+            await self._reply(reply, True, complete={})
+            metrics.OPENS.labels("ok").inc()
+            log.info("upstream session open (model %s)", self.req.model)
+            helpers = [asyncio.create_task(self._sender()),
+                       asyncio.create_task(self._video_sender()),
+                       asyncio.create_task(self._shadow_writer())]
+            while True:
+                outcome, why = await self._serve()
+                if outcome == "closed":
+                    break
+                if outcome == "idle":
+                    close = bus_pb2.Close(code=closecodes.GOING_AWAY, reason="idle timeout")
+                    break
+                if not await self._switch(outcome, why):
+                    close = why
+                    break
         finally:
+            await self._close_live()
             for sub in self._subs:
                 with contextlib.suppress(Exception):
                     await sub.unsubscribe()
+            await self._flush_shadow()
+            await cancel_and_wait(*helpers)
         metrics.UPSTREAM_CLOSES.labels(str(close.code)).inc()
-        if not self.done.is_set():  # the upstream ended it: tell the client
+        if not self.done.is_set():  # the upstream ended it for good: tell the client
             await self._publish_event(bus_pb2.ServerEvent(close=close))
-        log.info("upstream session closed: %s %s", close.code, close.reason)
+        log.info("session closed: %s %s", close.code, close.reason)
+
+    async def _open(self, handle: str | None,
+                    history: list[types.Content | types.ContentDict] | None = None) -> None:
+        config = self.config.model_copy(update={
+            "session_resumption": types.SessionResumptionConfig(handle=handle)})
+        stack = contextlib.AsyncExitStack()
+        try:
+            live = await stack.enter_async_context(
+                self.client.aio.live.connect(model=self.req.model, config=config))
+            if history:
+                await live.send_client_content(turns=history, turn_complete=False)
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._conn, self.live = stack, live
+        self.in_turn = False
+        self.handoff.clear()
+        self.goaway_deadline = None
+        self.live_ready.set()
+
+    async def _close_live(self) -> None:
+        self.live_ready.clear()
+        conn, self._conn, self.live = self._conn, None, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.aclose()
+
+    async def _serve(self) -> tuple[str, bus_pb2.Close]:
+        """Run one upstream connection until the client leaves, a handoff is due, or it drops."""
+        down = asyncio.create_task(self._downlink(self.live))
+        handoff = asyncio.create_task(self.handoff.wait())
+        left = asyncio.create_task(self.done.wait())
+        idle = asyncio.create_task(self._idle())
+        tasks = {down, handoff, left, idle}
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await cancel_and_wait(*tasks - {down} if down.done() else tasks)
+        if left in done:
+            return "closed", bus_pb2.Close()
+        if handoff in done:
+            return ("context_lost" if self.context_lost else "goaway"), bus_pb2.Close()
+        if idle in done:
+            return "idle", bus_pb2.Close()
+        exc = down.exception() if not down.cancelled() else None
+        close = _close_of(exc) if exc else bus_pb2.Close(code=closecodes.INTERNAL,
+                                                        reason="upstream ended")
+        return "drop", close
+
+    async def _switch(self, cause: str, why: bus_pb2.Close) -> bool:
+        """Replace the upstream connection; False when the conversation cannot go on."""
+        metrics.RECONNECTS.labels(cause).inc()
+        log.info("switching upstream connection (%s %s %s)", cause, why.code, why.reason)
+        started = time.monotonic()
+        await self._close_live()  # the upstream rejects overlapping resumes: close first
+        await self._flush_shadow()
+        if why.code == closecodes.INVALID_ARGUMENT and self.handle:
+            # A resumption handle the upstream no longer knows is useless: rebuild.
+            self.handle = None
+        rebuild = cause == "context_lost" or self.handle is None
+        self.context_lost = False
+        deadline = time.monotonic() + self.settings.reconnect_deadline_s
+        delay = self.settings.reconnect_base_s
+        while not self.done.is_set():
+            try:
+                if rebuild:
+                    history = history_turns(await shadowlog.read(self.js, self.id))
+                    metrics.REBUILDS.labels(cause).inc()
+                    await self._open(None, history)
+                else:
+                    await self._open(self.handle)
+                    self.resumed_check = self.prompt_tokens > 0
+                metrics.HANDOFF_SECONDS.observe(time.monotonic() - started)
+                log.info("upstream connection replaced in %.0f ms (%s)",
+                         (time.monotonic() - started) * 1000, "rebuilt" if rebuild else "resumed")
+                return True
+            except errors.APIError as e:
+                if e.code == closecodes.INVALID_ARGUMENT and not rebuild:
+                    log.info("resumption refused (%s); rebuilding from the shadow log", e.message)
+                    rebuild = True
+                    continue
+                if time.monotonic() > deadline:
+                    return False
+            except Exception as e:
+                log.warning("reconnect failed: %s", e)
+                if time.monotonic() > deadline:
+                    return False
+            await asyncio.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, self.settings.reconnect_max_s)
+        return True
 
     async def _reply(self, reply: Msg, ok: bool, complete: dict[str, Any] | None = None,
                      error: bus_pb2.Close | None = None) -> None:
@@ -136,33 +282,60 @@ class UpstreamSession:
             msg.error.CopyFrom(error)
         await reply.respond(msg.SerializeToString())
 
-    # -- uplink: audio and control in the order the client sent them --------------------------
+    async def _idle(self) -> None:
+        while time.monotonic() - self.last_uplink < self.settings.idle_timeout_s:
+            await asyncio.sleep(min(5.0, self.settings.idle_timeout_s))
+
+    # -- uplink: audio and control in client order, through any connection switch -----------
 
     async def _on_uplink(self, msg: Msg) -> None:
         self.last_uplink = time.monotonic()
-        live = self._live
-        try:
-            if subjects.is_audio(msg.subject):
-                metrics.AUDIO_UP_BYTES.inc(len(msg.data))
-                await live.send_realtime_input(
-                    audio=types.Blob(data=msg.data, mime_type=AUDIO_IN_MIME))
-                return
-            await self._control(live, bus_pb2.ClientEvent.FromString(msg.data))
-        except ConnectionClosed:
-            pass  # the downlink sees the close and ends the session
-        except Exception:
-            log.exception("uplink message failed")
+        if subjects.is_audio(msg.subject):
+            self.uplink.put(msg.data)
+            return
+        ev = bus_pb2.ClientEvent.FromString(msg.data)
+        if ev.WhichOneof("event") == "close":
+            self.done.set()
+            return
+        self.uplink.put(ev)
 
-    async def _control(self, live: Any, ev: bus_pb2.ClientEvent) -> None:
-        kind = ev.WhichOneof("event")
+    async def _sender(self) -> None:
+        while True:
+            await self.uplink.ready.wait()
+            await self.live_ready.wait()
+            item = self.uplink.peek()
+            if item is None:
+                continue
+            live = self.live
+            try:
+                await self._send(live, item)
+            except ConnectionClosed:
+                # Keep the item: it goes to the next connection.
+                self.live_ready.clear()
+                continue
+            except Exception:
+                log.exception("uplink message failed; dropped")
+            self.uplink.pop()
+
+    async def _send(self, live: Any, item: Item) -> None:
+        if isinstance(item, bytes):
+            metrics.AUDIO_UP_BYTES.inc(len(item))
+            await live.send_realtime_input(audio=types.Blob(data=item, mime_type=AUDIO_IN_MIME))
+            return
+        kind = item.WhichOneof("event")
         if kind == "text":
-            await live.send_realtime_input(text=ev.text)
+            self._log_shadow(Entry(role="user", kind="text", text=item.text))
+            await live.send_realtime_input(text=item.text)
         elif kind == "client_content_json":
-            cc = types.LiveClientContent.model_validate_json(ev.client_content_json)
+            cc = types.LiveClientContent.model_validate_json(item.client_content_json)
+            self._shadow_client_content(cc)
             await live.send_client_content(turns=cc.turns or [],
                                            turn_complete=bool(cc.turn_complete))
         elif kind == "tool_response_json":
-            tr = types.LiveClientToolResponse.model_validate_json(ev.tool_response_json)
+            tr = types.LiveClientToolResponse.model_validate_json(item.tool_response_json)
+            for r in tr.function_responses or []:
+                self._log_shadow(Entry(role="tool_result", kind="call",
+                                       text=json.dumps({"name": r.name, "response": r.response})))
             await live.send_tool_response(function_responses=tr.function_responses or [])
         elif kind == "activity_start":
             await live.send_realtime_input(activity_start=types.ActivityStart())
@@ -170,8 +343,6 @@ class UpstreamSession:
             await live.send_realtime_input(activity_end=types.ActivityEnd())
         elif kind == "audio_stream_end":
             await live.send_realtime_input(audio_stream_end=True)
-        elif kind == "close":
-            self.done.set()
 
     # -- video: latest frame wins, never in the audio path ----------------------------------
 
@@ -184,22 +355,23 @@ class UpstreamSession:
     async def _video_sender(self) -> None:
         while True:
             await self._frame_ready.wait()
+            await self.live_ready.wait()
             self._frame_ready.clear()
             frame, self._frame = self._frame, None
             if frame is None:
                 continue
-            try:
-                await self._live.send_realtime_input(
+            with contextlib.suppress(ConnectionClosed):  # video is opportunistic
+                await self.live.send_realtime_input(
                     video=types.Blob(data=frame[0], mime_type=frame[1]))
                 metrics.FRAMES_UP.inc()
-            except ConnectionClosed:
-                return
 
     # -- downlink ----------------------------------------------------------------------------
 
     async def _downlink(self, live: Any) -> None:
         while True:
             async for message in live.receive():
+                if self._observe(message):
+                    continue
                 audio, rest = split_audio(message)
                 for blob in audio:
                     metrics.AUDIO_DOWN_BYTES.inc(len(blob.data or b""))
@@ -209,14 +381,97 @@ class UpstreamSession:
                     await self._publish_event(bus_pb2.ServerEvent(
                         message_json=json.dumps(rest, separators=(",", ":")).encode()))
 
+    def _observe(self, m: types.LiveServerMessage) -> bool:
+        """Track turns, handles, goAway and tokens. True when the client must not see it."""
+        if m.go_away is not None:
+            left = _seconds(m.go_away.time_left)
+            self.goaway_deadline = time.monotonic() + max(0.0, left - self.settings.goaway_margin_s)
+            log.info("goAway: %.1f s left; switching at the next turn boundary", left)
+            asyncio.get_running_loop().call_later(
+                max(0.0, self.goaway_deadline - time.monotonic()), self.handoff.set)
+            if not self.in_turn:
+                self.handoff.set()
+            return True
+        if m.session_resumption_update is not None:
+            u = m.session_resumption_update
+            if u.resumable and u.new_handle:
+                self.handle = u.new_handle
+            return not self.client_wants_handles
+        if m.tool_call is not None:
+            self.in_turn = True
+            for call in m.tool_call.function_calls or []:
+                self._log_shadow(Entry(role="tool_call", kind="call", text=json.dumps(
+                    {"id": call.id, "name": call.name, "args": call.args})))
+        if m.usage_metadata is not None and m.usage_metadata.prompt_token_count:
+            now = m.usage_metadata.prompt_token_count
+            if self.resumed_check and now < self.prompt_tokens * self.settings.context_loss_ratio:
+                log.warning("context collapsed after resume (%d -> %d prompt tokens); rebuilding",
+                            self.prompt_tokens, now)
+                metrics.CONTEXT_LOSS.inc()
+                self.context_lost = True
+                self.handoff.set()
+            self.resumed_check = False
+            self.prompt_tokens = now
+        sc = m.server_content
+        if sc is not None:
+            if sc.model_turn is not None:
+                self.in_turn = True
+                for part in sc.model_turn.parts or []:
+                    if part.text and not part.thought:
+                        self._said += part.text
+            if sc.input_transcription and sc.input_transcription.text:
+                self._heard += sc.input_transcription.text
+            if sc.output_transcription and sc.output_transcription.text:
+                self._said += sc.output_transcription.text
+            if sc.turn_complete:
+                self.in_turn = False
+                self._end_turn()
+                if self.goaway_deadline is not None:
+                    self.handoff.set()
+        return False
+
+    # -- shadow log --------------------------------------------------------------------------
+
+    def _end_turn(self) -> None:
+        if self._heard:
+            self._log_shadow(Entry(role="user", kind="speech", text=self._heard.strip()))
+        if self._said:
+            self._log_shadow(Entry(role="model", kind="text", text=self._said.strip()))
+        self._heard = self._said = ""
+
+    def _shadow_client_content(self, cc: types.LiveClientContent) -> None:
+        for turn in cc.turns or []:
+            for part in turn.parts or []:
+                role = "model" if turn.role == "model" else "user"
+                if part.text:
+                    self._log_shadow(Entry(role=role, kind="text", text=part.text))
+                elif part.inline_data is not None:
+                    blob = part.inline_data
+                    self._log_shadow(Entry(role=role, kind="image", text=(
+                        f"[{blob.mime_type} image, {len(blob.data or b'')} bytes]")))
+
+    def _log_shadow(self, entry: Entry) -> None:
+        entry.at = time.time()
+        self._shadow.put_nowait(entry)
+
+    async def _shadow_writer(self) -> None:
+        while True:
+            entry = await self._shadow.get()
+            try:
+                await shadowlog.append(self.js, self.id, entry)
+            except Exception as e:
+                log.warning("shadow log append failed: %s", e)
+            finally:
+                self._shadow.task_done()
+
+    async def _flush_shadow(self) -> None:
+        """Write what is pending (a half-spoken turn too) before a rebuild may read it."""
+        self._end_turn()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._shadow.join(), 2.0)
+
     async def _publish_event(self, ev: bus_pb2.ServerEvent) -> None:
         try:
             await self.nc.publish(subjects.down_event(self.id), ev.SerializeToString())
         except Exception as e:
             log.warning("could not publish to the gateway: %s", e)
-
-    async def _watchdog(self) -> None:
-        while True:
-            await asyncio.sleep(min(5.0, self.settings.idle_timeout_s))
-            if time.monotonic() - self.last_uplink > self.settings.idle_timeout_s:
-                return

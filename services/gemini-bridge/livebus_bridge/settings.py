@@ -15,7 +15,13 @@ class BridgeSettings(ServiceSettings):
     health_port: int = 9100
     capacity: int = 100            # live sessions this bridge accepts
     idle_timeout_s: float = 600.0  # no uplink at all for this long: the gateway is gone
-    video_queue: int = 1           # frames waiting per session (latest wins)
+    uplink_buffer_s: float = 30.0  # uplink audio held while an upstream connection is replaced
+    goaway_margin_s: float = 5.0   # switch this long before a goAway's deadline at the latest
+    reconnect_base_s: float = 0.1  # first backoff step (jittered, doubling)
+    reconnect_max_s: float = 2.0
+    reconnect_deadline_s: float = 30.0  # give up and close the client after this long
+    context_loss_ratio: float = 0.5     # resumed prompt tokens below this share: context lost
+    shadow_max_age_s: float = 7 * 86400.0
 
 
 class UpstreamSettings(BaseSettings):

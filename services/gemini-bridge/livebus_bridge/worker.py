@@ -11,7 +11,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from livebus import bus, closecodes, subjects
+from livebus import bus, closecodes, shadowlog, subjects
 from livebus.runtime import cancel_and_wait
 from livebus.v1 import bus_pb2
 
@@ -37,6 +37,7 @@ class Bridge:
         name = self.settings.instance_id or "bridge"
         self.nc = await bus.connect(self.settings.nats_url, f"{name}-main")
         self.nc_video = await bus.connect(self.settings.nats_url, f"{name}-video")
+        await shadowlog.ensure_stream(self.nc.jetstream(), self.settings.shadow_max_age_s)
         await self._update_intake()
 
     def ready(self) -> tuple[bool, str]:

@@ -1,0 +1,67 @@
+"""The shadow log: every turn of a session, in order, durable in JetStream.
+
+What the user said (input transcription, typed text, image references), what the model said
+(output transcription or text), tool calls and results. A bridge that must open a fresh upstream
+session (a rejected resumption handle, a context that collapsed) rebuilds the conversation from it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+from nats.js import JetStreamContext
+from nats.js.api import DeliverPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+from pydantic import BaseModel
+
+from . import subjects
+
+Role = Literal["user", "model", "tool_call", "tool_result"]
+
+
+class Entry(BaseModel):
+    role: Role
+    kind: Literal["speech", "text", "image", "call"] = "text"
+    text: str = ""
+    at: float = 0.0
+
+
+async def ensure_stream(js: JetStreamContext, max_age_s: float = 7 * 86400,
+                        replicas: int = 1) -> None:
+    config = StreamConfig(name=subjects.SHADOW_STREAM, subjects=[subjects.SHADOW_ALL],
+                          storage=StorageType.FILE, max_age=max_age_s, num_replicas=replicas)
+    try:
+        await js.stream_info(subjects.SHADOW_STREAM)
+    except NotFoundError:
+        await js.add_stream(config)
+
+
+async def append(js: JetStreamContext, session_id: str, entry: Entry) -> None:
+    if not entry.at:
+        entry.at = time.time()
+    await js.publish(subjects.shadow(session_id), entry.model_dump_json().encode(),
+                     stream=subjects.SHADOW_STREAM)
+
+
+async def read(js: JetStreamContext, session_id: str, timeout: float = 2.0) -> list[Entry]:
+    """Every entry of a session, oldest first."""
+    subject = subjects.shadow(session_id)
+    try:
+        info = await js.stream_info(subjects.SHADOW_STREAM, subjects_filter=subject)
+    except NotFoundError:
+        return []
+    count = (info.state.subjects or {}).get(subject, 0)
+    if not count:
+        return []
+    sub = await js.subscribe(subject, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL)
+    entries: list[Entry] = []
+    try:
+        while len(entries) < count:
+            msg = await sub.next_msg(timeout=timeout)
+            entries.append(Entry.model_validate_json(msg.data))
+    except TimeoutError:
+        pass
+    finally:
+        await sub.unsubscribe()
+    return entries
