@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-PACKAGES := libs/livebus services/gateway services/gemini-bridge services/gemini-emulator
+PACKAGES := libs/livebus services/gateway services/gemini-bridge services/gemini-emulator \
+	services/tools services/frame-sampler
 STAMP := $(VENV)/.installed
 BRIDGES ?= 2
 PYTEST_ARGS ?=

@@ -27,3 +27,11 @@ REBUILDS = Counter("livebus_bridge_rebuilds_total",
                    "Fresh upstream sessions rebuilt from the shadow log, by reason", ["reason"])
 CONTEXT_LOSS = Counter("livebus_bridge_context_loss_total",
                        "Resumed sessions whose prompt token count collapsed")
+TURNS_CUT = Counter("livebus_bridge_turns_cut_total",
+                    "Replies ended early because the upstream connection went away mid-turn",
+                    ["cause"])
+TOOL_CALLS = Counter("livebus_bridge_tool_calls_total",
+                     "Server-side tool calls by tool and outcome (ok or an error code)",
+                     ["tool", "outcome"])
+TOOL_SECONDS = Histogram("livebus_bridge_tool_seconds", "Server-side tool call latency",
+                         ["tool"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))

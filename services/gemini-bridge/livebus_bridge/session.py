@@ -34,6 +34,7 @@ from livebus.v1 import bus_pb2
 
 from . import metrics, upstream
 from .settings import BridgeSettings
+from .tools import SessionTools, ToolCatalog, with_declarations
 from .uplink import Item, UplinkBuffer
 
 log = logging.getLogger(__name__)
@@ -94,8 +95,10 @@ def history_turns(entries: list[Entry]) -> list[types.Content | types.ContentDic
 
 class UpstreamSession:
     def __init__(self, req: bus_pb2.OpenSession, client: genai.Client, nc: NATS,
-                 nc_video: NATS, settings: BridgeSettings) -> None:
+                 nc_video: NATS, settings: BridgeSettings, catalog: ToolCatalog) -> None:
         self.req = req
+        self.catalog = catalog
+        self.tools = SessionTools(nc, [], req.user, req.session_id, self._tool_responses)
         self.id = req.session_id
         self.client = client
         self.nc = nc
@@ -118,6 +121,7 @@ class UpstreamSession:
         self.in_turn = False
         self.handoff = asyncio.Event()
         self.goaway_deadline: float | None = None
+        self._goaway_timer: asyncio.TimerHandle | None = None
         self.prompt_tokens = 0
         self.resumed_check = False
         self.context_lost = False
@@ -135,6 +139,11 @@ class UpstreamSession:
             await self._reply(reply, False, error=bus_pb2.Close(
                 code=closecodes.INVALID_ARGUMENT, reason=closecodes.clamp_reason(f"setup: {e}")))
             return
+        specs = await self.catalog.specs()
+        if self.req.allowed_tools:  # the token narrows the server's tools
+            specs = [t for t in specs if t["declaration"]["name"] in self.req.allowed_tools]
+        self.config = with_declarations(self.config, specs)
+        self.tools = SessionTools(self.nc, specs, self.req.user, self.id, self._tool_responses)
         # The bridge always asks for handles: they are how it survives goAway and drops.
         if self.config.session_resumption is not None:
             self.client_wants_handles = True
@@ -172,6 +181,7 @@ class UpstreamSession:
                     close = why
                     break
         finally:
+            self.tools.close()
             await self._close_live()
             for sub in self._subs:
                 with contextlib.suppress(Exception):
@@ -198,6 +208,9 @@ class UpstreamSession:
             raise
         self._conn, self.live = stack, live
         self.in_turn = False
+        if self._goaway_timer is not None:  # it belonged to the connection just replaced
+            self._goaway_timer.cancel()
+            self._goaway_timer = None
         self.handoff.clear()
         self.goaway_deadline = None
         self.live_ready.set()
@@ -236,6 +249,12 @@ class UpstreamSession:
         metrics.RECONNECTS.labels(cause).inc()
         log.info("switching upstream connection (%s %s %s)", cause, why.code, why.reason)
         started = time.monotonic()
+        if self.in_turn:
+            # The reply was cut (a drop, or a goAway deadline mid-turn): end the turn for the
+            # client, so it is not left waiting for a turnComplete that will never come.
+            metrics.TURNS_CUT.labels(cause).inc()
+            await self._publish_event(bus_pb2.ServerEvent(
+                message_json=b'{"serverContent":{"turnComplete":true}}'))
         await self._close_live()  # the upstream rejects overlapping resumes: close first
         await self._flush_shadow()
         if why.code == closecodes.INVALID_ARGUMENT and self.handle:
@@ -344,6 +363,11 @@ class UpstreamSession:
         elif kind == "audio_stream_end":
             await live.send_realtime_input(audio_stream_end=True)
 
+    async def _tool_responses(self, responses: list[dict[str, Any]]) -> None:
+        """Server tools' results go upstream in order with the uplink, through any switch."""
+        body = json.dumps({"functionResponses": responses}).encode()
+        self.uplink.put(bus_pb2.ClientEvent(tool_response_json=body))
+
     # -- video: latest frame wins, never in the audio path ----------------------------------
 
     async def _on_video(self, msg: Msg) -> None:
@@ -385,9 +409,10 @@ class UpstreamSession:
         """Track turns, handles, goAway and tokens. True when the client must not see it."""
         if m.go_away is not None:
             left = _seconds(m.go_away.time_left)
-            self.goaway_deadline = time.monotonic() + max(0.0, left - self.settings.goaway_margin_s)
+            margin = min(self.settings.goaway_margin_s, left * 0.25)
+            self.goaway_deadline = time.monotonic() + max(0.0, left - margin)
             log.info("goAway: %.1f s left; switching at the next turn boundary", left)
-            asyncio.get_running_loop().call_later(
+            self._goaway_timer = asyncio.get_running_loop().call_later(
                 max(0.0, self.goaway_deadline - time.monotonic()), self.handoff.set)
             if not self.in_turn:
                 self.handoff.set()
@@ -402,6 +427,15 @@ class UpstreamSession:
             for call in m.tool_call.function_calls or []:
                 self._log_shadow(Entry(role="tool_call", kind="call", text=json.dumps(
                     {"id": call.id, "name": call.name, "args": call.args})))
+            client_calls = self.tools.split(m.tool_call)
+            if not client_calls:
+                return True
+            m.tool_call.function_calls = client_calls
+        if m.tool_call_cancellation is not None:
+            client_ids = self.tools.cancel(m.tool_call_cancellation.ids or [])
+            if not client_ids:
+                return True
+            m.tool_call_cancellation.ids = client_ids
         if m.usage_metadata is not None and m.usage_metadata.prompt_token_count:
             now = m.usage_metadata.prompt_token_count
             if self.resumed_check and now < self.prompt_tokens * self.settings.context_loss_ratio:

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from livebus.config import ServiceSettings
+from livebus.config import CsvList, ServiceSettings
 
 
 class BridgeSettings(ServiceSettings):
@@ -22,6 +23,7 @@ class BridgeSettings(ServiceSettings):
     reconnect_deadline_s: float = 30.0  # give up and close the client after this long
     context_loss_ratio: float = 0.5     # resumed prompt tokens below this share: context lost
     shadow_max_age_s: float = 7 * 86400.0
+    tools: CsvList = Field(default_factory=list)  # server tools offered; empty: all served
 
 
 class UpstreamSettings(BaseSettings):

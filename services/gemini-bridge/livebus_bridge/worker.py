@@ -18,6 +18,7 @@ from livebus.v1 import bus_pb2
 from . import metrics
 from .session import UpstreamSession
 from .settings import BridgeSettings
+from .tools import ToolCatalog
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ class Bridge:
         self.nc: NATS | None = None
         self.nc_video: NATS | None = None
         self._intake: Subscription | None = None
+        self.catalog: ToolCatalog
         self.accepting = True
         metrics.CAPACITY.set(settings.capacity)
 
@@ -38,6 +40,7 @@ class Bridge:
         self.nc = await bus.connect(self.settings.nats_url, f"{name}-main")
         self.nc_video = await bus.connect(self.settings.nats_url, f"{name}-video")
         await shadowlog.ensure_stream(self.nc.jetstream(), self.settings.shadow_max_age_s)
+        self.catalog = ToolCatalog(self.nc, self.settings.tools)
         await self._update_intake()
 
     def ready(self) -> tuple[bool, str]:
@@ -72,7 +75,8 @@ class Bridge:
             await msg.respond(refusal.SerializeToString())
             return
         assert self.nc is not None and self.nc_video is not None
-        session = UpstreamSession(req, self.client, self.nc, self.nc_video, self.settings)
+        session = UpstreamSession(req, self.client, self.nc, self.nc_video, self.settings,
+                                  self.catalog)
         task = asyncio.create_task(session.run(msg))
         self.sessions[req.session_id] = task
         metrics.ACTIVE_SESSIONS.set(len(self.sessions))

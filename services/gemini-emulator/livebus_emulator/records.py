@@ -124,6 +124,7 @@ class Registry:
         return self.pending_transcripts.pop(0) if self.pending_transcripts else None
 
     def reset(self) -> None:
-        self.records.clear()
+        """Forget closed connections and queued transcripts (open ones stay listed)."""
+        for rid in [r.id for r in self.records.values() if not r.open]:
+            del self.records[rid]
         self.pending_transcripts.clear()
-        # Live connections stay open but are no longer listed.

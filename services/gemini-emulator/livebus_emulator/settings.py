@@ -8,7 +8,6 @@ from typing import Annotated
 from pydantic import field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-
 from livebus.config import ServiceSettings
 
 

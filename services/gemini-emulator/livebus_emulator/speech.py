@@ -95,11 +95,11 @@ def parse_wav(data: bytes) -> tuple[np.ndarray, int] | None:
 
 def resample(samples: np.ndarray, rate: int, out_rate: int) -> bytes:
     if rate == out_rate or len(samples) == 0:
-        return samples.astype("<i2").tobytes()
+        return bytes(samples.astype("<i2").tobytes())
     n_out = round(len(samples) * out_rate / rate)
     t_out = np.arange(n_out) * (rate / out_rate)
     out = np.interp(t_out, np.arange(len(samples)), samples.astype(np.float64))
-    return np.clip(np.round(out), -32768, 32767).astype("<i2").tobytes()
+    return bytes(np.clip(np.round(out), -32768, 32767).astype("<i2").tobytes())
 
 
 def melody(text: str) -> bytes:

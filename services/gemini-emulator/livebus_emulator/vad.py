@@ -96,7 +96,7 @@ class EnergyVad:
                 self._last_voiced = index + 1
                 self._quiet = 0
                 self._run = 0
-                return SpeechStarted(self._start * FRAME_S)
+                return SpeechStarted(round(self._start * FRAME_S, 3))
             return None
         if level < self.end_threshold:
             self._quiet += 1
@@ -111,7 +111,7 @@ class EnergyVad:
         self._in_speech = False
         self._quiet = 0
         self._run = 0
-        return SpeechEnded(self._start * FRAME_S, self._last_voiced * FRAME_S)
+        return SpeechEnded(round(self._start * FRAME_S, 3), round(self._last_voiced * FRAME_S, 3))
 
     def flush(self) -> SpeechEnded | None:
         """End of the audio stream: end a pending speech segment now."""

@@ -26,6 +26,7 @@ def running_stack(tmp: Path, **overrides: Any) -> Iterator[Stack]:
         "http_port": procs.free_port(),
         "emulator_port": procs.free_port(),
         "bridge_health_port": procs.free_port(),
+        "tools_health_port": procs.free_port(),
     }
     env_extra = overrides.pop("extra_env", {})
     settings = {"bridges": 1, "emulator_pace": 8.0, **ports, **overrides}

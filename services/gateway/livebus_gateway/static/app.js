@@ -352,7 +352,6 @@ function sessionHandlers() {
     },
     inputText: (text) => appendTranscript("user", text),
     outputText: (text) => appendTranscript("model", text),
-    modelText: (text) => appendTranscript("model", text),
     generationComplete: () => app.player?.drain(),
     turnComplete: () => {
       stats.turns += 1;
@@ -376,6 +375,11 @@ function sessionHandlers() {
 async function start() {
   if (app.state !== "idle" && app.state !== "error") return;
   hideNotice();
+  if (!navigator.mediaDevices?.getUserMedia) {
+    notice("Camera and microphone need a secure page: open it as http://localhost or over https.",
+      { kind: "error", sticky: true });
+    return;
+  }
   if (!app.config) await loadConfig();
   const settings = { ...app.settings, model: app.settings.model || app.config?.models?.[0] };
   app.session = new LiveSession({
@@ -390,6 +394,8 @@ async function start() {
     startMic(),
     app.cam.wanted ? startCamera() : Promise.resolve(),
   ]).catch((e) => notice(`Could not start audio: ${e.message}`, { kind: "error" }));
+  // Stopped (or refused) while the devices were opening: release what just opened.
+  if (app.state === "idle" || app.state === "error") await teardownMedia();
 }
 
 async function stop() {

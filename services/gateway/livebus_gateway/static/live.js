@@ -223,12 +223,9 @@ export class LiveSession {
       if (sc.interrupted) this.h.interrupted?.();
       if (sc.inputTranscription?.text) this.h.inputText?.(sc.inputTranscription.text);
       for (const part of sc.modelTurn?.parts ?? []) {
-        const inline = part.inlineData;
-        if (inline?.data && String(inline.mimeType ?? "").startsWith("audio/")) {
-          this.h.audio?.(decode(inline.data), inline.mimeType);
-        } else if (part.text && !part.thought) {
-          this.h.modelText?.(part.text);
-        }
+        const inline = part.inlineData ?? part.inline_data;
+        const mime = String(inline?.mimeType ?? inline?.mime_type ?? "audio/pcm");
+        if (inline?.data && mime.startsWith("audio/")) this.h.audio?.(decode(inline.data), mime);
       }
       if (sc.outputTranscription?.text) this.h.outputText?.(sc.outputTranscription.text);
       if (sc.generationComplete) this.h.generationComplete?.();

@@ -1,0 +1,108 @@
+"""Decoding, thumbnails and the output JPEG. Everything here runs on worker threads (cv2 releases
+the GIL), never on the event loop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from .probe import BadFrame, Header
+
+Gray = npt.NDArray[np.uint8]
+
+THUMB_SIZE = (64, 48)  # cells compared for motion; fixed whatever the input's aspect ratio
+
+cv2.setNumThreads(1)  # parallelism comes from our thread pool, one frame per thread
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+
+def _u8(img: npt.NDArray[np.generic]) -> npt.NDArray[np.uint8]:
+    return np.ascontiguousarray(img, dtype=np.uint8)
+
+
+def _buf(data: bytes) -> npt.NDArray[np.uint8]:
+    return np.frombuffer(data, dtype=np.uint8)
+
+
+def thumbnail(data: bytes, head: Header) -> Gray:
+    """A small grayscale view for motion. For JPEG, libjpeg decodes at 1/8 scale from the DCT
+    coefficients, so this costs a fraction of a full decode."""
+    flag = cv2.IMREAD_REDUCED_GRAYSCALE_8 if head.kind == "jpeg" else cv2.IMREAD_GRAYSCALE
+    img = cv2.imdecode(_buf(data), flag)
+    if img is None or img.size == 0:
+        raise BadFrame("decode_failed", f"{head.kind} {head.width}x{head.height}")
+    return _u8(cv2.resize(img, THUMB_SIZE, interpolation=cv2.INTER_AREA))
+
+
+@dataclass(frozen=True)
+class Encoded:
+    jpeg: bytes
+    width: int
+    height: int
+    quality: int
+
+
+def target_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    """Fit inside max_side x max_side, aspect kept, never upscaled."""
+    scale = min(1.0, max_side / width, max_side / height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _reduced_flag(head: Header, max_side: int) -> int:
+    """The largest libjpeg DCT scaling that still leaves at least max_side on the long side."""
+    long_side = max(head.width, head.height)
+    for factor, flag in ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4),
+                         (2, cv2.IMREAD_REDUCED_COLOR_2)):
+        if long_side // factor >= max_side:
+            return flag
+    return cv2.IMREAD_COLOR
+
+
+def decode_fitted(data: bytes, head: Header, max_side: int) -> npt.NDArray[np.uint8]:
+    flag = _reduced_flag(head, max_side) if head.kind == "jpeg" else cv2.IMREAD_COLOR
+    img = cv2.imdecode(_buf(data), flag)
+    if img is None or img.size == 0:
+        raise BadFrame("decode_failed", f"{head.kind} {head.width}x{head.height}")
+    # The decoder applies EXIF orientation, so size the output from what it returned.
+    h, w = img.shape[:2]
+    tw, th = target_size(w, h, max_side)
+    if (tw, th) != (w, h):
+        img = cv2.resize(img, (tw, th), interpolation=cv2.INTER_AREA)
+    return _u8(img)
+
+
+def _pad(img: npt.NDArray[np.uint8], side: int) -> npt.NDArray[np.uint8]:
+    h, w = img.shape[:2]
+    top, left = (side - h) // 2, (side - w) // 2
+    return _u8(cv2.copyMakeBorder(img, top, side - h - top, left, side - w - left,
+                                  cv2.BORDER_CONSTANT, value=(0, 0, 0)))
+
+
+def encode_budget(img: npt.NDArray[np.uint8], budget: int, quality: int, min_quality: int,
+                  pad_to: int = 0) -> Encoded:
+    """JPEG under `budget` bytes: lower the quality first, then the size."""
+    q = quality
+    while True:
+        out = _pad(img, pad_to) if pad_to else img
+        ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, q])
+        if not ok:
+            raise BadFrame("encode_failed")
+        h, w = out.shape[:2]
+        if buf.size <= budget:
+            return Encoded(buf.tobytes(), w, h, q)
+        if q > min_quality:
+            q = max(min_quality, q - 15 if buf.size > 1.5 * budget else q - 8)
+            continue
+        if min(img.shape[:2]) <= 16:
+            return Encoded(buf.tobytes(), w, h, q)  # cannot shrink further: best effort
+        img = _u8(cv2.resize(img, (max(1, img.shape[1] * 3 // 4),
+                                   max(1, img.shape[0] * 3 // 4)), interpolation=cv2.INTER_AREA))
+
+
+def render(data: bytes, head: Header, max_side: int, budget: int, quality: int,
+           min_quality: int, pad: bool) -> Encoded:
+    img = decode_fitted(data, head, max_side)
+    return encode_budget(img, budget, quality, min_quality, max_side if pad else 0)

@@ -1,0 +1,101 @@
+"""Who is alive, and which sampler owns which session.
+
+Each sampler heartbeats its id into a JetStream KV bucket whose TTL is a couple of heartbeats,
+so a crashed sampler vanishes from the bucket on its own. Every sampler reads the key list each
+heartbeat, and a session belongs to the live member with the highest hash(member, session)
+(rendezvous hashing): all samplers agree without talking, and when a member leaves only its own
+sessions move.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import Callable
+
+from nats.aio.client import Client as NATS
+from nats.js.api import KeyValueConfig, StorageType
+from nats.js.errors import BadRequestError, NoKeysError
+from nats.js.kv import KeyValue
+
+from . import metrics
+
+log = logging.getLogger(__name__)
+
+
+def score(member: str, session_id: str) -> bytes:
+    return hashlib.blake2b(f"{member}\x00{session_id}".encode(), digest_size=8).digest()
+
+
+def owner(members: frozenset[str], session_id: str) -> str:
+    return max(members, key=lambda m: score(m, session_id))
+
+
+class Membership:
+    def __init__(self, nc: NATS, bucket: str, me: str, ttl_s: float, heartbeat_s: float,
+                 on_change: Callable[[frozenset[str]], None] | None = None) -> None:
+        self.nc, self.bucket, self.me = nc, bucket, me
+        self.ttl_s, self.heartbeat_s = ttl_s, heartbeat_s
+        self.members: frozenset[str] = frozenset({me})
+        self._owners: dict[str, bool] = {}
+        self._on_change = on_change
+        self._kv: KeyValue | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def owns(self, session_id: str) -> bool:
+        mine = self._owners.get(session_id)
+        if mine is None:
+            if len(self._owners) > 100_000:  # sessions come and go; the cache must not grow
+                self._owners.clear()
+            mine = self._owners[session_id] = owner(self.members, session_id) == self.me
+        return mine
+
+    async def start(self) -> None:
+        js = self.nc.jetstream()
+        cfg = KeyValueConfig(bucket=self.bucket, ttl=self.ttl_s, history=1,
+                             storage=StorageType.MEMORY)
+        try:
+            self._kv = await js.create_key_value(cfg)
+        except BadRequestError:  # exists with another config (e.g. another TTL): use it as is
+            self._kv = await js.key_value(self.bucket)
+        await self._beat()
+        self._task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        """Leave at once (delete our key) so the others take our sessions without the TTL."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._kv is not None:
+            with contextlib.suppress(Exception):
+                await self._kv.delete(self.me)
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_s)
+            try:
+                await self._beat()
+            except Exception as e:  # NATS away: keep the last view, retry next beat
+                log.warning("membership heartbeat failed: %s", e)
+
+    async def _beat(self) -> None:
+        assert self._kv is not None
+        await self._kv.put(self.me, b"1")
+        try:
+            keys = await self._kv.keys()
+        except NoKeysError:
+            keys = []
+        self._set(frozenset({*keys, self.me}))
+
+    def _set(self, members: frozenset[str]) -> None:
+        metrics.MEMBERS.set(len(members))
+        if members == self.members:
+            return
+        log.info("samplers now %s", sorted(members))
+        self.members = members
+        self._owners.clear()
+        if self._on_change is not None:
+            self._on_change(members)

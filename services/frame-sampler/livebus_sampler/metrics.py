@@ -1,0 +1,22 @@
+"""Prometheus metrics (no per-session labels)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+RECEIVED = Counter("livebus_sampler_frames_received_total",
+                   "Raw frames received for sessions this sampler owns")
+FOREIGN = Counter("livebus_sampler_frames_foreign_total",
+                  "Raw frames seen for sessions another sampler owns (ignored)")
+EMITTED = Counter("livebus_sampler_frames_emitted_total",
+                  "Frames sent to the model, by why (first, cut, moving, still, upload)",
+                  ["reason"])
+DROPPED = Counter("livebus_sampler_frames_dropped_total",
+                  "Frames not sent, by reason (rate, duplicate, stale, or a bad-frame reason)",
+                  ["reason"])
+OUTPUT_BYTES = Counter("livebus_sampler_output_bytes_total", "JPEG bytes sent to the model")
+PROCESS_SECONDS = Histogram(
+    "livebus_sampler_process_seconds", "Worker time per frame, by outcome (emitted, dropped)",
+    ["outcome"], buckets=(0.0005, 0.001, 0.002, 0.004, 0.008, 0.015, 0.03, 0.06, 0.12, 0.25))
+SESSIONS = Gauge("livebus_sampler_sessions", "Sessions this sampler currently owns")
+MEMBERS = Gauge("livebus_sampler_members", "Live samplers this one sees (itself included)")

@@ -1,0 +1,221 @@
+"""The sampler: raw frames in, at most one waiting per session (latest wins), CPU work on a
+thread pool, sampled JPEG out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+from livebus import bus, headers, subjects
+from livebus.runtime import cancel_and_wait
+
+from . import image, metrics
+from .members import Membership
+from .policy import RateConfig, SessionState, decide
+from .probe import BadFrame, Limits, probe
+from .settings import SamplerSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Frame:
+    data: bytes
+    still: bool
+    received: float  # monotonic; the rate is measured on arrival, not on processing
+
+
+@dataclass
+class Outcome:
+    reason: str
+    output: image.Encoded | None = None
+
+
+@dataclass
+class Session:
+    id: str
+    state: SessionState = field(default_factory=SessionState)
+    pending: Frame | None = None
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    last_seen: float = 0.0
+    task: asyncio.Task[None] | None = None
+
+
+def _member_id(instance_id: str) -> str:
+    base = instance_id or socket.gethostname()
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in base)
+    return f"{safe}-{uuid.uuid4().hex[:6]}"
+
+
+class Sampler:
+    def __init__(self, settings: SamplerSettings) -> None:
+        self.s = settings
+        self.member_id = _member_id(settings.instance_id)
+        self.rate = RateConfig(
+            still_fps=settings.still_fps, moving_fps=settings.moving_fps,
+            motion_hold_s=settings.motion_hold_s, motion_fraction=settings.motion_fraction,
+            duplicate_fraction=settings.duplicate_fraction, cut_fraction=settings.cut_fraction,
+            cut_min_interval_s=settings.cut_min_interval_s, pixel_delta=settings.pixel_delta)
+        self.limits = Limits(settings.max_input_bytes, settings.max_pixels, settings.max_dimension)
+        self.pool = ThreadPoolExecutor(settings.workers or os.cpu_count() or 1,
+                                       thread_name_prefix="sampler")
+        self.sessions: dict[str, Session] = {}
+        self.nc: NATS | None = None          # frames in and out
+        self.nc_members: NATS | None = None  # heartbeats never wait behind frames
+        self.members: Membership | None = None
+        self._sub: Subscription | None = None
+        self._gc: asyncio.Task[None] | None = None
+
+    def ready(self) -> tuple[bool, str]:
+        if self.nc is None or not self.nc.is_connected:
+            return False, "not connected to NATS"
+        return True, "ok"
+
+    async def start(self) -> None:
+        name = f"sampler-{self.member_id}"
+        self.nc_members = await bus.connect(self.s.nats_url, f"{name}-members")
+        self.nc = await bus.connect(self.s.nats_url, f"{name}-video")
+        self.members = Membership(self.nc_members, self.s.members_bucket, self.member_id,
+                                  self.s.member_ttl_s, self.s.heartbeat_s, self._members_changed)
+        await self.members.start()
+        # No queue group: every sampler sees every frame and keeps the sessions it owns, so a
+        # session's frames always reach the one process that holds its motion state.
+        self._sub = await self.nc.subscribe(subjects.VIDEO_RAW_ALL, cb=self._on_raw,
+                                            pending_msgs_limit=4096,
+                                            pending_bytes_limit=256 * 1024 * 1024)
+        self._gc = asyncio.create_task(self._collect())
+        log.info("sampler %s started", self.member_id)
+
+    async def stop(self) -> None:
+        # Leave the member set first and keep serving until the others have seen it, so the
+        # hand-over loses no frames.
+        if self.members is not None:
+            await self.members.stop()
+            await asyncio.sleep(self.s.heartbeat_s * 1.5)
+        if self._sub is not None:
+            await self._sub.unsubscribe()
+        await cancel_and_wait(self._gc, *(s.task for s in self.sessions.values()))
+        self.sessions.clear()
+        metrics.SESSIONS.set(0)
+        for nc in (self.nc, self.nc_members):
+            if nc is not None and not nc.is_closed:
+                await nc.drain()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    # -- intake: on the event loop, cheap ----------------------------------------------------
+
+    async def _on_raw(self, msg: Msg) -> None:
+        sid = msg.subject.rsplit(".", 1)[-1]
+        assert self.members is not None
+        if not self.members.owns(sid):
+            metrics.FOREIGN.inc()
+            return
+        metrics.RECEIVED.inc()
+        hdrs = msg.headers or {}
+        frame = Frame(msg.data, hdrs.get(headers.STILL) == "1", time.monotonic())
+        session = self.sessions.get(sid)
+        if session is None:
+            session = self.sessions[sid] = Session(sid)
+            session.task = asyncio.create_task(self._run(session))
+            metrics.SESSIONS.set(len(self.sessions))
+        session.last_seen = frame.received
+        old = session.pending
+        if old is not None and old.still and not frame.still:
+            metrics.DROPPED.labels("stale").inc()  # a user's upload outranks a live frame
+            return
+        if old is not None:
+            metrics.DROPPED.labels("stale").inc()
+        session.pending = frame
+        session.wake.set()
+
+    # -- per session: one frame at a time on the pool ----------------------------------------
+
+    async def _run(self, session: Session) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await session.wake.wait()
+            session.wake.clear()
+            frame, session.pending = session.pending, None
+            if frame is None:
+                continue
+            started = time.perf_counter()
+            try:
+                outcome = await loop.run_in_executor(self.pool, self._process, session.state,
+                                                     frame)
+            except Exception:
+                log.exception("frame processing failed (session %s)", session.id)
+                outcome = Outcome("error")
+            elapsed = time.perf_counter() - started
+            if outcome.output is None:
+                metrics.DROPPED.labels(outcome.reason).inc()
+                metrics.PROCESS_SECONDS.labels("dropped").observe(elapsed)
+                continue
+            metrics.PROCESS_SECONDS.labels("emitted").observe(elapsed)
+            await self._emit(session.id, outcome, frame)
+
+    def _process(self, state: SessionState, frame: Frame) -> Outcome:
+        """On a worker thread. Only this session's task touches `state`, one frame at a time."""
+        try:
+            head = probe(frame.data, self.limits)
+            if frame.still:
+                reason = "upload"
+            else:
+                decision = decide(state, image.thumbnail(frame.data, head), frame.received,
+                                  self.rate)
+                if not decision.emit:
+                    return Outcome(decision.reason)
+                reason = decision.reason
+            out = image.render(frame.data, head, self.s.max_side, self.s.byte_budget,
+                               state.quality or self.s.quality, self.s.min_quality, self.s.pad)
+        except BadFrame as e:
+            log.info("bad frame: %s", e)
+            return Outcome(e.reason)
+        # Next time start from the quality that fit, creeping back up when there is room.
+        state.quality = min(self.s.quality, out.quality + (5 if len(out.jpeg) <
+                                                           self.s.byte_budget // 2 else 0))
+        return Outcome(reason, out)
+
+    async def _emit(self, sid: str, outcome: Outcome, frame: Frame) -> None:
+        assert self.nc is not None and outcome.output is not None
+        out = outcome.output
+        hdrs = {headers.MIME: "image/jpeg", headers.SENT_NS: str(time.time_ns())}
+        if frame.still:
+            hdrs[headers.STILL] = "1"
+        try:
+            await self.nc.publish(subjects.video_sampled(sid), out.jpeg, headers=hdrs)
+        except Exception as e:  # NATS away: this frame is lost, the next one will do
+            metrics.DROPPED.labels("publish_failed").inc()
+            log.warning("publish failed: %s", e)
+            return
+        metrics.EMITTED.labels(outcome.reason).inc()
+        metrics.OUTPUT_BYTES.inc(len(out.jpeg))
+
+    # -- housekeeping ------------------------------------------------------------------------
+
+    def _members_changed(self, _: frozenset[str]) -> None:
+        assert self.members is not None
+        for sid in [sid for sid in self.sessions if not self.members.owns(sid)]:
+            self._forget(sid)
+
+    def _forget(self, sid: str) -> None:
+        session = self.sessions.pop(sid, None)
+        if session is not None and session.task is not None:
+            session.task.cancel()
+        metrics.SESSIONS.set(len(self.sessions))
+
+    async def _collect(self) -> None:
+        while True:
+            await asyncio.sleep(min(5.0, self.s.session_idle_s))
+            idle = time.monotonic() - self.s.session_idle_s
+            for sid in [sid for sid, s in self.sessions.items() if s.last_seen < idle]:
+                self._forget(sid)

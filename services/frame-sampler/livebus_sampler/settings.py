@@ -1,0 +1,45 @@
+"""frame-sampler settings (environment variables LIVEBUS_SAMPLER_*)."""
+
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from livebus import subjects
+from livebus.config import ServiceSettings
+
+
+class SamplerSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="LIVEBUS_SAMPLER_", extra="ignore")
+
+    health_port: int = 9200
+
+    # Output: fits inside max_side x max_side, aspect kept, never upscaled.
+    max_side: int = 512
+    pad: bool = False                 # pad to exactly max_side x max_side (black bars)
+    byte_budget: int = 30_000         # one output JPEG stays under this many bytes
+    quality: int = 80                 # starting JPEG quality, lowered to meet the budget
+    min_quality: int = 30
+
+    # Adaptive rate.
+    still_fps: float = 1.0
+    moving_fps: float = 3.0
+    motion_hold_s: float = 1.0        # stay at moving_fps this long after the last motion
+    motion_fraction: float = 0.004    # share of thumbnail cells that changed = motion
+    duplicate_fraction: float = 0.001  # below this (vs the last sent frame) = near-duplicate
+    cut_fraction: float = 0.45        # share of cells changed since the previous frame = cut
+    cut_min_interval_s: float = 0.25  # cuts bypass the rate, but not faster than this
+    pixel_delta: int = 10             # a thumbnail cell "changed" by more than this (0..255)
+
+    # Input limits: checked on the header, before any decode.
+    max_input_bytes: int = 4 * 1024 * 1024
+    max_pixels: int = 40_000_000
+    max_dimension: int = 16_384
+
+    # Work and state.
+    workers: int = 0                  # decode/encode threads; 0 = one per CPU
+    session_idle_s: float = 30.0      # forget a session's state after this long without frames
+
+    # Replicas: members heartbeat into a KV bucket; sessions go by rendezvous hashing.
+    members_bucket: str = subjects.KV_SAMPLER_MEMBERS
+    member_ttl_s: float = 1.5
+    heartbeat_s: float = 0.4

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from livebus_sampler import image, synthetic
+from livebus_sampler.policy import RateConfig, SessionState, decide
+from livebus_sampler.probe import Limits, probe
+
+LIMITS = Limits(max_bytes=8 << 20, max_pixels=40_000_000, max_dimension=16_384)
+FPS = 12
+BG = synthetic.scene(640, 360)
+OTHER = np.ascontiguousarray(255 - synthetic.scene(640, 360, seed=7))
+
+
+def _thumb(img: np.ndarray) -> image.Gray:
+    data = synthetic.jpeg(img)
+    return image.thumbnail(data, probe(data, LIMITS))
+
+
+def _run(phases: list[tuple[float, str]], cfg: RateConfig = RateConfig()) -> Iterator[
+        tuple[float, str, bool, str]]:
+    """Feed `phases` (seconds, still|moving|other) at FPS; yield (t, phase, emitted, reason)."""
+    state, t0, i = SessionState(), 0.0, 0
+    for seconds, kind in phases:
+        for k in range(round(seconds * FPS)):
+            t = t0 + k / FPS
+            moving = kind == "moving"
+            img = synthetic.frame(OTHER if kind == "other" else BG, t if moving else None, seed=i)
+            d = decide(state, _thumb(img), t, cfg)
+            i += 1
+            yield t, kind, d.emit, d.reason
+        t0 += seconds
+
+
+def _rate(events: list[tuple[float, str, bool, str]], kind: str) -> float:
+    """Frames per second from the mean interval between frames sent during a phase."""
+    sent = [t for t, k, e, _ in events if k == kind and e]
+    assert len(sent) >= 3
+    return (len(sent) - 1) / (sent[-1] - sent[0])
+
+
+def test_one_fps_still_three_fps_moving() -> None:
+    events = list(_run([(4, "still"), (4, "moving"), (4, "still")]))
+    assert events[0][2:] == (True, "first")
+    assert 0.9 <= _rate(events[:4 * FPS], "still") <= 1.15
+    assert 2.7 <= _rate(events, "moving") <= 3.3
+    # After the motion hold the rate falls back to 1 fps.
+    tail = [e for e in events[8 * FPS:] if e[0] >= 9.5]
+    assert 1 <= sum(e[2] for e in tail) <= 3
+    assert any(r == "duplicate" for _, _, _, r in events[8 * FPS:])
+
+
+def test_configurable_rates() -> None:
+    events = list(_run([(4.5, "still"), (3, "moving")], RateConfig(still_fps=0.5, moving_fps=2)))
+    assert 0.45 <= _rate(events, "still") <= 0.55
+    assert 1.7 <= _rate(events, "moving") <= 2.3
+
+
+def test_scene_cut_is_sent_at_once() -> None:
+    events = list(_run([(1.5, "still"), (1.0, "other")]))
+    cut = next(e for e in events if e[1] == "other")
+    assert cut[2:] == (True, "cut")
+    assert cut[0] - max(t for t, k, e, _ in events if k == "still" and e) < 1.0

@@ -1,0 +1,150 @@
+"""The sampler in-process against a real nats-server: rates, sizes, bad frames, uploads."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from prometheus_client import REGISTRY
+
+from livebus import bus, headers, subjects
+from livebus.health import HealthServer
+from livebus_sampler import synthetic
+from livebus_sampler.service import Sampler
+from livebus_sampler.settings import SamplerSettings
+
+from .streams import Collector, clip, play, rate
+
+FPS = 12
+
+
+@pytest.fixture
+async def sampler(nats_url: str) -> AsyncIterator[Sampler]:
+    s = Sampler(SamplerSettings(nats_url=nats_url, health_port=0, max_input_bytes=1 << 20,
+                                member_ttl_s=1.0, heartbeat_s=0.2))
+    await s.start()
+    try:
+        yield s
+    finally:
+        await s.stop()
+
+
+@pytest.fixture
+async def collector(nats_url: str) -> AsyncIterator[Collector]:
+    nc = await bus.connect(nats_url, "test-collector")
+    c = Collector()
+    await nc.subscribe(subjects.video_sampled("*"), cb=c.on_msg)
+    await nc.flush()
+    try:
+        yield c
+    finally:
+        await nc.close()
+
+
+def _metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_one_fps_still_three_fps_moving_all_within_512(
+        nats_url: str, sampler: Sampler, collector: Collector) -> None:
+    frames = clip(1280, 720, still_s=2.5, moving_s=2.5, fps=FPS)
+    nc = await bus.connect(nats_url, "test-gateway-video")
+    try:
+        start = await play(nc, {"s1": frames}, FPS)
+        await asyncio.sleep(0.3)
+    finally:
+        await nc.close()
+    got = collector.frames["s1"]
+    assert all((f.width, f.height) == (512, 288) and f.size <= 30_000 for f in got)
+    still = collector.times("s1", start, start + 2.5)
+    moving = collector.times("s1", start + 2.5, start + 5.5)
+    assert 0.8 <= rate(still) <= 1.25, still
+    assert 2.5 <= rate(moving) <= 3.5, moving
+    assert len(got) < len(frames) / 2
+
+
+async def test_bad_frames_are_counted_and_the_session_goes_on(
+        nats_url: str, sampler: Sampler, collector: Collector) -> None:
+    good = synthetic.jpeg(synthetic.scene(1280, 720))
+    png = synthetic.encode(synthetic.scene(64, 64), ".png")
+    bomb = bytearray(png)
+    bomb[16:24] = (60_000).to_bytes(4, "big") * 2
+    bad = {
+        "not_image": b"GIF89a this is not a frame we take",
+        "truncated": good[: len(good) // 2],
+        "too_many_pixels": bytes(bomb),
+        "oversized": good + b"\x00" * (1 << 20),
+    }
+    before = {r: _metric("livebus_sampler_frames_dropped_total", reason=r) for r in bad}
+    nc = await bus.connect(nats_url, "test-gateway-video")
+    try:
+        for data in bad.values():
+            await nc.publish(subjects.video_raw("s2"), data, headers={headers.MIME: "image/jpeg"})
+            await nc.flush()
+            await asyncio.sleep(0.05)  # one at a time: latest-wins would otherwise drop them
+        await nc.publish(subjects.video_raw("s2"), good, headers={headers.MIME: "image/jpeg"})
+        for _ in range(50):
+            if collector.frames.get("s2"):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await nc.close()
+    for reason in bad:
+        assert _metric("livebus_sampler_frames_dropped_total", reason=reason) == \
+            before[reason] + 1, reason
+    assert [(f.width, f.height) for f in collector.frames["s2"]] == [(512, 288)]
+
+
+async def test_uploaded_still_is_downsized_and_never_rate_dropped(
+        nats_url: str, sampler: Sampler, collector: Collector) -> None:
+    live = synthetic.jpeg(synthetic.scene(640, 360))
+    upload = synthetic.encode(synthetic.scene(3000, 4000, seed=5), ".png")
+    nc = await bus.connect(nats_url, "test-gateway-video")
+    try:
+        await nc.publish(subjects.video_raw("s3"), live, headers={headers.MIME: "image/jpeg"})
+        await asyncio.sleep(0.2)
+        for _ in range(3):  # well above 1 fps: live frames would be rate-dropped
+            await nc.publish(subjects.video_raw("s3"), upload,
+                             headers={headers.MIME: "image/png", headers.STILL: "1"})
+            await nc.flush()
+            await asyncio.sleep(0.15)
+        await asyncio.sleep(0.3)
+    finally:
+        await nc.close()
+    got = collector.frames["s3"]
+    assert [f.still for f in got] == [False, True, True, True]
+    assert all((f.width, f.height) == (384, 512) for f in got[1:])
+
+
+async def test_latest_frame_wins(nats_url: str, sampler: Sampler,
+                                 collector: Collector) -> None:
+    """A burst far faster than the sampler can work: nothing queues, the newest is kept."""
+    stale = _metric("livebus_sampler_frames_dropped_total", reason="stale")
+    frames = [synthetic.jpeg(synthetic.frame(synthetic.scene(1920, 1080), None, seed=i))
+              for i in range(3)]
+    uploads = [f for f in frames for _ in range(10)]
+    nc = await bus.connect(nats_url, "test-gateway-video")
+    try:
+        for data in uploads:
+            await nc.publish(subjects.video_raw("s4"), data,
+                             headers={headers.MIME: "image/jpeg", headers.STILL: "1"})
+        await nc.flush()
+        await asyncio.sleep(1.0)
+    finally:
+        await nc.close()
+    assert _metric("livebus_sampler_frames_dropped_total", reason="stale") - stale >= 10
+    assert len(collector.frames["s4"]) < len(uploads) - 10
+
+
+async def test_health(nats_url: str, sampler: Sampler) -> None:
+    health = HealthServer("127.0.0.1", 0, sampler.ready)
+    await health.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{health.port}") as http:
+            assert (await http.get("/readyz")).json()["ready"] is True
+            text = (await http.get("/metrics")).text
+            assert "livebus_sampler_frames_received_total" in text
+    finally:
+        await health.stop()

@@ -1,0 +1,122 @@
+"""remember / recall: short notes kept in JetStream KV, one entry per user.
+
+The user comes with each call from the bridge (the session token's claims), so one user never
+sees another's notes. Keys are the user id, URL-safe base64 (KV keys allow few characters).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import random
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.kv import KeyValue
+from pydantic import Field
+
+from livebus import subjects
+
+from ..context import ResourceEnv, ToolContext, ToolError, resource
+from ..registry import tool
+
+MAX_NOTE_CHARS = 1000
+# One writer per user per replica; replicas still race, and settle it by the KV revision.
+_locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+
+@contextlib.asynccontextmanager
+async def _user_lock(key: str) -> AsyncIterator[None]:
+    lock, users = _locks.get(key, (asyncio.Lock(), 0))
+    _locks[key] = (lock, users + 1)
+    try:
+        async with lock:
+            yield
+    finally:
+        lock, users = _locks[key]
+        if users == 1:
+            del _locks[key]
+        else:
+            _locks[key] = (lock, users - 1)
+
+
+@resource
+async def notes_bucket(env: ResourceEnv) -> AsyncIterator[tuple[KeyValue, int]]:
+    js = env.nc.jetstream()
+    try:
+        kv = await js.key_value(subjects.KV_TOOL_NOTES)
+    except BucketNotFoundError:
+        kv = await js.create_key_value(bucket=subjects.KV_TOOL_NOTES, history=1,
+                                       description="livebus remember/recall notes, per user")
+    yield kv, env.settings.max_notes
+
+
+def user_key(user: str) -> str:
+    if not user:
+        raise ToolError("notes need a signed-in user, and this session has none")
+    return "u." + base64.urlsafe_b64encode(user.encode()).decode()
+
+
+async def _load(kv: KeyValue, key: str) -> tuple[list[dict[str, Any]], int | None]:
+    try:
+        entry = await kv.get(key)
+    except KeyNotFoundError:
+        return [], None
+    notes: list[dict[str, Any]] = json.loads(entry.value or b"[]")
+    return notes, entry.revision
+
+
+@tool(timeout=5.0, uses=[notes_bucket])
+async def remember(
+    ctx: ToolContext,
+    note: Annotated[str, Field(min_length=1, max_length=MAX_NOTE_CHARS)],
+    topic: str | None = None,
+) -> dict[str, Any]:
+    """Save a short note for this user, to recall in a later conversation.
+
+    Args:
+        note: What to remember, in a sentence.
+        topic: A word or two to group the note under, for example "car" or "shopping".
+    """
+    kv, max_notes = ctx.get(notes_bucket)
+    key = user_key(ctx.user)
+    async with _user_lock(key):
+        for attempt in range(20):
+            notes, rev = await _load(kv, key)
+            notes.append({"note": note, "topic": topic or "", "saved_at": round(time.time())})
+            notes = notes[-max_notes:]
+            data = json.dumps(notes).encode()
+            try:
+                if rev is None:
+                    await kv.create(key, data)
+                else:
+                    await kv.update(key, data, last=rev)
+            except KeyWrongLastSequenceError:
+                await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+                continue
+            return {"saved": True, "notes_kept": len(notes)}
+    raise ToolError("the notes changed too often to save; try again")
+
+
+@tool(timeout=5.0, uses=[notes_bucket])
+async def recall(
+    ctx: ToolContext,
+    query: str | None = None,
+    limit: Annotated[int, Field(ge=1, le=50)] = 10,
+) -> dict[str, Any]:
+    """Recall notes saved earlier for this user, newest first.
+
+    Args:
+        query: Words to look for in the note or its topic. Omit it to get the latest notes.
+        limit: How many notes to return at most.
+    """
+    kv, _ = ctx.get(notes_bucket)
+    notes, _rev = await _load(kv, user_key(ctx.user))
+    words = (query or "").lower().split()
+    hits = [n for n in reversed(notes)
+            if all(w in f"{n['note']} {n['topic']}".lower() for w in words)]
+    return {"notes": hits[:limit], "count": len(hits[:limit])}

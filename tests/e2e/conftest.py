@@ -1,0 +1,102 @@
+"""A real stack and a real headless Chromium with a fake camera and microphone."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from livebus import tls
+from livebus.devstack import Stack
+from livebus.testing.stack import running_stack
+
+from .media import write_wav, write_y4m
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# What the fake microphone says: a short pause, 1.5 s of speech, then silence.
+SPEECH_S = 1.5
+MIC_SCRIPT = [("silence", 0.4), ("speech", SPEECH_S), ("silence", 30.0)]
+
+FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--autoplay-policy=no-user-gesture-required",
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("stack")) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        pytest.fail("Chromium is missing: `make test` installs it (apt-get install chromium)")
+    media = tmp_path_factory.mktemp("media")
+    wav = write_wav(media / "mic.wav", MIC_SCRIPT)
+    y4m = write_y4m(media / "camera.y4m")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            *FLAGS,
+            f"--use-file-for-fake-audio-capture={wav}%noloop",
+            f"--use-file-for-fake-video-capture={y4m}",
+        ])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        yield pg
+    finally:
+        context.close()
+    assert not errors, f"errors in the page: {errors}"
+
+
+class Emulator:
+    """What the emulator received, through its control API."""
+
+    def __init__(self, stack: Stack) -> None:
+        assert stack.emulator_url is not None
+        self.client = httpx.Client(base_url=stack.emulator_url,
+                                   verify=tls.client_context(stack.ca_file), timeout=10)
+
+    def sessions(self) -> list[dict[str, Any]]:
+        r = self.client.get("/control/sessions")
+        r.raise_for_status()
+        data = r.json()
+        return list(data["sessions"] if isinstance(data, dict) else data)
+
+    def latest(self) -> dict[str, Any]:
+        """The most recently opened connection."""
+        sessions = self.sessions()
+        assert sessions, "the emulator saw no session"
+        return max(sessions, key=lambda s: s["started"])
+
+    def count(self) -> int:
+        return len(self.sessions())
+
+
+@pytest.fixture
+def emulator(stack: Stack) -> Iterator[Emulator]:
+    e = Emulator(stack)
+    try:
+        yield e
+    finally:
+        e.client.close()
