@@ -23,6 +23,8 @@ class BridgeSettings(ServiceSettings):
     reconnect_deadline_s: float = 30.0  # give up and close the client after this long
     context_loss_ratio: float = 0.5     # resumed prompt tokens below this share: context lost
     shadow_max_age_s: float = 7 * 86400.0
+    # On SIGTERM: stop taking sessions, fail readiness, let live ones finish for at most this.
+    drain_deadline_s: float = 25.0
     tools: CsvList = Field(default_factory=list)  # server tools offered; empty: all served
 
 

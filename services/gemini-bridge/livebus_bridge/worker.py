@@ -90,9 +90,15 @@ class Bridge:
             asyncio.get_running_loop().create_task(self._update_intake())
 
     async def stop(self) -> None:
+        """Drain: no new sessions, not ready, live ones get until the deadline to end."""
         self.accepting = False
         if self.nc is not None and self._intake is not None:
             await self._update_intake()
+        live = list(self.sessions.values())
+        if live:
+            log.info("draining %d sessions (at most %.0f s)", len(live),
+                     self.settings.drain_deadline_s)
+            await asyncio.wait(live, timeout=self.settings.drain_deadline_s)
         await cancel_and_wait(*self.sessions.values())
         for nc in (self.nc, self.nc_video):
             if nc is not None:
