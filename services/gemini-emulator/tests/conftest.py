@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from emulator_testkit import MakeEmulator, sdk_client
 from google import genai
 
 from livebus.tls import ensure_dev_certs
 from livebus_emulator import EmulatorServer, EmulatorSettings
-
-MakeEmulator = Callable[..., EmulatorServer]
 
 
 @pytest.fixture(scope="session")
@@ -42,15 +41,6 @@ def make_emulator(certs_dir: Path) -> Iterator[MakeEmulator]:
 @pytest.fixture
 def emulator(make_emulator: MakeEmulator) -> EmulatorServer:
     return make_emulator()
-
-
-def sdk_client(emu: EmulatorServer, api_key: str = "k", trailing_slash: bool = False,
-               api_version: str = "v1beta") -> genai.Client:
-    return genai.Client(api_key=api_key, http_options={
-        "base_url": emu.base_url + ("/" if trailing_slash else ""),
-        "api_version": api_version,
-        "async_client_args": {"ssl": emu.client_ssl()},
-    })
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ import asyncio
 import json
 
 import pytest
-from conftest import MakeEmulator, sdk_client
-from emulator_audio import (
+from emulator_testkit import (
     MODEL,
+    MakeEmulator,
     audio_of,
     control,
     input_text,
@@ -17,6 +17,7 @@ from emulator_audio import (
     only_connection,
     output_text,
     png,
+    sdk_client,
     send_pcm,
     silence,
     speech,
@@ -59,7 +60,7 @@ async def test_spoken_turn_is_answered_with_audio_transcripts_and_usage(
     assert usage.total_token_count == usage.prompt_token_count + usage.response_token_count
     by_modality = {d.modality: d.token_count for d in usage.prompt_tokens_details or []}
     # The turn ends 500 ms into the silence: ~1.7 s of audio at 32 tokens/s.
-    assert 54 <= by_modality[types.MediaModality.AUDIO] <= 57
+    assert 54 <= (by_modality[types.MediaModality.AUDIO] or 0) <= 57
     assert conn["audio_seconds"] == pytest.approx(1.9, abs=0.01)
     detail = await control(emulator, "GET", f"/connections/{conn['id']}")
     assert detail["speech_segments"][0]["duration_s"] == pytest.approx(1.2)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from emulator_audio import jpeg_header, png, silence, speech
+from emulator_testkit import jpeg_header, png, silence, speech
 
 from livebus_emulator.conversation import UserTurn, describe, find_calls
 from livebus_emulator.images import image_size
@@ -105,8 +105,13 @@ def test_field_spellings_and_setup_defaults() -> None:
 
 def test_find_calls_and_describe() -> None:
     text = 'a {"x": 1} then b {"y": [1, 2]} and a again, nota, b{broken'
-    assert find_calls(text, ["a", "b"]) == [("a", {"x": 1}), ("b", {"y": [1, 2]}), ("a", {}),
-                                            ("b", {})]
+    assert find_calls(text, ["a", "b"]) == [("a", {"x": 1}), ("b", {"y": [1, 2]}), ("b", {})]
+    # Plain words call only with arguments or parentheses; identifier-like names anywhere.
+    assert find_calls("remember the blue bicycle", ["remember"]) == []
+    assert find_calls('remember {"note": "x"} and recall()', ["remember", "recall"]) == [
+        ("remember", {"note": "x"}), ("recall", {})]
+    assert find_calls("use get_time, lookup2 and getTime", ["get_time", "lookup2", "getTime"]) == [
+        ("get_time", {}), ("lookup2", {}), ("getTime", {})]
     frames = [{"width": 512, "height": 384}]
     assert describe(UserTurn("speech", "", speech_s=1.84, frames=frames * 3)) == (
         "I heard 1.8 seconds of speech and saw 3 frames, the last 512 by 384.")

@@ -8,8 +8,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import MakeEmulator
-from emulator_audio import MODEL, control, only_connection, silence, speech
+from emulator_testkit import MODEL, MakeEmulator, control, only_connection, silence, speech
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 

@@ -66,7 +66,9 @@ const app = {
   session: null,
   preroll: [],
   prerollSamples: 0,
-  latency: { awaiting: false, markAt: 0, lastVoicedAt: 0 },
+  // awaiting: the person said or sent something since the last reply started;
+  // replyOpen: a model turn is streaming (between its first audio and turnComplete/interrupted).
+  latency: { awaiting: false, replyOpen: false, markAt: 0, lastVoicedAt: 0 },
   attachment: null,
 };
 window.livebus = app;
@@ -325,20 +327,17 @@ function sessionHandlers() {
     },
     live: () => {
       stats.connects += 1;
+      app.latency.replyOpen = false;
       hideNotice();
       flushPreroll();
       if (app.cam.wanted && app.cam.track) app.sampler?.start();
     },
     audio: (bytes) => {
-      if (app.latency.awaiting) {
-        const mark = Math.max(app.latency.lastVoicedAt, app.latency.markAt);
-        if (mark > 0) {
-          const ms = Math.round(performance.now() - mark);
-          stats.lastLatencyMs = ms;
-          stats.latencies.push(ms);
-          showLatency(ms);
-        }
-        app.latency.awaiting = false;
+      // Latency is measured at the first audio of a model turn, never mid-reply (audio of a
+      // reply being barged into is not an answer to the words that interrupt it).
+      if (!app.latency.replyOpen) {
+        app.latency.replyOpen = true;
+        if (app.latency.awaiting) measureLatency();
       }
       stats.samplesReceived += bytes.byteLength >> 1;
       app.player?.push(bytes);
@@ -348,6 +347,7 @@ function sessionHandlers() {
       stats.interruptions += 1;
       const id = app.player ? app.player.flush() : 0;
       stats.lastFlush = { id, receivedAt: performance.now(), clockAt: app.player?.currentTime ?? 0 };
+      app.latency.replyOpen = false;
       endModelEntry(true);
     },
     inputText: (text) => appendTranscript("user", text),
@@ -355,6 +355,7 @@ function sessionHandlers() {
     generationComplete: () => app.player?.drain(),
     turnComplete: () => {
       stats.turns += 1;
+      app.latency.replyOpen = false;
       app.player?.drain();
       endModelEntry(false);
     },
@@ -393,9 +394,15 @@ async function start() {
     app.player.start(),
     startMic(),
     app.cam.wanted ? startCamera() : Promise.resolve(),
-  ]).catch((e) => notice(`Could not start audio: ${e.message}`, { kind: "error" }));
+  ]).catch((e) => {
+    if (active()) notice(`Could not start audio: ${e.message}`, { kind: "error" });
+  });
   // Stopped (or refused) while the devices were opening: release what just opened.
-  if (app.state === "idle" || app.state === "error") await teardownMedia();
+  if (!active()) await teardownMedia();
+}
+
+function active() {
+  return app.state !== "idle" && app.state !== "error";
 }
 
 async function stop() {
@@ -416,6 +423,16 @@ async function teardownMedia() {
 
 // ---- latency readout ------------------------------------------------------------------------
 
+function measureLatency() {
+  const mark = Math.max(app.latency.lastVoicedAt, app.latency.markAt);
+  app.latency.awaiting = false;
+  if (mark <= 0) return;
+  const ms = Math.round(performance.now() - mark);
+  stats.lastLatencyMs = ms;
+  stats.latencies.push(ms);
+  showLatency(ms);
+}
+
 function showLatency(ms) {
   const recent = stats.latencies.slice(-10);
   const avg = Math.round(recent.reduce((a, b) => a + b, 0) / recent.length);
@@ -427,7 +444,8 @@ function showLatency(ms) {
 
 // ---- transcript -----------------------------------------------------------------------------
 
-let current = { user: null, model: null };
+let current = { user: null, model: null }; // the entries transcription fragments extend
+let openReply = null; // the model entry of the reply in flight (until turnComplete/interrupted)
 
 function newEntry(role, text, extra = {}) {
   const entry = { role, text, ...extra };
@@ -465,7 +483,10 @@ function appendTranscript(role, text) {
     current.user.bodyEl.textContent = current.user.text.trimStart();
   } else {
     current.user = null;
-    if (!current.model) current.model = newEntry("model", "");
+    if (!current.model) {
+      current.model = newEntry("model", "");
+      openReply = current.model;
+    }
     current.model.text += text;
     current.model.bodyEl.textContent = current.model.text.trimStart();
     showCaption(current.model.text);
@@ -474,11 +495,12 @@ function appendTranscript(role, text) {
 }
 
 function endModelEntry(interrupted) {
-  const m = current.model;
+  const m = openReply;
   if (m && interrupted) {
     m.interrupted = true;
     m.el.classList.add("interrupted");
   }
+  openReply = null;
   current = { user: null, model: null };
   setTimeout(() => { if (!current.model) hideCaption(); }, 3500);
 }
@@ -606,6 +628,7 @@ function openSettings() {
 }
 
 function onSettingsClosed() {
+  $("btn-settings").focus(); // back to where the dialog came from
   if ($("settings").returnValue !== "save") return;
   app.settings = {
     ...app.settings,

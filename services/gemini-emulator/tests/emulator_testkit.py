@@ -1,4 +1,4 @@
-"""Test signals and helpers shared by the emulator tests (PCM16 16 kHz)."""
+"""Helpers shared by the emulator tests: SDK clients, test signals (PCM16 16 kHz), control calls."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import asyncio
 import base64
 import struct
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import numpy as np
+from google import genai
 from google.genai import live, types
 
 from livebus_emulator import EmulatorServer
@@ -17,6 +19,18 @@ from livebus_emulator import EmulatorServer
 MODEL = "models/gemini-live-2.5-flash-preview"
 RATE = 16000
 PCM_MIME = "audio/pcm;rate=16000"
+
+MakeEmulator = Callable[..., EmulatorServer]
+
+
+def sdk_client(emu: EmulatorServer, api_key: str = "k", trailing_slash: bool = False,
+               api_version: str = "v1beta") -> genai.Client:
+    """The stock google-genai client pointed at the emulator (TLS, trusting its dev CA)."""
+    return genai.Client(api_key=api_key, http_options={
+        "base_url": emu.base_url + ("/" if trailing_slash else ""),
+        "api_version": api_version,
+        "async_client_args": {"ssl": emu.client_ssl()},
+    })
 
 
 def speech(seconds: float, amplitude: float = 0.3) -> bytes:
