@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import nats
@@ -18,7 +19,8 @@ NATS_EVENTS = Counter(
 )
 
 
-async def connect(url: str, name: str, **kwargs: Any) -> NATS:
+async def connect(url: str, name: str, on_reconnect: Callable[[], None] | None = None,
+                  **kwargs: Any) -> NATS:
     """Connect with unlimited reconnects, so a NATS restart never takes a service down."""
 
     async def disconnected() -> None:
@@ -28,6 +30,8 @@ async def connect(url: str, name: str, **kwargs: Any) -> NATS:
     async def reconnected() -> None:
         NATS_EVENTS.labels(name, "reconnect").inc()
         log.info("nats %s reconnected", name)
+        if on_reconnect is not None:
+            on_reconnect()
 
     async def error(e: Exception) -> None:
         kind = "slow_consumer" if type(e).__name__ == "SlowConsumerError" else "error"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import Annotated
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -18,7 +20,8 @@ class ServiceSettings(BaseSettings):
     health_host: str = "127.0.0.1"
     health_port: int = 0
     log_level: str = "INFO"
-    instance_id: str = ""
+    # Unique per process: names its NATS connections, owns session leases (pod name in k8s).
+    instance_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
 
 
 def _split_csv(v: object) -> object:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -36,10 +37,21 @@ class DevStackSettings(BaseSettings):
     bridges: int = 2
     bridge_health_port: int = 9100  # bridge i serves health on this + i
     gateways: int = 1
+    samplers: int = 1
+    sampler_health_port: int = 9200  # frame-sampler i serves health on this + i
     tools: int = 1
     tools_health_port: int = 9300   # tools replica i serves health on this + i
     emulator_pace: float = 1.0
     dev_tokens: bool = True         # the gateway hands the local page a token
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _secret_file(path: Path) -> str:
@@ -58,6 +70,8 @@ class Stack:
     api_key: str = ""
     emulator_url: str | None = None
     emulator_key: str = ""
+    upstream_env: dict[str, str] = field(default_factory=dict)
+    sampler_ports: list[int] = field(default_factory=list)  # frame-sampler i's health port
 
     @property
     def ca_file(self) -> Path:
@@ -120,9 +134,13 @@ class Stack:
             for i, t in enumerate(tools):
                 procs.wait_http_ok(f"http://{self.cfg.host}:{self.cfg.tools_health_port + i}"
                                    "/readyz", proc=t)
+            samplers = [self.start_sampler(i) for i in range(self.cfg.samplers)]
+            self.upstream_env = upstream
             bridges = [self.start_bridge(i, upstream) for i in range(self.cfg.bridges)]
             gateways = [self.start_gateway(i, certs, token_secret_file)
                         for i in range(self.cfg.gateways)]
+            for s, port in samplers:
+                procs.wait_http_ok(f"http://{self.cfg.host}:{port}/readyz", proc=s)
             for i, b in enumerate(bridges):
                 procs.wait_http_ok(f"http://{self.cfg.host}:{self.cfg.bridge_health_port + i}"
                                    "/readyz", proc=b)
@@ -133,15 +151,21 @@ class Stack:
             raise
         return self
 
-    def start_bridge(self, i: int, upstream: dict[str, str]) -> Proc:
+    def start_bridge(self, i: int, upstream: dict[str, str], instance: str = "") -> Proc:
+        """Bridge i (health port base + i); `instance` names a replacement of a dead one."""
+        instance = instance or f"bridge-{i}"
         env = {
             **upstream,
             "LIVEBUS_BRIDGE_NATS_URL": self.nats_url,
             "LIVEBUS_BRIDGE_HEALTH_HOST": self.cfg.host,
             "LIVEBUS_BRIDGE_HEALTH_PORT": str(self.cfg.bridge_health_port + i),
-            "LIVEBUS_BRIDGE_INSTANCE_ID": f"bridge-{i}",
+            "LIVEBUS_BRIDGE_INSTANCE_ID": instance,
         }
-        return self._add(f"gemini-bridge-{i}", procs.python_module("livebus_bridge"), env)
+        return self._add(f"gemini-{instance}", procs.python_module("livebus_bridge"), env)
+
+    def bridge_ready(self, i: int, proc: Proc) -> None:
+        procs.wait_http_ok(f"http://{self.cfg.host}:{self.cfg.bridge_health_port + i}/readyz",
+                           proc=proc)
 
     def start_tools(self, i: int) -> Proc:
         # Other LIVEBUS_TOOLS_* settings (MODULES, INVENTORY_DSN, ...) pass through from the
@@ -153,6 +177,19 @@ class Stack:
             "LIVEBUS_TOOLS_INSTANCE_ID": f"tools-{i}",
         }
         return self._add(f"tools-{i}", procs.python_module("livebus_tools"), env)
+
+    def start_sampler(self, i: int) -> tuple[Proc, int]:
+        port = self.cfg.sampler_health_port + i
+        if not _port_free(self.cfg.host, port):  # e.g. tests that leave this at the default
+            port = procs.free_port()
+        self.sampler_ports.append(port)
+        env = {
+            "LIVEBUS_SAMPLER_NATS_URL": self.nats_url,
+            "LIVEBUS_SAMPLER_HEALTH_HOST": self.cfg.host,
+            "LIVEBUS_SAMPLER_HEALTH_PORT": str(port),
+            "LIVEBUS_SAMPLER_INSTANCE_ID": f"sampler-{i}",
+        }
+        return self._add(f"frame-sampler-{i}", procs.python_module("livebus_sampler"), env), port
 
     def start_gateway(self, i: int, certs: tls.DevCerts, token_secret_file: Path) -> Proc:
         env = {

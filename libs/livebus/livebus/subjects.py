@@ -96,3 +96,21 @@ SHADOW_ALL = f"{ROOT}.shadow.*"
 
 def shadow(session_id: str) -> str:
     return f"{ROOT}.shadow.{session_id}"
+
+
+# Every bridge says it is alive here (subject per bridge) several times a second.
+BRIDGE_ALIVE_ALL = f"{ROOT}.bridge.alive.*"
+
+
+def bridge_alive(bridge_id: str) -> str:
+    return f"{ROOT}.bridge.alive.{token(bridge_id)}"
+
+
+def token(name: str) -> str:
+    """A name (a host name may hold dots) made safe as one subject token."""
+    return name.replace(".", "_").replace("*", "_").replace(">", "_").replace(" ", "_")
+
+
+# KV: who owns each session (a lease that expires unless renewed), and what a new owner needs.
+KV_SESSION_LEASES = "livebus_session_leases"
+KV_SESSIONS = "livebus_sessions"

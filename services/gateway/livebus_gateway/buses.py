@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
 from nats.js.api import KeyValueConfig, StorageType
 from nats.js.kv import KeyValue
 
@@ -18,10 +20,19 @@ class GatewayBus:
     main: NATS   # audio, control, downlink: never behind a video frame
     video: NATS  # client frames, which may be large
     token_uses: KeyValue
+    # When each bridge was last heard from (monotonic), and when our own link last came back.
+    bridges_seen: dict[str, float] = field(default_factory=dict)
+    link_up_since: float = field(default_factory=time.monotonic)
 
     @classmethod
     async def connect(cls, url: str, instance: str) -> GatewayBus:
-        main = await bus.connect(url, f"gateway-{instance}-main")
+        holder: list[GatewayBus] = []
+
+        def back() -> None:
+            if holder:
+                holder[0].link_up_since = time.monotonic()
+
+        main = await bus.connect(url, f"gateway-{instance}-main", on_reconnect=back)
         video = await bus.connect(url, f"gateway-{instance}-video")
         js = main.jetstream()
         try:
@@ -31,7 +42,24 @@ class GatewayBus:
                 bucket=subjects.KV_TOKEN_USES, history=1, ttl=MAX_TTL.total_seconds() + 3600,
                 storage=StorageType.FILE,
             ))
-        return cls(main, video, kv)
+        self = cls(main, video, kv)
+        holder.append(self)
+
+        async def alive(msg: Msg) -> None:
+            self.bridges_seen[msg.subject.rsplit(".", 1)[-1]] = time.monotonic()
+
+        await main.subscribe(subjects.BRIDGE_ALIVE_ALL, cb=alive)
+        return self
+
+    def bridge_last_seen(self, bridge_id: str) -> float:
+        return self.bridges_seen.get(subjects.token(bridge_id), 0.0)
+
+    def bridge_silent_for(self, bridge_id: str) -> float:
+        """How long a bridge has been silent, not counting time our own NATS link was down."""
+        if not self.main.is_connected:
+            return 0.0
+        seen = max(self.bridge_last_seen(bridge_id), self.link_up_since)
+        return time.monotonic() - seen
 
     def connected(self) -> bool:
         return bool(self.main.is_connected and self.video.is_connected)

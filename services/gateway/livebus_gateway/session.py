@@ -8,6 +8,7 @@ import json
 import logging
 import time
 import uuid
+from collections import deque
 from typing import Any
 
 from nats.aio.msg import Msg
@@ -19,7 +20,7 @@ from livebus import b64, closecodes, headers, subjects
 from livebus.logs import session_id_var
 from livebus.v1 import bus_pb2
 
-from . import metrics, wire
+from . import metrics, timing, wire
 from .buses import GatewayBus
 from .settings import GatewaySettings
 from .tokens import Grant
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 _AUDIO_HEAD = '{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":"'
 _AUDIO_MID = '","data":"'
 _AUDIO_TAIL = '"}}]}}}'
+TURN_COMPLETE = '{"serverContent":{"turnComplete":true}}'
 
 
 class RateLimiter:
@@ -64,7 +66,19 @@ class ClientSession:
         self.close_code = closecodes.NORMAL
         self.close_reason = ""
         self.audio_seq = 0
+        self.ctl_seq = 0
+        self.timing = timing.SessionTiming()
         self._send_lock = asyncio.Lock()
+        self.bridge_id = ""
+        self.in_turn = False  # a reply is streaming to the client
+        # While the session moves to another bridge, the uplink waits here (bounded).
+        self.holding = False
+        self.held: deque[wire.Action] = deque()
+        self.held_audio = 0
+        # What went to the bridge lately: replayed after the bridge's last sign of life when it
+        # dies, since nobody was listening in between.
+        self.recent: deque[tuple[float, wire.Action]] = deque()
+        self._takeover_task: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -78,15 +92,17 @@ class ClientSession:
             reply = await self._open()
             if not reply.ok:
                 raise ProtocolError(reply.error.code or closecodes.INTERNAL, reply.error.reason)
+            self.bridge_id = reply.bridge_id
             log.info("session open on bridge %s", reply.bridge_id)
             complete = json.loads(reply.setup_complete_json or b"{}")
             complete["sessionId"] = self.id  # livebus's id: transcripts are read by it
             await self._send_text(json.dumps({"setupComplete": complete}))
             reader = asyncio.create_task(self._uplink())
             closer = asyncio.create_task(self.closed.wait())
+            watchdog = asyncio.create_task(self._watch_bridge())
             done, _ = await asyncio.wait({reader, closer}, return_when=asyncio.FIRST_COMPLETED)
-            for t in (reader, closer):
-                if t not in done:
+            for t in (reader, closer, watchdog, self._takeover_task):
+                if t is not None and t not in done:
                     t.cancel()
             if reader in done and reader.exception() is not None:
                 raise reader.exception()  # type: ignore[misc]
@@ -101,7 +117,51 @@ class ClientSession:
                 await sub.unsubscribe()
             await self._close_ws()
 
-    async def _open(self) -> bus_pb2.OpenSessionReply:
+    async def _watch_bridge(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.bridge_silence_s / 3)
+            silent = self.bus.bridge_silent_for(self.bridge_id) if self.bridge_id else 0.0
+            if not self.holding and silent > self.settings.bridge_silence_s:
+                log.warning("bridge %s is silent; moving the session", self.bridge_id)
+                self._start_takeover("bridge_lost")
+
+    def _start_takeover(self, cause: str) -> None:
+        if self.holding:
+            return
+        self.holding = True
+        metrics.TAKEOVERS.labels(cause).inc()
+        if cause == "bridge_lost":
+            # Audio since the bridge was last heard from, and every recent control event: the
+            # next bridge skips control events its predecessor had sent upstream (by seq).
+            last_heard = self.bus.bridge_last_seen(self.bridge_id)
+            self.held.extendleft(reversed([a for t, a in self.recent
+                                           if t > last_heard or isinstance(a, wire.Control)]))
+        self.recent.clear()
+        if self.in_turn:  # the reply died with its bridge: end the turn for the client
+            self.in_turn = False
+            asyncio.get_running_loop().create_task(self._send_text(TURN_COMPLETE))
+        self._takeover_task = asyncio.get_running_loop().create_task(self._takeover())
+
+    async def _takeover(self) -> None:
+        """Reopen the session on another bridge; the client's socket stays open meanwhile."""
+        started = time.monotonic()
+        deadline = started + self.settings.takeover_deadline_s
+        while time.monotonic() < deadline:
+            reply = await self._open(takeover=True)
+            if reply.ok:
+                self.bridge_id = reply.bridge_id
+                while self.held:  # in order, before anything newer
+                    await self._publish_now(self.held.popleft())
+                self.held_audio = 0
+                self.holding = False
+                log.info("session moved to bridge %s in %.0f ms", reply.bridge_id,
+                         (time.monotonic() - started) * 1000)
+                return
+            await asyncio.sleep(0.2)
+        self.close_code, self.close_reason = closecodes.INTERNAL, "session could not be moved"
+        self.closed.set()
+
+    async def _open(self, takeover: bool = False) -> bus_pb2.OpenSessionReply:
         setup = dict(self.setup)
         model = setup.pop("model")
         req = bus_pb2.OpenSession(
@@ -111,6 +171,7 @@ class ClientSession:
             user=self.grant.user,
             allowed_tools=self.grant.tools or [],
             gateway_id=self.settings.instance_id,
+            takeover=takeover,
         ).SerializeToString()
         last = bus_pb2.OpenSessionReply(
             ok=False, error=bus_pb2.Close(code=closecodes.TRY_AGAIN, reason="no bridge available")
@@ -170,12 +231,39 @@ class ClientSession:
                 await self._publish(action)
 
     async def _publish(self, action: wire.Action) -> None:
+        self.timing.client_action(action)
+        if isinstance(action, wire.Control):
+            self.ctl_seq += 1
+            action.event.seq = self.ctl_seq
+        if not self.holding:
+            await self._publish_now(action)
+            return
+        if isinstance(action, wire.Video):
+            return  # video is opportunistic: never held
+        self.held.append(action)
+        if isinstance(action, wire.Audio):
+            self.held_audio += len(action.pcm)
+            while self.held_audio > self.settings.hold_audio_bytes:
+                dropped = next((a for a in self.held if isinstance(a, wire.Audio)), None)
+                if dropped is None:
+                    break
+                self.held.remove(dropped)
+                self.held_audio -= len(dropped.pcm)
+                metrics.HELD_AUDIO_DROPPED.inc(len(dropped.pcm))
+
+    async def _publish_now(self, action: wire.Action) -> None:
+        if not isinstance(action, wire.Video):
+            now = time.monotonic()
+            self.recent.append((now, action))
+            horizon = now - self.settings.bridge_silence_s - 1.0
+            while self.recent and self.recent[0][0] < horizon:
+                self.recent.popleft()
         if isinstance(action, wire.Audio):
             self.audio_seq += 1
             metrics.AUDIO_IN_BYTES.inc(len(action.pcm))
             await self.bus.main.publish(
                 subjects.up_audio(self.id), action.pcm,
-                headers={headers.SEQ: str(self.audio_seq), headers.SENT_NS: str(time.time_ns())},
+                headers=self.timing.audio_headers(self.audio_seq, action.pcm),
             )
         elif isinstance(action, wire.Video):
             metrics.VIDEO_IN_BYTES.inc(len(action.data))
@@ -192,15 +280,23 @@ class ClientSession:
     async def _on_down(self, msg: Msg) -> None:
         try:
             if subjects.is_audio(msg.subject):
+                received = time.time_ns()
                 mime = (msg.headers or {}).get(headers.MIME, "audio/pcm;rate=24000")
                 metrics.AUDIO_OUT_BYTES.inc(len(msg.data))
+                self.in_turn = True
                 await self._send_text(
                     _AUDIO_HEAD + mime + _AUDIO_MID + b64.encode(msg.data) + _AUDIO_TAIL)
+                self.timing.audio_sent(msg.headers, received)
                 return
             ev = bus_pb2.ServerEvent.FromString(msg.data)
             kind = ev.WhichOneof("event")
             if kind == "message_json":
+                self.timing.event(ev.message_json)
+                if b'"turnComplete":true' in ev.message_json:
+                    self.in_turn = False
                 await self._send_text(ev.message_json.decode())
+            elif kind == "migrate":
+                self._start_takeover("bridge_drain")
             elif kind == "close":
                 self.close_code = ev.close.code or closecodes.NORMAL
                 self.close_reason = ev.close.reason

@@ -40,6 +40,9 @@ class GatewaySettings(ServiceSettings):
     setup_timeout_s: float = 10.0
     open_timeout_s: float = 20.0               # waiting for a bridge + upstream setup
     open_attempts: int = 3
+    bridge_silence_s: float = 0.6      # a bridge silent this long is gone: move its sessions
+    takeover_deadline_s: float = 15.0  # give up moving a session after this long (close 1011)
+    hold_audio_bytes: int = 30 * 32000  # uplink audio held while a session moves (30 s)
     max_sessions: int = 1000
     # Hand the page served on the loopback HTTP port a token without a server key (make run).
     dev_tokens: bool = False

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from livebus import latency
+
 ACTIVE_SESSIONS = Gauge("livebus_bridge_active_sessions",
                         "Upstream sessions held by this bridge (the autoscaling signal)")
 CAPACITY = Gauge("livebus_bridge_capacity", "Sessions this bridge accepts at most")
@@ -35,3 +37,20 @@ TOOL_CALLS = Counter("livebus_bridge_tool_calls_total",
                      ["tool", "outcome"])
 TOOL_SECONDS = Histogram("livebus_bridge_tool_seconds", "Server-side tool call latency",
                          ["tool"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+
+# Latency and usage (libs/livebus/livebus/latency.py has the rules; docs/metrics.md the meanings).
+TTFAB_UPSTREAM = Histogram("livebus_bridge_ttfab_upstream_seconds",
+                           "The upstream's part of TTFAB: the user's turn end sent upstream to the "
+                           "reply's first audio received from it", buckets=latency.TTFAB_BUCKETS)
+HOP = Histogram("livebus_bridge_hop_seconds",
+                "Latency per hop: gateway_bridge (uplink audio, gateway publish to bridge "
+                "receipt), bridge_upstream (uplink audio, receipt to sent upstream), "
+                "sampler_bridge (video), video_slot (video, receipt to sent upstream)",
+                ["hop"], buckets=latency.HOP_BUCKETS)
+VIDEO_AGE = Histogram("livebus_bridge_video_age_seconds",
+                      "Age of a frame sent upstream, from the gateway receiving it",
+                      buckets=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5))
+VIDEO_UP_BYTES = Counter("livebus_bridge_video_up_bytes_total", "Video frame bytes sent upstream")
+TOKENS = Counter("livebus_bridge_tokens_total",
+                 "Tokens the upstream reported in usageMetadata, by direction (prompt, response) "
+                 "and modality (text, audio, image, video)", ["direction", "modality"])

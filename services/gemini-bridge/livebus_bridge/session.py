@@ -29,10 +29,11 @@ from websockets.exceptions import ConnectionClosed
 from livebus import closecodes, headers, shadowlog, subjects
 from livebus.logs import session_id_var
 from livebus.runtime import cancel_and_wait
+from livebus.sessions import Lease, LeaseLost, SessionStore
 from livebus.shadowlog import Entry
 from livebus.v1 import bus_pb2
 
-from . import metrics, upstream
+from . import metrics, timing, upstream
 from .settings import BridgeSettings
 from .tools import SessionTools, ToolCatalog, with_declarations
 from .uplink import Item, UplinkBuffer
@@ -95,10 +96,18 @@ def history_turns(entries: list[Entry]) -> list[types.Content | types.ContentDic
 
 class UpstreamSession:
     def __init__(self, req: bus_pb2.OpenSession, client: genai.Client, nc: NATS,
-                 nc_video: NATS, settings: BridgeSettings, catalog: ToolCatalog) -> None:
+                 nc_video: NATS, settings: BridgeSettings, catalog: ToolCatalog,
+                 store: SessionStore) -> None:
         self.req = req
         self.catalog = catalog
+        self.store = store
+        self.lease = Lease(store.leases, req.session_id, settings.instance_id or "bridge")
+        self.lost = False                    # another bridge owns the session now
+        self.ctl_sent = 0                    # seq of the last control event sent upstream
+        self.migrate = asyncio.Event()       # draining: hand the session over at a turn boundary
+        self.migrating = False
         self.tools = SessionTools(nc, [], req.user, req.session_id, self._tool_responses)
+        self.timing = timing.SessionTiming()
         self.id = req.session_id
         self.client = client
         self.nc = nc
@@ -148,9 +157,18 @@ class UpstreamSession:
         if self.config.session_resumption is not None:
             self.client_wants_handles = True
             self.handle = self.config.session_resumption.handle
+        wait = self.settings.takeover_wait_s if self.req.takeover else 0.5
+        if not await self.lease.acquire(wait):
+            await self._reply(reply, False, error=bus_pb2.Close(
+                code=closecodes.TRY_AGAIN, reason="session is owned by another bridge"))
+            return
         try:
-            await self._open(self.handle)
+            if self.req.takeover:
+                await self._take_over()
+            else:
+                await self._open(self.handle)
         except Exception as e:
+            await self.lease.release()
             close = _close_of(e)
             metrics.OPENS.labels("upstream_error").inc()
             log.warning("upstream refused the session: %s %s", close.code, close.reason)
@@ -169,10 +187,14 @@ class UpstreamSession:
             log.info("upstream session open (model %s)", self.req.model)
             helpers = [asyncio.create_task(self._sender()),
                        asyncio.create_task(self._video_sender()),
-                       asyncio.create_task(self._shadow_writer())]
+                       asyncio.create_task(self._shadow_writer()),
+                       asyncio.create_task(self._keep_lease())]
             while True:
                 outcome, why = await self._serve()
                 if outcome == "closed":
+                    break
+                if outcome == "migrate":
+                    await self._publish_event(bus_pb2.ServerEvent(migrate=True))
                     break
                 if outcome == "idle":
                     close = bus_pb2.Close(code=closecodes.GOING_AWAY, reason="idle timeout")
@@ -183,15 +205,65 @@ class UpstreamSession:
         finally:
             self.tools.close()
             await self._close_live()
+            if not self.lost:
+                await self._save_record()
+                await self.lease.release()
             for sub in self._subs:
                 with contextlib.suppress(Exception):
                     await sub.unsubscribe()
             await self._flush_shadow()
             await cancel_and_wait(*helpers)
         metrics.UPSTREAM_CLOSES.labels(str(close.code)).inc()
+        if self.lost or self.migrating:
+            log.info("session handed over (%s)", "lease lost" if self.lost else "drained")
+            return
         if not self.done.is_set():  # the upstream ended it for good: tell the client
             await self._publish_event(bus_pb2.ServerEvent(close=close))
         log.info("session closed: %s %s", close.code, close.reason)
+
+    async def _take_over(self) -> None:
+        """Continue a session another bridge held: resume its handle, else rebuild."""
+        rec = await self.store.record(self.id)
+        self.handle = rec.get("handle") or self.handle
+        self.prompt_tokens = int(rec.get("prompt_tokens") or 0)
+        self.ctl_sent = int(rec.get("ctl_sent") or 0)
+        metrics.RECONNECTS.labels("takeover").inc()
+        if self.handle:
+            try:
+                await self._open(self.handle)
+                self.resumed_check = self.prompt_tokens > 0
+                log.info("took the session over, resumed")
+                return
+            except errors.APIError as e:
+                if e.code != closecodes.INVALID_ARGUMENT:
+                    raise
+        metrics.REBUILDS.labels("takeover").inc()
+        await self._open(None, history_turns(await shadowlog.read(self.js, self.id)))
+        log.info("took the session over, rebuilt from the shadow log")
+
+    async def _keep_lease(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.lease_ttl_s / 4)
+            try:
+                await self.lease.renew()
+            except LeaseLost as e:
+                log.warning("lost the session to %s", e)
+                self.lost = True
+                self.done.set()
+                return
+            except Exception as e:  # NATS away: retry; the lease outlives short outages
+                log.debug("lease renewal failed: %s", e)
+
+    async def _save_record(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.store.save(self.id, handle=self.handle, prompt_tokens=self.prompt_tokens,
+                                  ctl_sent=self.ctl_sent)
+
+    def request_migration(self) -> None:
+        """Drain: hand the session to another bridge at the next turn boundary."""
+        self.migrating = True
+        if not self.in_turn:
+            self.migrate.set()
 
     async def _open(self, handle: str | None,
                     history: list[types.Content | types.ContentDict] | None = None) -> None:
@@ -228,13 +300,16 @@ class UpstreamSession:
         handoff = asyncio.create_task(self.handoff.wait())
         left = asyncio.create_task(self.done.wait())
         idle = asyncio.create_task(self._idle())
-        tasks = {down, handoff, left, idle}
+        migrate = asyncio.create_task(self.migrate.wait())
+        tasks = {down, handoff, left, idle, migrate}
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
             await cancel_and_wait(*tasks - {down} if down.done() else tasks)
         if left in done:
             return "closed", bus_pb2.Close()
+        if migrate in done:
+            return "migrate", bus_pb2.Close()
         if handoff in done:
             return ("context_lost" if self.context_lost else "goaway"), bus_pb2.Close()
         if idle in done:
@@ -310,6 +385,7 @@ class UpstreamSession:
     async def _on_uplink(self, msg: Msg) -> None:
         self.last_uplink = time.monotonic()
         if subjects.is_audio(msg.subject):
+            self.timing.audio_in(msg)
             self.uplink.put(msg.data)
             return
         ev = bus_pb2.ClientEvent.FromString(msg.data)
@@ -328,6 +404,7 @@ class UpstreamSession:
             live = self.live
             try:
                 await self._send(live, item)
+                self.timing.sent(item)
             except ConnectionClosed:
                 # Keep the item: it goes to the next connection.
                 self.live_ready.clear()
@@ -341,6 +418,14 @@ class UpstreamSession:
             metrics.AUDIO_UP_BYTES.inc(len(item))
             await live.send_realtime_input(audio=types.Blob(data=item, mime_type=AUDIO_IN_MIME))
             return
+        if item.seq and item.seq <= self.ctl_sent:
+            return  # a predecessor sent it before it died
+        await self._send_control(live, item)
+        if item.seq:
+            self.ctl_sent = item.seq
+            await self._save_record()  # before the next one: a successor must know
+
+    async def _send_control(self, live: Any, item: bus_pb2.ClientEvent) -> None:
         kind = item.WhichOneof("event")
         if kind == "text":
             self._log_shadow(Entry(role="user", kind="text", text=item.text))
@@ -373,6 +458,7 @@ class UpstreamSession:
     async def _on_video(self, msg: Msg) -> None:
         if self._frame is not None:
             metrics.FRAMES_REPLACED.inc()
+        self.timing.video_in(msg)
         self._frame = (msg.data, (msg.headers or {}).get(headers.MIME, "image/jpeg"))
         self._frame_ready.set()
 
@@ -388,19 +474,22 @@ class UpstreamSession:
                 await self.live.send_realtime_input(
                     video=types.Blob(data=frame[0], mime_type=frame[1]))
                 metrics.FRAMES_UP.inc()
+                self.timing.video_sent(frame[0])
 
     # -- downlink ----------------------------------------------------------------------------
 
     async def _downlink(self, live: Any) -> None:
         while True:
             async for message in live.receive():
+                self.timing.usage(message)
                 if self._observe(message):
                     continue
                 audio, rest = split_audio(message)
                 for blob in audio:
                     metrics.AUDIO_DOWN_BYTES.inc(len(blob.data or b""))
                     await self.nc.publish(subjects.down_audio(self.id), blob.data or b"",
-                                          headers={headers.MIME: blob.mime_type or ""})
+                                          headers=self.timing.audio_headers(blob.mime_type or ""))
+                self.timing.after(message)
                 if rest is not None:
                     await self._publish_event(bus_pb2.ServerEvent(
                         message_json=json.dumps(rest, separators=(",", ":")).encode()))
@@ -421,6 +510,7 @@ class UpstreamSession:
             u = m.session_resumption_update
             if u.resumable and u.new_handle:
                 self.handle = u.new_handle
+                asyncio.get_running_loop().create_task(self._save_record())
             return not self.client_wants_handles
         if m.tool_call is not None:
             self.in_turn = True
@@ -462,6 +552,8 @@ class UpstreamSession:
                 self._end_turn()
                 if self.goaway_deadline is not None:
                     self.handoff.set()
+                if self.migrating:
+                    self.migrate.set()
         return False
 
     # -- shadow log --------------------------------------------------------------------------

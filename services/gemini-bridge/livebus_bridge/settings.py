@@ -23,6 +23,11 @@ class BridgeSettings(ServiceSettings):
     reconnect_deadline_s: float = 30.0  # give up and close the client after this long
     context_loss_ratio: float = 0.5     # resumed prompt tokens below this share: context lost
     shadow_max_age_s: float = 7 * 86400.0
+    lease_ttl_s: float = 1.0          # a dead bridge's sessions are free this long after it died
+    heartbeat_interval_s: float = 0.1  # how often the bridge tells gateways it is alive
+    takeover_wait_s: float = 3.0      # how long a takeover waits for the old lease to expire
+    session_record_ttl_s: float = 7200.0  # resumable this long after the last activity
+    js_replicas: int = 1              # JetStream replicas for the buckets this service creates
     # On SIGTERM: stop taking sessions, fail readiness, let live ones finish for at most this.
     drain_deadline_s: float = 25.0
     tools: CsvList = Field(default_factory=list)  # server tools offered; empty: all served

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 
@@ -13,6 +14,7 @@ from nats.aio.subscription import Subscription
 
 from livebus import bus, closecodes, shadowlog, subjects
 from livebus.runtime import cancel_and_wait
+from livebus.sessions import SessionStore
 from livebus.v1 import bus_pb2
 
 from . import metrics
@@ -28,10 +30,13 @@ class Bridge:
         self.settings = settings
         self.client = client
         self.sessions: dict[str, asyncio.Task[None]] = {}
+        self.live: dict[str, UpstreamSession] = {}
+        self._heartbeat: asyncio.Task[None] | None = None
         self.nc: NATS | None = None
         self.nc_video: NATS | None = None
         self._intake: Subscription | None = None
         self.catalog: ToolCatalog
+        self.store: SessionStore
         self.accepting = True
         metrics.CAPACITY.set(settings.capacity)
 
@@ -41,7 +46,21 @@ class Bridge:
         self.nc_video = await bus.connect(self.settings.nats_url, f"{name}-video")
         await shadowlog.ensure_stream(self.nc.jetstream(), self.settings.shadow_max_age_s)
         self.catalog = ToolCatalog(self.nc, self.settings.tools)
+        self.store = await SessionStore.open(self.nc.jetstream(), self.settings.lease_ttl_s,
+                                             self.settings.session_record_ttl_s,
+                                             self.settings.js_replicas)
+        self._heartbeat = asyncio.create_task(self._beat())
         await self._update_intake()
+
+    async def _beat(self) -> None:
+        """Gateways take this bridge's sessions elsewhere when it falls silent."""
+        assert self.nc is not None
+        subject = subjects.bridge_alive(self.settings.instance_id or "bridge")
+        while True:
+            if self.nc.is_connected:
+                with contextlib.suppress(Exception):
+                    await self.nc.publish(subject, b"")
+            await asyncio.sleep(self.settings.heartbeat_interval_s)
 
     def ready(self) -> tuple[bool, str]:
         if self.nc is None or not self.nc.is_connected:
@@ -76,7 +95,8 @@ class Bridge:
             return
         assert self.nc is not None and self.nc_video is not None
         session = UpstreamSession(req, self.client, self.nc, self.nc_video, self.settings,
-                                  self.catalog)
+                                  self.catalog, self.store)
+        self.live[req.session_id] = session
         task = asyncio.create_task(session.run(msg))
         self.sessions[req.session_id] = task
         metrics.ACTIVE_SESSIONS.set(len(self.sessions))
@@ -85,6 +105,7 @@ class Bridge:
 
     def _ended(self, sid: str, _task: asyncio.Task[None]) -> None:
         self.sessions.pop(sid, None)
+        self.live.pop(sid, None)
         metrics.ACTIVE_SESSIONS.set(len(self.sessions))
         if self.nc is not None and self.nc.is_connected:
             asyncio.get_running_loop().create_task(self._update_intake())
@@ -94,12 +115,18 @@ class Bridge:
         self.accepting = False
         if self.nc is not None and self._intake is not None:
             await self._update_intake()
-        live = list(self.sessions.values())
-        if live:
-            log.info("draining %d sessions (at most %.0f s)", len(live),
-                     self.settings.drain_deadline_s)
-            await asyncio.wait(live, timeout=self.settings.drain_deadline_s)
-        await cancel_and_wait(*self.sessions.values())
+        tasks = list(self.sessions.values())
+        if tasks:
+            log.info("draining: handing %d sessions to other bridges (at most %.0f s)",
+                     len(tasks), self.settings.drain_deadline_s)
+            for session in self.live.values():
+                session.request_migration()
+            await asyncio.wait(tasks, timeout=self.settings.drain_deadline_s)
+            for session in self.live.values():  # past the deadline: move them mid-turn
+                session.migrate.set()
+            if self.sessions:
+                await asyncio.wait(list(self.sessions.values()), timeout=2.0)
+        await cancel_and_wait(*self.sessions.values(), self._heartbeat)
         for nc in (self.nc, self.nc_video):
             if nc is not None:
                 await nc.close()

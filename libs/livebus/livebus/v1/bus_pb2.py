@@ -24,21 +24,21 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14livebus/v1/bus.proto\x12\nlivebus.v1\"}\n\x0bOpenSession\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x12\n\nsetup_json\x18\x03 \x01(\x0c\x12\x0c\n\x04user\x18\x04 \x01(\t\x12\x15\n\rallowed_tools\x18\x05 \x03(\t\x12\x12\n\ngateway_id\x18\x06 \x01(\t\"p\n\x10OpenSessionReply\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x11\n\tbridge_id\x18\x02 \x01(\t\x12\x1b\n\x13setup_complete_json\x18\x03 \x01(\x0c\x12 \n\x05\x65rror\x18\x04 \x01(\x0b\x32\x11.livebus.v1.Close\"%\n\x05\x43lose\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\xd5\x01\n\x0b\x43lientEvent\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x1d\n\x13\x63lient_content_json\x18\x02 \x01(\x0cH\x00\x12\x1c\n\x12tool_response_json\x18\x03 \x01(\x0cH\x00\x12\x18\n\x0e\x61\x63tivity_start\x18\x04 \x01(\x08H\x00\x12\x16\n\x0c\x61\x63tivity_end\x18\x05 \x01(\x08H\x00\x12\x1a\n\x10\x61udio_stream_end\x18\x06 \x01(\x08H\x00\x12\"\n\x05\x63lose\x18\x07 \x01(\x0b\x32\x11.livebus.v1.CloseH\x00\x42\x07\n\x05\x65vent\"R\n\x0bServerEvent\x12\x16\n\x0cmessage_json\x18\x01 \x01(\x0cH\x00\x12\"\n\x05\x63lose\x18\x02 \x01(\x0b\x32\x11.livebus.v1.CloseH\x00\x42\x07\n\x05\x65ventb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14livebus/v1/bus.proto\x12\nlivebus.v1\"\x8f\x01\n\x0bOpenSession\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x12\n\nsetup_json\x18\x03 \x01(\x0c\x12\x0c\n\x04user\x18\x04 \x01(\t\x12\x15\n\rallowed_tools\x18\x05 \x03(\t\x12\x12\n\ngateway_id\x18\x06 \x01(\t\x12\x10\n\x08takeover\x18\x07 \x01(\x08\"p\n\x10OpenSessionReply\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x11\n\tbridge_id\x18\x02 \x01(\t\x12\x1b\n\x13setup_complete_json\x18\x03 \x01(\x0c\x12 \n\x05\x65rror\x18\x04 \x01(\x0b\x32\x11.livebus.v1.Close\"%\n\x05\x43lose\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\xe2\x01\n\x0b\x43lientEvent\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x1d\n\x13\x63lient_content_json\x18\x02 \x01(\x0cH\x00\x12\x1c\n\x12tool_response_json\x18\x03 \x01(\x0cH\x00\x12\x18\n\x0e\x61\x63tivity_start\x18\x04 \x01(\x08H\x00\x12\x16\n\x0c\x61\x63tivity_end\x18\x05 \x01(\x08H\x00\x12\x1a\n\x10\x61udio_stream_end\x18\x06 \x01(\x08H\x00\x12\"\n\x05\x63lose\x18\x07 \x01(\x0b\x32\x11.livebus.v1.CloseH\x00\x12\x0b\n\x03seq\x18\x08 \x01(\x04\x42\x07\n\x05\x65vent\"e\n\x0bServerEvent\x12\x16\n\x0cmessage_json\x18\x01 \x01(\x0cH\x00\x12\"\n\x05\x63lose\x18\x02 \x01(\x0b\x32\x11.livebus.v1.CloseH\x00\x12\x11\n\x07migrate\x18\x03 \x01(\x08H\x00\x42\x07\n\x05\x65ventb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'livebus.v1.bus_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_OPENSESSION']._serialized_start=36
-  _globals['_OPENSESSION']._serialized_end=161
-  _globals['_OPENSESSIONREPLY']._serialized_start=163
-  _globals['_OPENSESSIONREPLY']._serialized_end=275
-  _globals['_CLOSE']._serialized_start=277
-  _globals['_CLOSE']._serialized_end=314
-  _globals['_CLIENTEVENT']._serialized_start=317
-  _globals['_CLIENTEVENT']._serialized_end=530
-  _globals['_SERVEREVENT']._serialized_start=532
-  _globals['_SERVEREVENT']._serialized_end=614
+  _globals['_OPENSESSION']._serialized_start=37
+  _globals['_OPENSESSION']._serialized_end=180
+  _globals['_OPENSESSIONREPLY']._serialized_start=182
+  _globals['_OPENSESSIONREPLY']._serialized_end=294
+  _globals['_CLOSE']._serialized_start=296
+  _globals['_CLOSE']._serialized_end=333
+  _globals['_CLIENTEVENT']._serialized_start=336
+  _globals['_CLIENTEVENT']._serialized_end=562
+  _globals['_SERVEREVENT']._serialized_start=564
+  _globals['_SERVEREVENT']._serialized_end=665
 # @@protoc_insertion_point(module_scope)

@@ -38,6 +38,7 @@ class OpenSession(_message.Message):
     USER_FIELD_NUMBER: _builtins.int
     ALLOWED_TOOLS_FIELD_NUMBER: _builtins.int
     GATEWAY_ID_FIELD_NUMBER: _builtins.int
+    TAKEOVER_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     model: _builtins.str
     """"models/..." """
@@ -46,6 +47,10 @@ class OpenSession(_message.Message):
     user: _builtins.str
     """who the session belongs to (token claim or "server")"""
     gateway_id: _builtins.str
+    takeover: _builtins.bool
+    """The session exists already: its bridge died, drained, or its client is resuming.
+    The bridge takes the ownership lease over, then resumes or rebuilds the upstream.
+    """
     @_builtins.property
     def allowed_tools(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """server-side tools this session may use; empty = server default"""
@@ -59,10 +64,11 @@ class OpenSession(_message.Message):
         user: _builtins.str = ...,
         allowed_tools: _abc.Iterable[_builtins.str] | None = ...,
         gateway_id: _builtins.str = ...,
+        takeover: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_tools", b"allowed_tools", "gateway_id", b"gateway_id", "model", b"model", "session_id", b"session_id", "setup_json", b"setup_json", "user", b"user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_tools", b"allowed_tools", "gateway_id", b"gateway_id", "model", b"model", "session_id", b"session_id", "setup_json", b"setup_json", "takeover", b"takeover", "user", b"user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -136,6 +142,7 @@ class ClientEvent(_message.Message):
     ACTIVITY_END_FIELD_NUMBER: _builtins.int
     AUDIO_STREAM_END_FIELD_NUMBER: _builtins.int
     CLOSE_FIELD_NUMBER: _builtins.int
+    SEQ_FIELD_NUMBER: _builtins.int
     text: _builtins.str
     """realtime_input.text"""
     client_content_json: _builtins.bytes
@@ -145,6 +152,10 @@ class ClientEvent(_message.Message):
     activity_start: _builtins.bool
     activity_end: _builtins.bool
     audio_stream_end: _builtins.bool
+    seq: _builtins.int
+    """Per-session order of control events from the gateway (0: made by the bridge itself).
+    A bridge that takes a session over skips those its predecessor already sent upstream.
+    """
     @_builtins.property
     def close(self) -> Global___Close:
         """the client left; close the upstream session"""
@@ -159,10 +170,11 @@ class ClientEvent(_message.Message):
         activity_end: _builtins.bool = ...,
         audio_stream_end: _builtins.bool = ...,
         close: Global___Close | None = ...,
+        seq: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["activity_end", b"activity_end", "activity_start", b"activity_start", "audio_stream_end", b"audio_stream_end", "client_content_json", b"client_content_json", "close", b"close", "event", b"event", "text", b"text", "tool_response_json", b"tool_response_json"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity_end", b"activity_end", "activity_start", b"activity_start", "audio_stream_end", b"audio_stream_end", "client_content_json", b"client_content_json", "close", b"close", "event", b"event", "text", b"text", "tool_response_json", b"tool_response_json"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity_end", b"activity_end", "activity_start", b"activity_start", "audio_stream_end", b"audio_stream_end", "client_content_json", b"client_content_json", "close", b"close", "event", b"event", "seq", b"seq", "text", b"text", "tool_response_json", b"tool_response_json"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["text", "client_content_json", "tool_response_json", "activity_start", "activity_end", "audio_stream_end", "close"]  # noqa: Y015
     _WhichOneofArgType_event: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
@@ -178,8 +190,11 @@ class ServerEvent(_message.Message):
 
     MESSAGE_JSON_FIELD_NUMBER: _builtins.int
     CLOSE_FIELD_NUMBER: _builtins.int
+    MIGRATE_FIELD_NUMBER: _builtins.int
     message_json: _builtins.bytes
     """a Gemini server message (camelCase), audio parts removed"""
+    migrate: _builtins.bool
+    """this bridge is draining: hold the uplink, reopen with takeover"""
     @_builtins.property
     def close(self) -> Global___Close:
         """the upstream session ended; close the client with this"""
@@ -189,12 +204,13 @@ class ServerEvent(_message.Message):
         *,
         message_json: _builtins.bytes = ...,
         close: Global___Close | None = ...,
+        migrate: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["close", b"close", "event", b"event", "message_json", b"message_json"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["close", b"close", "event", b"event", "message_json", b"message_json", "migrate", b"migrate"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["close", b"close", "event", b"event", "message_json", b"message_json"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["close", b"close", "event", b"event", "message_json", b"message_json", "migrate", b"migrate"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["message_json", "close"]  # noqa: Y015
+    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["message_json", "close", "migrate"]  # noqa: Y015
     _WhichOneofArgType_event: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_event) -> _WhichOneofReturnType_event | None: ...
 

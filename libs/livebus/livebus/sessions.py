@@ -1,0 +1,114 @@
+"""Session ownership and records in JetStream KV.
+
+A session is owned by exactly one bridge through a lease: a key in a bucket whose entries expire
+`lease_ttl` after their last write (bucket TTL, which every NATS 2.x server honours). The owner
+renews it with compare-and-set; a bridge that dies stops renewing and the key disappears, so
+another bridge can create it. A bridge that finds the key rewritten by someone else has lost the
+session and lets it go. The session record keeps what a new owner needs beyond the client's
+setup: the latest upstream resumption handle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from nats.js import JetStreamContext
+from nats.js.api import KeyValueConfig, StorageType
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
+from nats.js.kv import KeyValue
+
+from . import subjects
+
+
+async def _bucket(js: JetStreamContext, name: str, ttl: float, replicas: int) -> KeyValue:
+    try:
+        return await js.key_value(name)
+    except NotFoundError:
+        return await js.create_key_value(KeyValueConfig(
+            bucket=name, history=1, ttl=ttl, storage=StorageType.FILE, replicas=replicas))
+
+
+@dataclass
+class SessionStore:
+    leases: KeyValue
+    records: KeyValue
+
+    @classmethod
+    async def open(cls, js: JetStreamContext, lease_ttl_s: float, record_ttl_s: float,
+                   replicas: int = 1) -> SessionStore:
+        return cls(await _bucket(js, subjects.KV_SESSION_LEASES, lease_ttl_s, replicas),
+                   await _bucket(js, subjects.KV_SESSIONS, record_ttl_s, replicas))
+
+    async def record(self, session_id: str) -> dict[str, Any]:
+        try:
+            entry = await self.records.get(session_id)
+        except (KeyNotFoundError, NotFoundError):
+            return {}
+        if entry is None or not entry.value:
+            return {}
+        data: dict[str, Any] = json.loads(entry.value)
+        return data
+
+    async def save(self, session_id: str, **fields: Any) -> None:
+        rec = await self.record(session_id)
+        rec.update(fields, updated=time.time())
+        await self.records.put(session_id, json.dumps(rec).encode())
+
+
+class LeaseLost(Exception):
+    """Another owner holds the session now."""
+
+
+class Lease:
+    def __init__(self, kv: KeyValue, session_id: str, owner: str) -> None:
+        self.kv = kv
+        self.key = session_id
+        self.owner = owner.encode()
+        self.revision = 0
+
+    async def acquire(self, timeout: float) -> bool:
+        """Take the lease, waiting (up to `timeout`) for a previous owner's to expire."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.revision = await self.kv.create(self.key, self.owner)
+                return True
+            except KeyWrongLastSequenceError:
+                try:
+                    entry = await self.kv.get(self.key)
+                    if entry.value == self.owner and entry.revision is not None:
+                        self.revision = entry.revision
+                        return True
+                except (KeyNotFoundError, NotFoundError):
+                    continue
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.05)
+
+    async def renew(self) -> None:
+        """Raises LeaseLost when someone else owns it; re-creates it when it merely expired
+        (a NATS outage longer than the TTL)."""
+        try:
+            self.revision = await self.kv.update(self.key, self.owner, last=self.revision)
+            return
+        except KeyWrongLastSequenceError:
+            pass
+        try:
+            entry = await self.kv.get(self.key)
+        except (KeyNotFoundError, NotFoundError):
+            entry = None
+        if entry is not None and entry.value and entry.value != self.owner:
+            raise LeaseLost(entry.value.decode())
+        try:
+            self.revision = await self.kv.create(self.key, self.owner)
+        except KeyWrongLastSequenceError:
+            raise LeaseLost("taken while renewing") from None
+
+    async def release(self) -> None:
+        with contextlib.suppress(Exception):  # it expires by itself anyway
+            await self.kv.delete(self.key, last=self.revision)

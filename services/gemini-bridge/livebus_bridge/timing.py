@@ -1,0 +1,101 @@
+"""One session's latency and usage accounting at the bridge (docs/metrics.md).
+
+The upstream part of TTFAB starts when the user's turn end goes upstream: the last uplink chunk
+the gateway's VAD marked voiced, or an explicit end event; it stops at the reply's first audio.
+That first audio carries the part to the gateway (headers.UPSTREAM_NS), which subtracts it from
+its TTFAB to get the pipeline's own share.
+"""
+
+from __future__ import annotations
+
+import time
+
+from google.genai import types
+from nats.aio.msg import Msg
+
+from livebus import headers, latency
+from livebus.v1 import bus_pb2
+
+from . import metrics
+
+_GATEWAY_BRIDGE = metrics.HOP.labels("gateway_bridge")
+_BRIDGE_UPSTREAM = metrics.HOP.labels("bridge_upstream")
+_SAMPLER_BRIDGE = metrics.HOP.labels("sampler_bridge")
+_VIDEO_SLOT = metrics.HOP.labels("video_slot")
+_MODALITIES = {m.value: m.value.lower() for m in types.MediaModality}
+
+
+class SessionTiming:
+    __slots__ = ("clock", "frame", "voiced", "voiced_ns")
+
+    def __init__(self) -> None:
+        self.clock = latency.ReplyClock()
+        self.voiced: bytes | None = None      # the latest voiced chunk, until it is sent
+        self.voiced_ns = 0
+        self.frame: tuple[bytes, int, int] | None = None  # (data, received ns, origin ns)
+
+    # -- uplink --------------------------------------------------------------------------------
+
+    def audio_in(self, msg: Msg) -> None:
+        now = time.time_ns()
+        hdrs = msg.headers
+        latency.observe_since(_GATEWAY_BRIDGE, hdrs, now)
+        if hdrs and hdrs.get(headers.VOICED):
+            self.voiced, self.voiced_ns = msg.data, now
+
+    def sent(self, item: bytes | bus_pb2.ClientEvent) -> None:
+        """After an uplink item went upstream."""
+        if isinstance(item, bytes):
+            if item is self.voiced:
+                now = time.time_ns()
+                _BRIDGE_UPSTREAM.observe((now - self.voiced_ns) / 1e9)
+                self.voiced = None
+                self.clock.user_end(now)
+        elif latency.is_turn_end(item):
+            self.clock.user_end(time.time_ns())
+
+    def video_in(self, msg: Msg) -> None:
+        now = time.time_ns()
+        latency.observe_since(_SAMPLER_BRIDGE, msg.headers, now)
+        origin = (msg.headers or {}).get(headers.ORIGIN_NS, "")
+        self.frame = (msg.data, now, int(origin) if origin.isdigit() else 0)
+
+    def video_sent(self, data: bytes) -> None:
+        metrics.VIDEO_UP_BYTES.inc(len(data))
+        frame = self.frame
+        if frame is None or frame[0] is not data:
+            return
+        now = time.time_ns()
+        _VIDEO_SLOT.observe((now - frame[1]) / 1e9)
+        if frame[2]:
+            metrics.VIDEO_AGE.observe(max(0, now - frame[2]) / 1e9)
+        self.frame = None
+
+    # -- downlink ------------------------------------------------------------------------------
+
+    def audio_headers(self, mime: str) -> dict[str, str]:
+        now = time.time_ns()
+        hdrs = {headers.MIME: mime, headers.SENT_NS: str(now)}
+        elapsed = self.clock.reply_audio(now)
+        if elapsed is not None:
+            metrics.TTFAB_UPSTREAM.observe(elapsed / 1e9)
+            hdrs[headers.UPSTREAM_NS] = str(elapsed)
+        return hdrs
+
+    def usage(self, m: types.LiveServerMessage) -> None:
+        u = m.usage_metadata
+        if u is None:
+            return
+        for direction, details in (("prompt", u.prompt_tokens_details),
+                                   ("response", u.response_tokens_details)):
+            for d in details or []:
+                if d.token_count:
+                    modality = _MODALITIES.get(str(getattr(d.modality, "value", d.modality)),
+                                               "other")
+                    metrics.TOKENS.labels(direction, modality).inc(d.token_count)
+
+    def after(self, m: types.LiveServerMessage) -> None:
+        """After a message's audio went out: a finished or cut reply ends the reply clock."""
+        sc = m.server_content
+        if sc is not None and (sc.turn_complete or sc.interrupted):
+            self.clock.reply_over()
