@@ -6,3 +6,6 @@ SEQ = "Livebus-Seq"          # per-session, per-direction sequence number of a m
 MIME = "Livebus-Mime"        # e.g. "audio/pcm;rate=24000", "image/jpeg"
 SENT_NS = "Livebus-Sent-Ns"  # time.time_ns() when the previous hop published it
 STILL = "Livebus-Still"      # "1": a still image the user uploaded (downsized, never rate-dropped)
+VOICED = "Livebus-Voiced"    # "1": the gateway's VAD heard speech in this uplink audio chunk
+ORIGIN_NS = "Livebus-Origin-Ns"  # time.time_ns() when the gateway received it from the client
+UPSTREAM_NS = "Livebus-Upstream-Ns"  # on a reply's first audio: ns the upstream took (TTFAB part)

@@ -1,0 +1,62 @@
+"""One session's TTFAB clock at the gateway: VAD on the uplink, the reply's first audio out."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+import webrtcvad
+
+from livebus import headers, latency
+
+from . import metrics, wire
+
+VAD_MODE = 3  # the most aggressive mode: its hangover after speech is the shortest (~60-80 ms)
+
+_BRIDGE_GATEWAY = metrics.HOP.labels("bridge_gateway")
+_GATEWAY_CLIENT = metrics.HOP.labels("gateway_client")
+_TTFAB = {kind: metrics.TTFAB.labels(kind) for kind in ("speech", "explicit")}
+
+
+class SessionTiming:
+    __slots__ = ("clock", "last_voiced", "speech", "start")
+
+    def __init__(self) -> None:
+        self.speech = latency.SpeechDetector(webrtcvad.Vad(VAD_MODE))
+        self.clock = latency.ReplyClock()
+        self.start = "speech"
+        self.last_voiced: bytes | None = None
+
+    def client_action(self, action: wire.Action) -> None:
+        """Each client action once, as it arrives (held or replayed ones are not seen again)."""
+        if isinstance(action, wire.Audio):
+            if self.speech.voiced(action.pcm):
+                self.clock.user_end(time.time_ns())
+                self.start = "speech"
+                self.last_voiced = action.pcm
+        elif isinstance(action, wire.Control) and latency.is_turn_end(action.event):
+            self.clock.user_end(time.time_ns())
+            self.start = "explicit"
+
+    def audio_headers(self, seq: int, pcm: bytes) -> dict[str, str]:
+        hdrs = {headers.SEQ: str(seq), headers.SENT_NS: str(time.time_ns())}
+        if pcm is self.last_voiced:  # the bridge starts its upstream clock when it sends this
+            hdrs[headers.VOICED] = "1"
+        return hdrs
+
+    def audio_sent(self, hdrs: Mapping[str, str] | None, received_ns: int) -> None:
+        """After a downlink audio chunk was written to the client."""
+        now = time.time_ns()
+        latency.observe_since(_BRIDGE_GATEWAY, hdrs, received_ns)
+        _GATEWAY_CLIENT.observe((now - received_ns) / 1e9)
+        elapsed = self.clock.reply_audio(now)
+        if elapsed is None:
+            return
+        _TTFAB[self.start].observe(elapsed / 1e9)
+        upstream = (hdrs or {}).get(headers.UPSTREAM_NS)
+        if upstream and upstream.isdigit():
+            metrics.TTFAB_PIPELINE.observe(max(0, elapsed - int(upstream)) / 1e9)
+
+    def event(self, message_json: bytes) -> None:
+        if latency.ends_reply(message_json):
+            self.clock.reply_over()
