@@ -38,6 +38,8 @@ async def connect(url: str, name: str, on_reconnect: Callable[[], None] | None =
         NATS_EVENTS.labels(name, kind).inc()
         log.warning("nats %s %s: %s", name, kind, e)
 
+    for event in ("disconnect", "reconnect", "error", "slow_consumer"):
+        NATS_EVENTS.labels(name, event)  # 0 until it happens: dashboards see the series
     opts: dict[str, Any] = {
         "servers": [url],
         "name": name,

@@ -20,3 +20,12 @@ PROCESS_SECONDS = Histogram(
     ["outcome"], buckets=(0.0005, 0.001, 0.002, 0.004, 0.008, 0.015, 0.03, 0.06, 0.12, 0.25))
 SESSIONS = Gauge("livebus_sampler_sessions", "Sessions this sampler currently owns")
 MEMBERS = Gauge("livebus_sampler_members", "Live samplers this one sees (itself included)")
+HOP_GATEWAY = Histogram("livebus_sampler_hop_seconds",
+                        "Raw frame latency per hop: gateway_sampler (gateway publish to receipt)",
+                        ["hop"], buckets=(0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002,
+                                          0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                          1.0)).labels("gateway_sampler")
+
+# Known label values start at 0, so dashboards and alerts see the series before the first event.
+for _reason in ("rate", "duplicate", "stale"):
+    DROPPED.labels(_reason)

@@ -16,7 +16,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from livebus import bus, headers, subjects
+from livebus import bus, headers, latency, subjects
 from livebus.runtime import cancel_and_wait
 
 from . import image, metrics
@@ -33,6 +33,7 @@ class Frame:
     data: bytes
     still: bool
     received: float  # monotonic; the rate is measured on arrival, not on processing
+    origin_ns: str = ""  # when the gateway received it (headers.ORIGIN_NS on the way out)
 
 
 @dataclass
@@ -52,9 +53,9 @@ class Session:
 
 
 def _member_id(instance_id: str) -> str:
-    base = instance_id or socket.gethostname()
-    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in base)
-    return f"{safe}-{uuid.uuid4().hex[:6]}"
+    """The instance id (unique, e.g. the pod name) as a KV key; without one, host + random."""
+    base = instance_id or f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}"
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in base)
 
 
 class Sampler:
@@ -109,7 +110,10 @@ class Sampler:
         metrics.SESSIONS.set(0)
         for nc in (self.nc, self.nc_members):
             if nc is not None and not nc.is_closed:
-                await nc.drain()
+                try:
+                    await asyncio.wait_for(nc.drain(), 5)
+                except Exception:  # NATS away or slow: close without waiting
+                    await nc.close()
         self.pool.shutdown(wait=True, cancel_futures=True)
 
     # -- intake: on the event loop, cheap ----------------------------------------------------
@@ -122,7 +126,9 @@ class Sampler:
             return
         metrics.RECEIVED.inc()
         hdrs = msg.headers or {}
-        frame = Frame(msg.data, hdrs.get(headers.STILL) == "1", time.monotonic())
+        latency.observe_since(metrics.HOP_GATEWAY, hdrs, time.time_ns())
+        frame = Frame(msg.data, hdrs.get(headers.STILL) == "1", time.monotonic(),
+                      hdrs.get(headers.SENT_NS, ""))
         session = self.sessions.get(sid)
         if session is None:
             session = self.sessions[sid] = Session(sid)
@@ -189,6 +195,8 @@ class Sampler:
         assert self.nc is not None and outcome.output is not None
         out = outcome.output
         hdrs = {headers.MIME: "image/jpeg", headers.SENT_NS: str(time.time_ns())}
+        if frame.origin_ns:
+            hdrs[headers.ORIGIN_NS] = frame.origin_ns
         if frame.still:
             hdrs[headers.STILL] = "1"
         try:

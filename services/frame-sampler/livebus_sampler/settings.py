@@ -31,7 +31,7 @@ class SamplerSettings(ServiceSettings):
     pixel_delta: int = 10             # a thumbnail cell "changed" by more than this (0..255)
 
     # Input limits: checked on the header, before any decode.
-    max_input_bytes: int = 4 * 1024 * 1024
+    max_input_bytes: int = 2 * 1024 * 1024  # the gateway's max_frame_bytes
     max_pixels: int = 40_000_000
     max_dimension: int = 16_384
 

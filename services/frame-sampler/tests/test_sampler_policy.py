@@ -19,7 +19,10 @@ def _thumb(img: np.ndarray) -> image.Gray:
     return image.thumbnail(data, probe(data, LIMITS))
 
 
-def _run(phases: list[tuple[float, str]], cfg: RateConfig = RateConfig()) -> Iterator[
+DEFAULT = RateConfig()
+
+
+def _run(phases: list[tuple[float, str]], cfg: RateConfig = DEFAULT) -> Iterator[
         tuple[float, str, bool, str]]:
     """Feed `phases` (seconds, still|moving|other) at FPS; yield (t, phase, emitted, reason)."""
     state, t0, i = SessionState(), 0.0, 0

@@ -22,7 +22,7 @@ FPS = 12
 
 @pytest.fixture
 async def sampler(nats_url: str) -> AsyncIterator[Sampler]:
-    s = Sampler(SamplerSettings(nats_url=nats_url, health_port=0, max_input_bytes=1 << 20,
+    s = Sampler(SamplerSettings(nats_url=nats_url, health_port=0, max_input_bytes=900_000,
                                 member_ttl_s=1.0, heartbeat_s=0.2))
     await s.start()
     try:
@@ -75,7 +75,7 @@ async def test_bad_frames_are_counted_and_the_session_goes_on(
         "not_image": b"GIF89a this is not a frame we take",
         "truncated": good[: len(good) // 2],
         "too_many_pixels": bytes(bomb),
-        "oversized": good + b"\x00" * (1 << 20),
+        "oversized": good + b"\x00" * 900_000,
     }
     before = {r: _metric("livebus_sampler_frames_dropped_total", reason=r) for r in bad}
     nc = await bus.connect(nats_url, "test-gateway-video")
@@ -100,16 +100,16 @@ async def test_bad_frames_are_counted_and_the_session_goes_on(
 async def test_uploaded_still_is_downsized_and_never_rate_dropped(
         nats_url: str, sampler: Sampler, collector: Collector) -> None:
     live = synthetic.jpeg(synthetic.scene(640, 360))
-    upload = synthetic.encode(synthetic.scene(3000, 4000, seed=5), ".png")
+    upload = synthetic.encode(synthetic.scene(1500, 2000, seed=5), ".png")
     nc = await bus.connect(nats_url, "test-gateway-video")
     try:
         await nc.publish(subjects.video_raw("s3"), live, headers={headers.MIME: "image/jpeg"})
         await asyncio.sleep(0.2)
-        for _ in range(3):  # well above 1 fps: live frames would be rate-dropped
+        for _ in range(3):  # 2.5 fps, above 1 fps: live frames would be rate-dropped
             await nc.publish(subjects.video_raw("s3"), upload,
                              headers={headers.MIME: "image/png", headers.STILL: "1"})
             await nc.flush()
-            await asyncio.sleep(0.15)
+            await asyncio.sleep(0.4)  # each is done before the next: none replaces another
         await asyncio.sleep(0.3)
     finally:
         await nc.close()

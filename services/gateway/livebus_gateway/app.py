@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from livebus import closecodes, health
 
-from . import auth, metrics, tokens, wire
+from . import auth, metrics, resumption, tokens, wire
 from .buses import GatewayBus
 from .session import ClientSession
 from .settings import GatewaySettings
@@ -78,6 +78,22 @@ def validate_setup(setup: dict[str, Any], grant: Grant, allowed: list[str]) -> d
         raise ProtocolError(closecodes.INVALID_ARGUMENT,
                             f"invalid setup.{where}: {first['msg']}") from None
     return {**body, "model": model}
+
+
+def resumed_session(setup: dict[str, Any], grant: Grant, secret: str,
+                    settings: GatewaySettings) -> str | None:
+    """The livebus session a setup resumes (its handle is replaced by an empty request)."""
+    key = "sessionResumption" if "sessionResumption" in setup else "session_resumption"
+    config = setup.get(key)
+    if not isinstance(config, dict) or not config.get("handle"):
+        return None
+    handle = str(config["handle"])
+    sid = resumption.verify(secret, handle, grant.user, settings.resume_grace_s)
+    if sid is None:
+        raise ProtocolError(closecodes.INVALID_ARGUMENT, "invalid session resumption handle")
+    setup[key] = {k: v for k, v in config.items() if k != "handle"}
+    metrics.RESUMPTIONS.inc()
+    return sid
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
@@ -151,7 +167,6 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             try:
                 grant = auth.authenticate(auth.credential(ws.headers, ws.query_params),
                                           settings.server_keys(), state["secret"])
-                await tokens.spend(bus.token_uses, grant)
             except TokenError as e:
                 metrics.CONNECTIONS_REJECTED.labels("auth").inc()
                 raise ProtocolError(closecodes.POLICY, str(e)) from None
@@ -165,12 +180,20 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             if len(data) > settings.max_message_bytes:
                 raise ProtocolError(closecodes.TOO_BIG, "setup message too large")
             setup = validate_setup(wire.parse_setup(data), grant, settings.allowed_models)
+            resume = resumed_session(setup, grant, state["secret"], settings)
+            if resume is None:  # resuming uses no use of a token, as with Google
+                try:
+                    tokens.check_new_session(grant)
+                    await tokens.spend(bus.token_uses, grant)
+                except TokenError as e:
+                    metrics.CONNECTIONS_REJECTED.labels("auth").inc()
+                    raise ProtocolError(closecodes.POLICY, str(e)) from None
         except ProtocolError as e:
             metrics.CONNECTIONS_REJECTED.labels(f"close_{e.code}").inc()
             with contextlib.suppress(Exception):
                 await ws.close(e.code, e.reason)
             return
-        await ClientSession(ws, bus, settings, grant, setup).run()
+        await ClientSession(ws, bus, settings, grant, setup, state["secret"], resume).run()
 
     app.add_api_websocket_route(
         "/ws/google.ai.generativelanguage.{version}.GenerativeService.{method}", live)

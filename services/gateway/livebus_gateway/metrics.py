@@ -33,3 +33,9 @@ HOP = Histogram("livebus_gateway_hop_seconds",
                 "Downlink audio chunk latency per hop: bridge_gateway (bridge publish to gateway "
                 "receipt), gateway_client (gateway receipt to written to the client)",
                 ["hop"], buckets=latency.HOP_BUCKETS)
+RESUMPTIONS = Counter("livebus_gateway_client_resumptions_total",
+                      "Clients that resumed a session with a livebus handle")
+
+# Known label values start at 0, so dashboards and alerts see the series before the first event.
+for _cause in ("bridge_lost", "bridge_drain"):
+    TAKEOVERS.labels(_cause)

@@ -20,7 +20,7 @@ from livebus import b64, closecodes, headers, subjects
 from livebus.logs import session_id_var
 from livebus.v1 import bus_pb2
 
-from . import metrics, timing, wire
+from . import metrics, resumption, timing, wire
 from .buses import GatewayBus
 from .settings import GatewaySettings
 from .tokens import Grant
@@ -55,13 +55,16 @@ class RateLimiter:
 
 class ClientSession:
     def __init__(self, ws: WebSocket, bus: GatewayBus, settings: GatewaySettings,
-                 grant: Grant, setup: dict[str, Any]) -> None:
+                 grant: Grant, setup: dict[str, Any], secret: str,
+                 resume: str | None = None) -> None:
         self.ws = ws
         self.bus = bus
         self.settings = settings
         self.grant = grant
         self.setup = setup
-        self.id = uuid.uuid4().hex
+        self.id = resume or uuid.uuid4().hex
+        self.resuming = resume is not None
+        self.handle = resumption.mint(secret, self.id, grant.user)
         self.closed = asyncio.Event()
         self.close_code = closecodes.NORMAL
         self.close_reason = ""
@@ -89,10 +92,11 @@ class ClientSession:
                                             pending_bytes_limit=64 * 1024 * 1024)
         metrics.SESSIONS.inc()
         try:
-            reply = await self._open()
+            reply = await self._open(takeover=self.resuming)
             if not reply.ok:
                 raise ProtocolError(reply.error.code or closecodes.INTERNAL, reply.error.reason)
             self.bridge_id = reply.bridge_id
+            self.ctl_seq = reply.ctl_seq  # a resumed session numbers on from its last one
             log.info("session open on bridge %s", reply.bridge_id)
             complete = json.loads(reply.setup_complete_json or b"{}")
             complete["sessionId"] = self.id  # livebus's id: transcripts are read by it
@@ -150,6 +154,7 @@ class ClientSession:
             reply = await self._open(takeover=True)
             if reply.ok:
                 self.bridge_id = reply.bridge_id
+                self.ctl_seq = max(self.ctl_seq, reply.ctl_seq)
                 while self.held:  # in order, before anything newer
                     await self._publish_now(self.held.popleft())
                 self.held_audio = 0
@@ -294,6 +299,11 @@ class ClientSession:
                 self.timing.event(ev.message_json)
                 if b'"turnComplete":true' in ev.message_json:
                     self.in_turn = False
+                if b'"newHandle"' in ev.message_json:  # clients get livebus's handle
+                    update = json.loads(ev.message_json)
+                    update["sessionResumptionUpdate"]["newHandle"] = self.handle
+                    await self._send_text(json.dumps(update))
+                    return
                 await self._send_text(ev.message_json.decode())
             elif kind == "migrate":
                 self._start_takeover("bridge_drain")

@@ -34,12 +34,14 @@ class GatewaySettings(ServiceSettings):
         ]
     )
     max_message_bytes: int = 4 * 1024 * 1024   # one client frame
-    max_frame_bytes: int = 2 * 1024 * 1024     # one decoded video frame
+    # One decoded video frame; it must fit a NATS message (1 MiB by default) with its headers.
+    max_frame_bytes: int = 960 * 1024
     max_messages_per_second: float = 200.0     # per session, sustained
     burst_messages: int = 400
     setup_timeout_s: float = 10.0
     open_timeout_s: float = 20.0               # waiting for a bridge + upstream setup
     open_attempts: int = 3
+    resume_grace_s: float = 7200.0     # a client may resume its session this long after
     bridge_silence_s: float = 0.6      # a bridge silent this long is gone: move its sessions
     takeover_deadline_s: float = 15.0  # give up moving a session after this long (close 1011)
     hold_audio_bytes: int = 30 * 32000  # uplink audio held while a session moves (30 s)

@@ -42,6 +42,12 @@ class Grant:
     token_id: str | None = None
     uses: int = 1
     expires_at: float | None = None
+    new_session_until: float | None = None
+
+
+def check_new_session(grant: Grant) -> None:
+    if grant.new_session_until is not None and time.time() > grant.new_session_until:
+        raise TokenError("token may no longer start new sessions (newSessionExpireTime passed)")
 
 
 def _parse_time(value: Any, default: dt.datetime) -> dt.datetime:
@@ -121,6 +127,7 @@ def verify(secret: str, credential: str, new_session: bool = True) -> Grant:
     if new_session and time.time() > float(claims.get("nse", claims["exp"])):
         raise TokenError("token may no longer start new sessions (newSessionExpireTime passed)")
     return Grant(
+        new_session_until=float(claims.get("nse", claims["exp"])),
         user=str(claims.get("user") or f"token:{claims['jti'][:8]}"),
         models=list(claims.get("models") or []),
         tools=claims.get("tools"),

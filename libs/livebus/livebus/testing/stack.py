@@ -22,11 +22,12 @@ def running_stack(tmp: Path, **overrides: Any) -> Iterator[Stack]:
     """Start NATS, the emulator, bridges and gateways on free ports; stop them all after."""
     ports = {
         "nats_port": procs.free_port(),
-        "https_port": procs.free_port(),
-        "http_port": procs.free_port(),
+        "https_port": procs.free_port_range(3),
+        "http_port": procs.free_port_range(3),
         "emulator_port": procs.free_port(),
-        "bridge_health_port": procs.free_port(),
-        "tools_health_port": procs.free_port(),
+        "bridge_health_port": procs.free_port_range(4),
+        "tools_health_port": procs.free_port_range(3),
+        "sampler_health_port": procs.free_port_range(3),
     }
     env_extra = overrides.pop("extra_env", {})
     settings = {"bridges": 1, "emulator_pace": 8.0, **ports, **overrides}

@@ -82,10 +82,13 @@ class OpenSessionReply(_message.Message):
     BRIDGE_ID_FIELD_NUMBER: _builtins.int
     SETUP_COMPLETE_JSON_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
+    CTL_SEQ_FIELD_NUMBER: _builtins.int
     ok: _builtins.bool
     bridge_id: _builtins.str
     setup_complete_json: _builtins.bytes
     """the upstream's setupComplete object"""
+    ctl_seq: _builtins.int
+    """last control seq already sent upstream (a resumed session"""
     @_builtins.property
     def error(self) -> Global___Close:
         """set when ok is false"""
@@ -97,10 +100,11 @@ class OpenSessionReply(_message.Message):
         bridge_id: _builtins.str = ...,
         setup_complete_json: _builtins.bytes = ...,
         error: Global___Close | None = ...,
+        ctl_seq: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bridge_id", b"bridge_id", "error", b"error", "ok", b"ok", "setup_complete_json", b"setup_complete_json"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bridge_id", b"bridge_id", "ctl_seq", b"ctl_seq", "error", b"error", "ok", b"ok", "setup_complete_json", b"setup_complete_json"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,37 @@
+"""livebus's own session resumption handles, as clients see them in sessionResumptionUpdate.
+
+A handle names a livebus session (whose state lives in JetStream: the owner lease, the upstream
+handle, the shadow log), not an upstream connection, so a client can resume through any gateway
+replica after its socket dropped, and the session survives even if the upstream handle does not.
+It is signed with the gateway's token secret and bound to the user who opened the session.
+"""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+
+PREFIX = "livebus-h1."
+AUDIENCE = "livebus-resume"
+
+
+def mint(secret: str, session_id: str, user: str) -> str:
+    claims = {"sid": session_id, "user": user, "iat": int(time.time()), "aud": AUDIENCE}
+    return PREFIX + jwt.encode(claims, secret, algorithm="HS256")
+
+
+def is_ours(handle: str) -> bool:
+    return handle.startswith(PREFIX)
+
+
+def verify(secret: str, handle: str, user: str, max_age_s: float) -> str | None:
+    """The session id, or None when the handle is forged, too old or someone else's."""
+    try:
+        claims = jwt.decode(handle.removeprefix(PREFIX), secret, algorithms=["HS256"],
+                            audience=AUDIENCE, options={"require": ["sid", "iat"]})
+    except jwt.InvalidTokenError:
+        return None
+    if claims.get("user") != user or time.time() - float(claims["iat"]) > max_age_s:
+        return None
+    return str(claims["sid"])
