@@ -102,21 +102,21 @@ async def test_sigkill_owner_ten_times(stack: Stack) -> None:
 
 
 async def test_sigterm_moves_sessions_without_the_client_noticing(stack: Stack) -> None:
-    async with gateway_client(stack).aio as client:
-        async with (client.live.connect(model=MODEL, config=CONFIG) as a,
-                    client.live.connect(model=MODEL, config=CONFIG) as b):
-            for s, name in ((a, "a"), (b, "b")):
-                await ask(s, f"hello {name}")
-                assert f"hello {name}" in (await read_turn(s)).output_text
-            owners = {await owner(stack, a.session_id or ""), await owner(stack, b.session_id or "")}
-            for instance in owners:
-                index, proc = bridge_proc(stack, instance)
-                proc.signal(signal.SIGTERM)  # drain: its sessions move at a turn boundary
-                stack.start_bridge(index, stack.upstream_env, f"{instance}-next")
-                await asyncio.sleep(1.0)
-                assert not proc.alive(), "the drained bridge exited"
-            for s, name in ((a, "a"), (b, "b")):
-                await ask(s, f"still here {name}")
-                turn = await asyncio.wait_for(read_turn(s), 10)
-                assert f"still here {name}" in turn.output_text
-                assert not turn.interrupted
+    async with (gateway_client(stack).aio as client,
+                client.live.connect(model=MODEL, config=CONFIG) as a,
+                client.live.connect(model=MODEL, config=CONFIG) as b):
+        for s, name in ((a, "a"), (b, "b")):
+            await ask(s, f"hello {name}")
+            assert f"hello {name}" in (await read_turn(s)).output_text
+        owners = {await owner(stack, s.session_id or "") for s in (a, b)}
+        for instance in owners:
+            index, proc = bridge_proc(stack, instance)
+            proc.signal(signal.SIGTERM)  # drain: its sessions move at a turn boundary
+            stack.start_bridge(index, stack.upstream_env, f"{instance}-next")
+            await asyncio.sleep(1.0)
+            assert not proc.alive(), "the drained bridge exited"
+        for s, name in ((a, "a"), (b, "b")):
+            await ask(s, f"still here {name}")
+            turn = await asyncio.wait_for(read_turn(s), 10)
+            assert f"still here {name}" in turn.output_text
+            assert not turn.interrupted

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from converse import CONFIG, read_turn
 from google.genai import errors, types
 from google.genai.live import AsyncSession
 
+from livebus import tls
 from livebus.devstack import Stack
 from livebus.testing.emulator import sessions
 from livebus.testing.stack import MODEL, gateway_client, running_stack
@@ -39,12 +41,12 @@ async def latest_handle(session: AsyncSession) -> str:
 
 
 async def test_abrupt_drop_then_resume_through_the_other_gateway(stack: Stack) -> None:
-    async with gateway_client(stack, gateway=0).aio as client:
-        async with client.live.connect(model=MODEL, config=RESUMABLE) as first:
-            assert "red kite" in await ask(first, "remember the red kite")
-            handle = await latest_handle(first)
-            assert handle.startswith("livebus-h1."), "the client gets livebus's own handle"
-            first._ws.transport.abort()  # type: ignore[attr-defined]  # no close frame
+    async with (gateway_client(stack, gateway=0).aio as client,
+                client.live.connect(model=MODEL, config=RESUMABLE) as first):
+        assert "red kite" in await ask(first, "remember the red kite")
+        handle = await latest_handle(first)
+        assert handle.startswith("livebus-h1."), "the client gets livebus's own handle"
+        first._ws.transport.abort()  # type: ignore[attr-defined]  # no close frame
     resumed = RESUMABLE.model_copy(update={
         "session_resumption": types.SessionResumptionConfig(handle=handle)})
     async with gateway_client(stack, gateway=1).aio as client, client.live.connect(
@@ -65,3 +67,24 @@ async def test_forged_or_foreign_handle_is_refused(stack: Stack) -> None:
             async with client.live.connect(model=MODEL, config=config):
                 pass
     assert info.value.code == 1007
+
+
+async def test_transcript_through_the_gateway(stack: Stack) -> None:
+    """The shadow log, read by a server key or by the session's own handle; nobody else."""
+    async with gateway_client(stack).aio as client, client.live.connect(
+            model=MODEL, config=RESUMABLE) as session:
+        await ask(session, "note the green door")
+        handle = await latest_handle(session)
+        sid = session.session_id
+    await asyncio.sleep(0.3)
+    url = f"{stack.gateway_https()}/livebus/v1/sessions/{sid}/transcript"
+    async with httpx.AsyncClient(verify=tls.client_context(stack.ca_file)) as http:
+        by_key = await http.get(url, headers={"x-goog-api-key": stack.api_key})
+        by_handle = await http.get(url, headers={"Authorization": f"Token {handle}"})
+        stranger = await http.get(url, headers={"x-goog-api-key": "nope"})
+    assert by_key.status_code == by_handle.status_code == 200
+    entries = by_key.json()["entries"]
+    assert [(e["role"], e["text"]) for e in entries] == [
+        ("user", "note the green door"), ("model", "You wrote: note the green door")]
+    assert by_handle.json() == by_key.json()
+    assert stranger.status_code == 403

@@ -79,3 +79,16 @@ async def test_clean_close_ends_upstream_session(stack: Stack) -> None:
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"upstream connection still open: {live}")
+
+
+async def test_context_compression_is_on_by_default(stack: Stack) -> None:
+    """Audio+video sessions end after 2 minutes without it (reference/gemini-live.md)."""
+    async with (gateway_client(stack).aio as client,
+                client.live.connect(model="models/gemini-live-2.5-flash-preview") as s):
+        await s.send_realtime_input(text="hi")
+        async for _ in s.receive():
+            pass
+    setup = (await sessions(stack))[-1]["setup"]
+    compression = setup.get("contextWindowCompression") or setup.get("context_window_compression")
+    assert compression, setup
+    assert "slidingWindow" in str(compression) or "sliding_window" in str(compression)

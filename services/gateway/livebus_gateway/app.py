@@ -17,7 +17,7 @@ from google.genai import types
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from livebus import closecodes, health
+from livebus import closecodes, health, shadowlog
 
 from . import auth, metrics, resumption, tokens, wire
 from .buses import GatewayBus
@@ -157,6 +157,20 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         token = tokens.mint(state["secret"], {"uses": 1, "livebus": {"user": "dev-page"}})
         metrics.TOKENS_MINTED.inc()
         return JSONResponse(token)
+
+    @app.get("/livebus/v1/sessions/{session_id}/transcript")
+    async def transcript(session_id: str, request: Request) -> JSONResponse:
+        """The session's shadow log: a server key, or the session's own resumption handle."""
+        cred = auth.credential(request.headers, request.query_params) or ""
+        handle = resumption.claims(state["secret"], cred, settings.resume_grace_s)
+        if not (auth.is_server_key(cred, settings.server_keys())
+                or (handle is not None and handle["sid"] == session_id)):
+            return _google_error(403, "a server key or this session's handle is required",
+                                 "PERMISSION_DENIED")
+        bus: GatewayBus = state["bus"]
+        entries = await shadowlog.read(bus.main.jetstream(), session_id)
+        return JSONResponse({"sessionId": session_id,
+                             "entries": [e.model_dump() for e in entries]})
 
     async def live(ws: WebSocket, version: str, method: str) -> None:
         await ws.accept()

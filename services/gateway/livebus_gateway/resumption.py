@@ -25,13 +25,19 @@ def is_ours(handle: str) -> bool:
     return handle.startswith(PREFIX)
 
 
-def verify(secret: str, handle: str, user: str, max_age_s: float) -> str | None:
-    """The session id, or None when the handle is forged, too old or someone else's."""
+def claims(secret: str, handle: str, max_age_s: float) -> dict[str, str] | None:
+    """{"sid", "user"} of a genuine handle younger than max_age_s, else None."""
     try:
-        claims = jwt.decode(handle.removeprefix(PREFIX), secret, algorithms=["HS256"],
-                            audience=AUDIENCE, options={"require": ["sid", "iat"]})
+        c = jwt.decode(handle.removeprefix(PREFIX), secret, algorithms=["HS256"],
+                       audience=AUDIENCE, options={"require": ["sid", "iat"]})
     except jwt.InvalidTokenError:
         return None
-    if claims.get("user") != user or time.time() - float(claims["iat"]) > max_age_s:
+    if time.time() - float(c["iat"]) > max_age_s:
         return None
-    return str(claims["sid"])
+    return {"sid": str(c["sid"]), "user": str(c.get("user", ""))}
+
+
+def verify(secret: str, handle: str, user: str, max_age_s: float) -> str | None:
+    """The session id, or None when the handle is forged, too old or someone else's."""
+    c = claims(secret, handle, max_age_s)
+    return c["sid"] if c is not None and c["user"] == user else None

@@ -54,3 +54,8 @@ VIDEO_UP_BYTES = Counter("livebus_bridge_video_up_bytes_total", "Video frame byt
 TOKENS = Counter("livebus_bridge_tokens_total",
                  "Tokens the upstream reported in usageMetadata, by direction (prompt, response) "
                  "and modality (text, audio, image, video)", ["direction", "modality"])
+
+# Known label values start at 0, so dashboards and alerts see the series before the first event.
+for _cause in ("goaway", "drop", "context_lost", "takeover"):
+    RECONNECTS.labels(_cause)
+    REBUILDS.labels(_cause)

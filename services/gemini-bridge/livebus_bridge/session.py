@@ -152,6 +152,12 @@ class UpstreamSession:
         if self.req.allowed_tools:  # the token narrows the server's tools
             specs = [t for t in specs if t["declaration"]["name"] in self.req.allowed_tools]
         self.config = with_declarations(self.config, specs)
+        if self.settings.default_compression and self.config.context_window_compression is None:
+            self.config = self.config.model_copy(update={
+                "context_window_compression": types.ContextWindowCompressionConfig(
+                    trigger_tokens=self.settings.compression_trigger_tokens,
+                    sliding_window=types.SlidingWindow(
+                        target_tokens=self.settings.compression_target_tokens))})
         self.tools = SessionTools(self.nc, specs, self.req.user, self.id, self._tool_responses)
         # The bridge always asks for handles: they are how it survives goAway and drops.
         if self.config.session_resumption is not None:
@@ -369,7 +375,8 @@ class UpstreamSession:
 
     async def _reply(self, reply: Msg, ok: bool, complete: dict[str, Any] | None = None,
                      error: bus_pb2.Close | None = None) -> None:
-        msg = bus_pb2.OpenSessionReply(ok=ok, bridge_id=self.settings.instance_id)
+        msg = bus_pb2.OpenSessionReply(ok=ok, bridge_id=self.settings.instance_id,
+                                       ctl_seq=self.ctl_sent)
         if complete is not None:
             msg.setup_complete_json = json.dumps(complete).encode()
         if error is not None:

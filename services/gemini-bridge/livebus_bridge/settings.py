@@ -30,6 +30,11 @@ class BridgeSettings(ServiceSettings):
     js_replicas: int = 1              # JetStream replicas for the buckets this service creates
     # On SIGTERM: stop taking sessions, fail readiness, let live ones finish for at most this.
     drain_deadline_s: float = 25.0
+    # Without compression Google ends audio+video sessions after 2 minutes: unless the client
+    # configured it, every session gets a sliding window (any session may turn its camera on).
+    default_compression: bool = True
+    compression_trigger_tokens: int = 25600
+    compression_target_tokens: int = 12800
     tools: CsvList = Field(default_factory=list)  # server tools offered; empty: all served
 
 
