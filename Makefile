@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 BRIDGES ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: help venv run test lint fmt proto bench clean
+.PHONY: help venv run test lint fmt proto docs bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ fmt: $(STAMP) ## format the code
 proto: $(STAMP) ## regenerate livebus/v1 from proto/ (generated code is never edited)
 	PATH=$(VENV)/bin:$$PATH $(PY) -m grpc_tools.protoc -Iproto --python_out=libs/livebus \
 		--mypy_out=libs/livebus proto/livebus/v1/bus.proto
+
+docs: $(STAMP) ## regenerate docs/configuration.md from the settings classes
+	$(PY) scripts/settings_doc.py docs/configuration.md
 
 bench: $(STAMP) ## run the benchmarks (numbers go to docs/benchmarks.md by hand)
 	$(PY) bench/run.py
