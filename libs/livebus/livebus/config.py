@@ -21,6 +21,8 @@ class ServiceSettings(BaseSettings):
     health_port: int = 0
     log_level: str = "INFO"
     # Unique per process: names its NATS connections, owns session leases (pod name in k8s).
+    # JetStream replicas for the streams and buckets this service creates (3 on a 3-node cluster).
+    js_replicas: int = 1
     instance_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
 
 

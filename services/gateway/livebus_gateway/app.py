@@ -101,7 +101,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        state["bus"] = await GatewayBus.connect(settings.nats_url, settings.instance_id or "gw")
+        state["bus"] = await GatewayBus.connect(settings.nats_url, settings.instance_id,
+                                                settings.js_replicas)
         state["secret"] = settings.signing_secret()
         try:
             yield

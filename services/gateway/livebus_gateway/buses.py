@@ -25,7 +25,7 @@ class GatewayBus:
     link_up_since: float = field(default_factory=time.monotonic)
 
     @classmethod
-    async def connect(cls, url: str, instance: str) -> GatewayBus:
+    async def connect(cls, url: str, instance: str, js_replicas: int = 1) -> GatewayBus:
         holder: list[GatewayBus] = []
 
         def back() -> None:
@@ -40,7 +40,7 @@ class GatewayBus:
         except Exception:
             kv = await js.create_key_value(KeyValueConfig(
                 bucket=subjects.KV_TOKEN_USES, history=1, ttl=MAX_TTL.total_seconds() + 3600,
-                storage=StorageType.FILE,
+                storage=StorageType.FILE, replicas=js_replicas,
             ))
         self = cls(main, video, kv)
         holder.append(self)

@@ -27,7 +27,6 @@ class BridgeSettings(ServiceSettings):
     heartbeat_interval_s: float = 0.1  # how often the bridge tells gateways it is alive
     takeover_wait_s: float = 3.0      # how long a takeover waits for the old lease to expire
     session_record_ttl_s: float = 7200.0  # resumable this long after the last activity
-    js_replicas: int = 1              # JetStream replicas for the buckets this service creates
     # On SIGTERM: stop taking sessions, fail readiness, let live ones finish for at most this.
     drain_deadline_s: float = 25.0
     # Without compression Google ends audio+video sessions after 2 minutes: unless the client

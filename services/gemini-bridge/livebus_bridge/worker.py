@@ -44,7 +44,8 @@ class Bridge:
         name = self.settings.instance_id or "bridge"
         self.nc = await bus.connect(self.settings.nats_url, f"{name}-main")
         self.nc_video = await bus.connect(self.settings.nats_url, f"{name}-video")
-        await shadowlog.ensure_stream(self.nc.jetstream(), self.settings.shadow_max_age_s)
+        await shadowlog.ensure_stream(self.nc.jetstream(), self.settings.shadow_max_age_s,
+                                      self.settings.js_replicas)
         self.catalog = ToolCatalog(self.nc, self.settings.tools)
         self.store = await SessionStore.open(self.nc.jetstream(), self.settings.lease_ttl_s,
                                              self.settings.session_record_ttl_s,

@@ -51,6 +51,7 @@ async def notes_bucket(env: ResourceEnv) -> AsyncIterator[tuple[KeyValue, int]]:
         kv = await js.key_value(subjects.KV_TOOL_NOTES)
     except BucketNotFoundError:
         kv = await js.create_key_value(bucket=subjects.KV_TOOL_NOTES, history=1,
+                                       replicas=env.settings.js_replicas,
                                        description="livebus remember/recall notes, per user")
     yield kv, env.settings.max_notes
 
