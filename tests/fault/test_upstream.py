@@ -126,3 +126,27 @@ async def test_rejected_handle_rebuilds_from_shadow_log(stack: Stack) -> None:
     restored = str(detail["client_contents"][0])
     assert "remember the blue bicycle" in restored, "history rebuilt from the shadow log"
     assert "speech 0.80 s" in restored, "spoken turns too"
+
+
+async def test_collapsed_context_after_resume_is_rebuilt(stack: Stack) -> None:
+    """A resume that silently lost the conversation is caught by its prompt token count."""
+    async with gateway_client(stack).aio as client, client.live.connect(
+            model=MODEL, config=CONFIG) as session:
+        for text in ("the parcel is in locker 12", "the code is 4417", "pick it up on Friday"):
+            await ask(session, text)
+            await read_turn(session)
+        conn = await open_connection(stack)
+        await post(stack, "/control/amnesia", {})
+        await post(stack, f"/control/connections/{conn['id']}/drop",
+                   {"code": 1011, "reason": "Internal error occurred."})
+        await ask(session, "where is it?")  # answered by the amnesiac resumed connection
+        await asyncio.wait_for(read_turn(session), 20)
+        await ask(session, "and the code?")
+        assert "and the code?" in (await asyncio.wait_for(read_turn(session), 20)).output_text
+        now = await open_connection(stack)
+    async with control(stack) as c:
+        detail = (await c.get(f"/control/connections/{now['id']}")).json()
+    assert detail["resumed_from"] is None, "a fresh session replaced the amnesiac one"
+    restored = str(detail["client_contents"][0])
+    for text in ("locker 12", "4417", "Friday", "where is it?"):
+        assert text in restored, f"{text!r} rebuilt from the shadow log"

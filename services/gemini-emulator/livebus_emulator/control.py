@@ -102,6 +102,13 @@ async def next_transcript(request: Request, body: TranscriptBody) -> dict[str, A
     return {"ok": True}
 
 
+@router.post("/amnesia")
+async def amnesia(request: Request) -> dict[str, Any]:
+    """The next resume keeps its handle but loses the conversation (context collapse)."""
+    _state(request).amnesia = True
+    return {"ok": True}
+
+
 @router.post("/reset")
 async def reset(request: Request) -> dict[str, Any]:
     _state(request).reset()

@@ -190,8 +190,9 @@ class LiveSession:
                 return False
             self.record.resumed_from = setup.handle
             self.record.session_id = snapshot.session_id
-            self.record.restored_history = snapshot.history
-            conversation.restore(snapshot.history)
+            history = [] if self.state.take_amnesia() else snapshot.history
+            self.record.restored_history = history
+            conversation.restore(history)
         self.conversation = conversation
         if not setup.vad.disabled:
             self.vad = EnergyVad(setup.vad)

@@ -17,7 +17,15 @@ class EmulatorState:
         self.handles = HandleStore(settings.handle_ttl_s)
         self.speaker = Speaker(settings.speech_synthesis)
         self.started = time.time()
+        # The next resume accepts its handle but restores nothing: the silent context loss
+        # users of the real API report, for testing its detection.
+        self.amnesia = False
+
+    def take_amnesia(self) -> bool:
+        amnesia, self.amnesia = self.amnesia, False
+        return amnesia
 
     def reset(self) -> None:
+        self.amnesia = False
         self.registry.reset()
         self.handles.clear()
