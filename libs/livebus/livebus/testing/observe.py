@@ -1,4 +1,4 @@
-"""Every metrics endpoint of a running Stack, scraping them, and quantiles from histogram buckets."""
+"""Every metrics endpoint of a running Stack, scraping them, and quantiles from buckets."""
 
 from __future__ import annotations
 
