@@ -150,6 +150,9 @@ def nats_server(port: int, store_dir: Path, log_path: Path | None = None,
                 extra_args: list[str] | None = None) -> Proc:
     """A JetStream-enabled nats-server on loopback:port storing in store_dir (not started)."""
     store_dir.mkdir(parents=True, exist_ok=True)
-    argv = [find_nats_server(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store_dir),
-            *(extra_args or [])]
+    # Room for a client message of the gateway's 4 MiB limit plus headers (the default is 1 MiB).
+    conf = store_dir.parent / f"{store_dir.name}.conf"
+    conf.write_text("max_payload: 8MB\n")
+    argv = [find_nats_server(), "-c", str(conf), "-a", "127.0.0.1", "-p", str(port), "-js",
+            "-sd", str(store_dir), *(extra_args or [])]
     return Proc("nats", argv, child_env({}), log_path)

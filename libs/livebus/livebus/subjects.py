@@ -16,6 +16,8 @@ BRIDGE_QUEUE = "bridges"
 
 # gateway -> frame-sampler: raw client frames; frame-sampler -> bridge: sampled frames.
 SAMPLER_QUEUE = "samplers"
+# bridge -> any frame-sampler (request/reply): downsize an uploaded still (client content image).
+SAMPLER_STILL = f"{ROOT}.sampler.still"
 
 # JetStream key-value buckets.
 KV_TOKEN_USES = "livebus_token_uses"

@@ -75,6 +75,7 @@ class Sampler:
         self.nc_members: NATS | None = None  # heartbeats never wait behind frames
         self.members: Membership | None = None
         self._sub: Subscription | None = None
+        self._still_sub: Subscription | None = None
         self._gc: asyncio.Task[None] | None = None
 
     def ready(self) -> tuple[bool, str]:
@@ -94,6 +95,10 @@ class Sampler:
         self._sub = await self.nc.subscribe(subjects.VIDEO_RAW_ALL, cb=self._on_raw,
                                             pending_msgs_limit=4096,
                                             pending_bytes_limit=256 * 1024 * 1024)
+        # Uploaded stills: any sampler may downsize one (no per-session state involved).
+        self._still_sub = await self.nc.subscribe(subjects.SAMPLER_STILL,
+                                                  queue=subjects.SAMPLER_QUEUE,
+                                                  cb=self._on_still)
         self._gc = asyncio.create_task(self._collect())
         log.info("sampler %s started", self.member_id)
 
@@ -103,8 +108,9 @@ class Sampler:
         if self.members is not None:
             await self.members.stop()
             await asyncio.sleep(self.s.heartbeat_s * 1.5)
-        if self._sub is not None:
-            await self._sub.unsubscribe()
+        for sub in (self._sub, self._still_sub):
+            if sub is not None:
+                await sub.unsubscribe()
         await cancel_and_wait(self._gc, *(s.task for s in self.sessions.values()))
         self.sessions.clear()
         metrics.SESSIONS.set(0)
@@ -190,6 +196,32 @@ class Sampler:
         state.quality = min(self.s.quality, out.quality + (5 if len(out.jpeg) <
                                                            self.s.byte_budget // 2 else 0))
         return Outcome(reason, out)
+
+    async def _on_still(self, msg: Msg) -> None:
+        """Downsize an uploaded image to the same bound as video; never rate-dropped."""
+        metrics.RECEIVED.inc()
+        started = time.monotonic()
+
+        def work() -> image.Encoded:
+            head = probe(msg.data, self.limits)
+            return image.render(msg.data, head, self.s.max_side, self.s.byte_budget,
+                                self.s.quality, self.s.min_quality, self.s.pad)
+
+        try:
+            out = await asyncio.get_running_loop().run_in_executor(self.pool, work)
+        except BadFrame as e:
+            metrics.DROPPED.labels(e.reason).inc()
+            await self._reply(msg, b"", {headers.ERROR: e.reason})
+            return
+        metrics.PROCESS_SECONDS.labels("emitted").observe(time.monotonic() - started)
+        metrics.EMITTED.labels("upload").inc()
+        metrics.OUTPUT_BYTES.inc(len(out.jpeg))
+        await self._reply(msg, out.jpeg, {headers.MIME: "image/jpeg"})
+
+    async def _reply(self, msg: Msg, data: bytes, hdrs: dict[str, str]) -> None:
+        assert self.nc is not None
+        if msg.reply:
+            await self.nc.publish(msg.reply, data, headers=hdrs)
 
     async def _emit(self, sid: str, outcome: Outcome, frame: Frame) -> None:
         assert self.nc is not None and outcome.output is not None

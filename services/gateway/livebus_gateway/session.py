@@ -114,6 +114,9 @@ class ClientSession:
             metrics.REJECTED_MESSAGES.labels(_reason_label(e)).inc()
             log.info("closing session: %s %s", e.code, e.reason)
             self.close_code, self.close_reason = e.code, e.reason
+        except Exception:
+            log.exception("session failed")
+            self.close_code, self.close_reason = closecodes.INTERNAL, "internal error"
         finally:
             metrics.SESSIONS.dec()
             await self._tell_bridge_closed()
@@ -277,8 +280,11 @@ class ClientSession:
                 headers={headers.MIME: action.mime, headers.SENT_NS: str(time.time_ns())},
             )
         else:
-            await self.bus.main.publish(subjects.up_ctl(self.id),
-                                        action.event.SerializeToString())
+            data = action.event.SerializeToString()
+            if len(data) > self.bus.main.max_payload - 4096:  # room for headers
+                raise ProtocolError(closecodes.TOO_BIG,
+                                    f"message of {len(data)} bytes is more than the bus carries")
+            await self.bus.main.publish(subjects.up_ctl(self.id), data)
 
     # -- downlink ----------------------------------------------------------------------------
 

@@ -439,6 +439,7 @@ class UpstreamSession:
             await live.send_realtime_input(text=item.text)
         elif kind == "client_content_json":
             cc = types.LiveClientContent.model_validate_json(item.client_content_json)
+            await self._downsize_stills(cc)
             self._shadow_client_content(cc)
             await live.send_client_content(turns=cc.turns or [],
                                            turn_complete=bool(cc.turn_complete))
@@ -454,6 +455,29 @@ class UpstreamSession:
             await live.send_realtime_input(activity_end=types.ActivityEnd())
         elif kind == "audio_stream_end":
             await live.send_realtime_input(audio_stream_end=True)
+
+    async def _downsize_stills(self, cc: types.LiveClientContent) -> None:
+        """Uploaded images get the video bound (512x512, ~30 KB) from a frame-sampler.
+
+        Rare and quick (~10 ms); it holds later uplink so the order stays the client's."""
+        for turn in cc.turns or []:
+            for part in turn.parts or []:
+                blob = part.inline_data
+                if blob is None or not blob.data or not (blob.mime_type or "").startswith(
+                        "image/"):
+                    continue
+                try:
+                    reply = await self.nc_video.request(
+                        subjects.SAMPLER_STILL, blob.data, timeout=2.0,
+                        headers={headers.MIME: blob.mime_type or ""})
+                except Exception as e:
+                    log.warning("uploaded image sent as it is (no sampler: %s)", e)
+                    continue
+                error = (reply.headers or {}).get(headers.ERROR)
+                if error:
+                    log.info("uploaded image refused by the sampler (%s); sent as it is", error)
+                    continue
+                blob.data, blob.mime_type = reply.data, "image/jpeg"
 
     async def _tool_responses(self, responses: list[dict[str, Any]]) -> None:
         """Server tools' results go upstream in order with the uplink, through any switch."""
