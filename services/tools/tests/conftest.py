@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from livebus import procs
+from livebus.testing.nats import running_nats
 from livebus_tools.registry import Registry
 from livebus_tools.service import ToolsService
 from livebus_tools.settings import ToolsSettings
@@ -21,14 +21,8 @@ StartService = Callable[..., Awaitable[ToolsService]]
 @pytest.fixture(scope="module")
 def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real JetStream nats-server on a free loopback port, for one test module."""
-    d = tmp_path_factory.mktemp("nats")
-    port = procs.free_port()
-    server = procs.nats_server(port, d / "store", d / "nats.log").start()
-    try:
-        procs.wait_tcp(port)
-        yield f"nats://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with running_nats(tmp_path_factory.mktemp("nats")) as url:
+        yield url
 
 
 @pytest.fixture
