@@ -219,6 +219,8 @@ def main() -> None:
         cfg.bridges = int(os.environ["BRIDGES"])
     print("starting livebus ...", flush=True)
     stack = Stack(cfg).start()
+    services = (f"{cfg.gateways} gateway, {cfg.bridges} gemini-bridge, "
+                f"{cfg.samplers} frame-sampler, {cfg.tools} tools")
     upstream = "the offline Gemini Live emulator at " + str(stack.emulator_url) \
         if stack.emulator_url else "the upstream in GEMINI_BASE_URL (or Google)"
     print(f"""
@@ -229,6 +231,7 @@ livebus is running ({len(stack.procs)} processes, logs in {cfg.dir}/logs):
   server key     {cfg.dir}/api-key
   upstream       {upstream}
   NATS           {stack.nats_url}
+  services       {services}
 
   .venv/bin/python examples/converse.py   talks to it with the google-genai SDK
 
