@@ -34,7 +34,13 @@ $(CHROMIUM): # the browser tests drive Debian's Chromium (never `playwright inst
 	$(SUDO) apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 \
 		chromium fonts-dejavu-core
 
-test: lint $(CHROMIUM) ## lint, type-check and run every test
+PROMETHEUS := /usr/bin/prometheus
+
+$(PROMETHEUS): # tests/observability run Debian's Prometheus and promtool
+	$(SUDO) apt-get update -qq
+	$(SUDO) apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 prometheus
+
+test: lint $(CHROMIUM) $(PROMETHEUS) ## lint, type-check and run every test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff and mypy

@@ -1,0 +1,116 @@
+"""TTFAB against ground truth: the emulator answers after a known delay (REPLY_DELAY_MS).
+
+Explicit turn end (realtime_input.text): the gateway's clock starts when the text arrives, the
+emulator waits REPLY_DELAY_MS, then sends its first audio. Expected TTFAB = the delay + the
+emulator's own work (~1 ms: melody synthesis) + the pipeline both ways (~2-5 ms here).
+Tolerance: -2 ms (asyncio timers may fire up to 1 ms early) / +40 ms (a shared 2-core machine).
+
+Spoken turn (automatic activity detection, silenceDurationMs = SILENCE_MS, audio in real time):
+the gateway's clock starts at the last chunk webrtcvad calls voiced (index v); the emulator's
+energy VAD ends the turn once SILENCE_MS of audio follows its last voiced 10 ms frame, i.e. on
+chunk e, sent (e - v) * 20 ms later; then the delay. Expected TTFAB = (e - v) * 20 ms + the delay;
+v is recomputed here with the same VAD, e from what the emulator recorded.
+Tolerance: -10 ms / +45 ms (the real-time sender's jitter, plus the same overheads).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+
+import webrtcvad
+from converse import read_turn
+from google.genai import types
+from google.genai.live import AsyncSession
+
+from livebus.devstack import Stack
+from livebus.testing.audio import chunks, silence, speech_like
+from livebus.testing.emulator import sessions
+from livebus.testing.observe import Hist, Samples, histogram, merged, scrape
+from livebus.testing.stack import MODEL, gateway_client
+from livebus_gateway.timing import VAD_MODE
+
+from .conftest import REPLY_DELAY_MS, SILENCE_MS, SPOKEN, speak_realtime
+
+DELAY = REPLY_DELAY_MS / 1000
+
+
+async def metrics(stack: Stack) -> Samples:
+    return merged(await scrape(stack, ["gateway", "gemini-bridge"]))
+
+
+def one(after: Samples, before: Samples, name: str, **labels: str) -> float:
+    h: Hist = histogram(after, name, before, **labels)
+    assert h.count == 1, f"{name}: {h.count} observations in one turn"
+    return h.sum
+
+
+async def first_audio(session: AsyncSession) -> float:
+    """Monotonic time the first reply audio reached the client (then the rest of the turn)."""
+    got = math.nan
+    async for m in session.receive():
+        sc = m.server_content
+        if math.isnan(got) and sc and sc.model_turn and sc.model_turn.parts:
+            got = time.monotonic()
+    return got
+
+
+async def test_explicit_turn_end_measures_the_known_delay(obs_stack: Stack) -> None:
+    config = types.LiveConnectConfig(response_modalities=[types.Modality.AUDIO])
+    async with gateway_client(obs_stack).aio as c, c.live.connect(model=MODEL,
+                                                                  config=config) as s:
+        await s.send_realtime_input(text="warm up")
+        await read_turn(s)
+        for _ in range(3):
+            before = await metrics(obs_stack)
+            sent = time.monotonic()
+            await s.send_realtime_input(text="what time is it")
+            client_ttfab = await first_audio(s) - sent
+            after = await metrics(obs_stack)
+            ttfab = one(after, before, "livebus_gateway_ttfab_seconds", start="explicit")
+            upstream = one(after, before, "livebus_bridge_ttfab_upstream_seconds")
+            pipeline = one(after, before, "livebus_gateway_ttfab_pipeline_seconds")
+            assert DELAY - 0.002 <= ttfab <= DELAY + 0.040, ttfab
+            assert DELAY - 0.002 <= upstream <= ttfab, (upstream, ttfab)
+            assert pipeline == abs(ttfab - upstream) or math.isclose(pipeline, ttfab - upstream,
+                                                                     abs_tol=1e-6)
+            assert pipeline < 0.020, f"the pipeline's share of TTFAB: {pipeline * 1000:.1f} ms"
+            # The client's own stopwatch includes the gateway's, plus two loopback hops.
+            assert ttfab - 0.001 <= client_ttfab <= ttfab + 0.030, (client_ttfab, ttfab)
+
+
+class GatewayVad:
+    """The gateway's VAD, replayed: its decisions depend on everything it heard before."""
+
+    def __init__(self) -> None:
+        self.vad = webrtcvad.Vad(VAD_MODE)
+
+    def last_voiced(self, pcm_chunks: list[bytes]) -> int:
+        return max(i for i, c in enumerate(pcm_chunks) if self.vad.is_speech(c, 16000))
+
+
+async def test_spoken_turn_starts_at_the_last_voiced_chunk(obs_stack: Stack) -> None:
+    pcm = chunks(speech_like(0.8) + silence(0.6))
+    replay = GatewayVad()
+    async with gateway_client(obs_stack).aio as c, c.live.connect(model=MODEL,
+                                                                  config=SPOKEN) as s:
+        await s.send_realtime_input(text="warm up")  # the emulator's first reply is slower
+        await read_turn(s)
+        for _ in range(3):
+            v = replay.last_voiced(pcm)
+            before = await metrics(obs_stack)
+            reader = asyncio.create_task(read_turn(s))
+            await speak_realtime(s, b"".join(pcm))
+            await asyncio.wait_for(reader, 20)
+            after = await metrics(obs_stack)
+            ttfab = one(after, before, "livebus_gateway_ttfab_seconds", start="speech")
+            pipeline = one(after, before, "livebus_gateway_ttfab_pipeline_seconds")
+            record = [x for x in await sessions(obs_stack) if x["open"]][-1]
+            segment = record["speech_segments"][-1]
+            speech_end = segment["start_s"] + segment["duration_s"]  # within this turn's audio
+            turn_audio = speech_end % (len(pcm) * 0.02)
+            e = math.ceil(round((turn_audio + SILENCE_MS / 1000) / 0.02, 6)) - 1
+            expected = (e - v) * 0.02 + DELAY
+            assert expected - 0.010 <= ttfab <= expected + 0.045, (ttfab, expected, v, e)
+            assert pipeline < 0.020, f"the pipeline's share of TTFAB: {pipeline * 1000:.1f} ms"
