@@ -26,7 +26,7 @@ from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 from websockets.exceptions import ConnectionClosed
 
-from livebus import closecodes, headers, shadowlog, subjects
+from livebus import closecodes, headers, subjects
 from livebus.logs import session_id_var
 from livebus.runtime import cancel_and_wait
 from livebus.sessions import Lease, LeaseLost, SessionStore
@@ -35,6 +35,7 @@ from livebus.v1 import bus_pb2
 
 from . import metrics, timing, upstream
 from .settings import BridgeSettings
+from .shadow import ShadowRecorder
 from .tools import SessionTools, ToolCatalog, with_declarations
 from .uplink import Item, UplinkBuffer
 
@@ -80,20 +81,6 @@ def split_audio(msg: types.LiveServerMessage) -> tuple[list[types.Blob], dict[st
     return audio, (wire or None)
 
 
-def history_turns(entries: list[Entry]) -> list[types.Content | types.ContentDict]:
-    """The shadow log as conversation turns for a fresh upstream session."""
-    turns: list[types.Content | types.ContentDict] = []
-    for e in entries:
-        role, text = {
-            "user": ("user", e.text),
-            "model": ("model", e.text),
-            "tool_call": ("model", f"[tool call] {e.text}"),
-            "tool_result": ("user", f"[tool result] {e.text}"),
-        }[e.role]
-        turns.append(types.Content(role=role, parts=[types.Part(text=text)]))
-    return turns
-
-
 class UpstreamSession:
     def __init__(self, req: bus_pb2.OpenSession, client: genai.Client, nc: NATS,
                  nc_video: NATS, settings: BridgeSettings, catalog: ToolCatalog,
@@ -134,9 +121,7 @@ class UpstreamSession:
         self.prompt_tokens = 0
         self.resumed_check = False
         self.context_lost = False
-        self._heard = ""
-        self._said = ""
-        self._shadow: asyncio.Queue[Entry] = asyncio.Queue()
+        self.shadow = ShadowRecorder(self.js, self.id)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -193,7 +178,7 @@ class UpstreamSession:
             log.info("upstream session open (model %s)", self.req.model)
             helpers = [asyncio.create_task(self._sender()),
                        asyncio.create_task(self._video_sender()),
-                       asyncio.create_task(self._shadow_writer()),
+                       asyncio.create_task(self.shadow.run()),
                        asyncio.create_task(self._keep_lease())]
             while True:
                 outcome, why = await self._serve()
@@ -217,7 +202,7 @@ class UpstreamSession:
             for sub in self._subs:
                 with contextlib.suppress(Exception):
                     await sub.unsubscribe()
-            await self._flush_shadow()
+            await self.shadow.flush()
             await cancel_and_wait(*helpers)
         metrics.UPSTREAM_CLOSES.labels(str(close.code)).inc()
         if self.lost or self.migrating:
@@ -244,7 +229,7 @@ class UpstreamSession:
                 if e.code != closecodes.INVALID_ARGUMENT:
                     raise
         metrics.REBUILDS.labels("takeover").inc()
-        await self._open(None, history_turns(await shadowlog.read(self.js, self.id)))
+        await self._open(None, await self.shadow.history())
         log.info("took the session over, rebuilt from the shadow log")
 
     async def _keep_lease(self) -> None:
@@ -337,7 +322,7 @@ class UpstreamSession:
             await self._publish_event(bus_pb2.ServerEvent(
                 message_json=b'{"serverContent":{"turnComplete":true}}'))
         await self._close_live()  # the upstream rejects overlapping resumes: close first
-        await self._flush_shadow()
+        await self.shadow.flush()
         if why.code == closecodes.INVALID_ARGUMENT and self.handle:
             # A resumption handle the upstream no longer knows is useless: rebuild.
             self.handle = None
@@ -348,7 +333,7 @@ class UpstreamSession:
         while not self.done.is_set():
             try:
                 if rebuild:
-                    history = history_turns(await shadowlog.read(self.js, self.id))
+                    history = await self.shadow.history()
                     metrics.REBUILDS.labels(cause).inc()
                     await self._open(None, history)
                 else:
@@ -435,19 +420,18 @@ class UpstreamSession:
     async def _send_control(self, live: Any, item: bus_pb2.ClientEvent) -> None:
         kind = item.WhichOneof("event")
         if kind == "text":
-            self._log_shadow(Entry(role="user", kind="text", text=item.text))
+            self.shadow.add(Entry(role="user", kind="text", text=item.text))
             await live.send_realtime_input(text=item.text)
         elif kind == "client_content_json":
             cc = types.LiveClientContent.model_validate_json(item.client_content_json)
             await self._downsize_stills(cc)
-            self._shadow_client_content(cc)
+            self.shadow.client_content(cc)
             await live.send_client_content(turns=cc.turns or [],
                                            turn_complete=bool(cc.turn_complete))
         elif kind == "tool_response_json":
             tr = types.LiveClientToolResponse.model_validate_json(item.tool_response_json)
             for r in tr.function_responses or []:
-                self._log_shadow(Entry(role="tool_result", kind="call",
-                                       text=json.dumps({"name": r.name, "response": r.response})))
+                self.shadow.tool_result(r)
             await live.send_tool_response(function_responses=tr.function_responses or [])
         elif kind == "activity_start":
             await live.send_realtime_input(activity_start=types.ActivityStart())
@@ -546,8 +530,7 @@ class UpstreamSession:
         if m.tool_call is not None:
             self.in_turn = True
             for call in m.tool_call.function_calls or []:
-                self._log_shadow(Entry(role="tool_call", kind="call", text=json.dumps(
-                    {"id": call.id, "name": call.name, "args": call.args})))
+                self.shadow.tool_call(call)
             client_calls = self.tools.split(m.tool_call)
             if not client_calls:
                 return True
@@ -573,59 +556,19 @@ class UpstreamSession:
                 self.in_turn = True
                 for part in sc.model_turn.parts or []:
                     if part.text and not part.thought:
-                        self._said += part.text
+                        self.shadow.said += part.text
             if sc.input_transcription and sc.input_transcription.text:
-                self._heard += sc.input_transcription.text
+                self.shadow.heard += sc.input_transcription.text
             if sc.output_transcription and sc.output_transcription.text:
-                self._said += sc.output_transcription.text
+                self.shadow.said += sc.output_transcription.text
             if sc.turn_complete:
                 self.in_turn = False
-                self._end_turn()
+                self.shadow.end_turn()
                 if self.goaway_deadline is not None:
                     self.handoff.set()
                 if self.migrating:
                     self.migrate.set()
         return False
-
-    # -- shadow log --------------------------------------------------------------------------
-
-    def _end_turn(self) -> None:
-        if self._heard:
-            self._log_shadow(Entry(role="user", kind="speech", text=self._heard.strip()))
-        if self._said:
-            self._log_shadow(Entry(role="model", kind="text", text=self._said.strip()))
-        self._heard = self._said = ""
-
-    def _shadow_client_content(self, cc: types.LiveClientContent) -> None:
-        for turn in cc.turns or []:
-            for part in turn.parts or []:
-                role = "model" if turn.role == "model" else "user"
-                if part.text:
-                    self._log_shadow(Entry(role=role, kind="text", text=part.text))
-                elif part.inline_data is not None:
-                    blob = part.inline_data
-                    self._log_shadow(Entry(role=role, kind="image", text=(
-                        f"[{blob.mime_type} image, {len(blob.data or b'')} bytes]")))
-
-    def _log_shadow(self, entry: Entry) -> None:
-        entry.at = time.time()
-        self._shadow.put_nowait(entry)
-
-    async def _shadow_writer(self) -> None:
-        while True:
-            entry = await self._shadow.get()
-            try:
-                await shadowlog.append(self.js, self.id, entry)
-            except Exception as e:
-                log.warning("shadow log append failed: %s", e)
-            finally:
-                self._shadow.task_done()
-
-    async def _flush_shadow(self) -> None:
-        """Write what is pending (a half-spoken turn too) before a rebuild may read it."""
-        self._end_turn()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._shadow.join(), 2.0)
 
     async def _publish_event(self, ev: bus_pb2.ServerEvent) -> None:
         try:
