@@ -92,3 +92,21 @@ async def test_context_compression_is_on_by_default(stack: Stack) -> None:
     compression = setup.get("contextWindowCompression") or setup.get("context_window_compression")
     assert compression, setup
     assert "slidingWindow" in str(compression) or "sliding_window" in str(compression)
+
+
+async def test_livebus_claims_narrow_what_a_token_may_do(stack: Stack) -> None:
+    """`livebus` claims ride in the SDK's extra_body; a token for one model opens no other."""
+    config = types.CreateAuthTokenConfig(uses=2, http_options=types.HttpOptions(
+        extra_body={"livebus": {"user": "alice", "models": ["models/gemini-2.0-flash-live-001"]}}))
+    async with gateway_client(stack, api_version="v1alpha").aio as server:
+        token = await server.auth_tokens.create(config=config)
+    assert token.name
+    async with gateway_client(stack, token.name, "v1alpha").aio as client:
+        with pytest.raises(errors.APIError) as info:
+            async with client.live.connect(model="models/gemini-live-2.5-flash-preview"):
+                pass
+        assert info.value.code == 1007
+        async with client.live.connect(model="models/gemini-2.0-flash-live-001") as s:
+            await s.send_realtime_input(text="hi")
+            async for _ in s.receive():
+                pass
