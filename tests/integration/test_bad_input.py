@@ -116,6 +116,16 @@ async def test_expired_token(stack: Stack) -> None:
     assert (code, reason) == (closecodes.POLICY, "token expired")
 
 
+async def test_token_past_its_new_session_time(stack: Stack) -> None:
+    now = int(time.time())
+    token = "auth_tokens/" + jwt.encode(
+        {"iss": "livebus", "jti": "late", "iat": now - 120, "exp": now + 600, "nse": now - 1,
+         "uses": 1}, _secret(stack), algorithm="HS256")
+    code, reason = await closed_with(stack, [SETUP], key=token, setup=False)
+    assert code == closecodes.POLICY
+    assert "newSessionExpireTime" in reason
+
+
 async def test_forged_token(stack: Stack) -> None:
     now = int(time.time())
     token = "auth_tokens/" + jwt.encode(

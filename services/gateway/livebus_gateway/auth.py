@@ -30,7 +30,7 @@ def authenticate(candidate: str | None, server_keys: list[str], secret: str) -> 
     if not candidate:
         raise TokenError("missing API key or token")
     if candidate.startswith(tokens.PREFIX):
-        return tokens.verify(secret, candidate, new_session=False)
+        return tokens.verify(secret, candidate)
     if is_server_key(candidate, server_keys):
         return Grant(user="server", server_key=True)
     raise TokenError("API key not valid")

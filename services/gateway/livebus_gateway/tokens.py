@@ -114,7 +114,7 @@ def mint(secret: str, body: dict[str, Any], now: dt.datetime | None = None) -> d
     }
 
 
-def verify(secret: str, credential: str, new_session: bool = True) -> Grant:
+def verify(secret: str, credential: str) -> Grant:
     """Check signature and times; raises TokenError. Uses are spent separately (`spend`)."""
     raw = credential.removeprefix(PREFIX)
     try:
@@ -124,8 +124,6 @@ def verify(secret: str, credential: str, new_session: bool = True) -> Grant:
         raise TokenError("token expired") from None
     except jwt.InvalidTokenError:
         raise TokenError("invalid token") from None
-    if new_session and time.time() > float(claims.get("nse", claims["exp"])):
-        raise TokenError("token may no longer start new sessions (newSessionExpireTime passed)")
     return Grant(
         new_session_until=float(claims.get("nse", claims["exp"])),
         user=str(claims.get("user") or f"token:{claims['jti'][:8]}"),
