@@ -99,9 +99,10 @@ def _check(c: Collector, start: float, stop_at: float, max_gap: float) -> None:
     for sid in SESSIONS:
         before = c.times(sid, start + 0.5, start + stop_at)
         after = c.times(sid, start + stop_at + max_gap, start + 6.5)
-        # One owner per session: 3 fps, not 6 (two owners) and not 0 (none).
-        assert 2.4 <= rate(before) <= 3.6, (sid, before)
-        assert 2.4 <= rate(after) <= 3.6, (sid, after)
+        # One owner per session: 3 fps, not 6 (two owners) and not 0 (none). The band is wide
+        # because arrival times jitter on a loaded 2-core machine over these short windows.
+        assert 2.0 <= rate(before) <= 4.5, (sid, before)
+        assert 2.0 <= rate(after) <= 4.5, (sid, after)
         every = c.times(sid, start, start + 6.5)
         gaps = [b - a for a, b in itertools.pairwise(every)]
         assert max(gaps) <= max_gap, (sid, max(gaps))
