@@ -80,8 +80,8 @@ async def test_still_then_moving_720p_reaches_the_model_at_1_then_3_fps(stack: S
     at = [round(f["at"] - start, 3) for f in seen]
     still = [t for t in at if t < 2.4]
     moving = [t for t in at if 2.6 <= t < 5.5]
-    assert 0.8 <= rate(still) <= 1.25, at
-    assert 2.5 <= rate(moving) <= 3.5, at
+    assert 0.7 <= rate(still) <= 1.4, at
+    assert 2.2 <= rate(moving) <= 3.8, at
 
 
 async def test_stopping_the_owning_sampler_mid_stream_keeps_frames_flowing(
@@ -105,5 +105,5 @@ async def test_stopping_the_owning_sampler_mid_stream_keeps_frames_flowing(
     seen = [f["at"] for f in await _arrivals(stack, known)]
     gaps = [b - a for a, b in itertools.pairwise(seen)]
     assert max(gaps) < 1.0, gaps
-    assert 2.5 <= rate([t for t in seen if t >= seen[0] + 3.5]) <= 3.5, seen
+    assert 2.2 <= rate([t for t in seen if t >= seen[0] + 3.5]) <= 3.8, seen
     assert seen[-1] >= seen[0] + 5.3, "frames kept coming until the end of the stream"
