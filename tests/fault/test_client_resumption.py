@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 
 import httpx
@@ -88,3 +89,25 @@ async def test_transcript_through_the_gateway(stack: Stack) -> None:
         ("user", "note the green door"), ("model", "You wrote: note the green door")]
     assert by_handle.json() == by_key.json()
     assert stranger.status_code == 403
+
+
+async def test_resume_after_the_gateway_died(stack: Stack) -> None:
+    """The client's gateway is SIGKILLed: nobody tells the bridge the client left. Resuming
+    through the other gateway takes the still-open session over from its bridge."""
+    gateway0 = next(p for p in stack.procs if p.name == "gateway-0")
+    async with gateway_client(stack, gateway=0).aio as client:
+        session_cm = client.live.connect(model=MODEL, config=RESUMABLE)
+        first = await session_cm.__aenter__()
+        assert "blue boat" in await ask(first, "remember the blue boat")
+        handle = await latest_handle(first)
+        gateway0.kill()
+        with contextlib.suppress(Exception):
+            await session_cm.__aexit__(None, None, None)
+    resumed = RESUMABLE.model_copy(update={
+        "session_resumption": types.SessionResumptionConfig(handle=handle)})
+    async with gateway_client(stack, gateway=1).aio as client, client.live.connect(
+            model=MODEL, config=resumed) as second:
+        assert "anything else?" in await ask(second, "anything else?")
+    last = (await sessions(stack))[-1]
+    assert "blue boat" in str(last["history"]) + str(last["restored_history"]) + str(
+        last["client_contents"])

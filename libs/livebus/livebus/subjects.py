@@ -113,6 +113,11 @@ def token(name: str) -> str:
     return name.replace(".", "_").replace("*", "_").replace(">", "_").replace(" ", "_")
 
 
+def session_release(session_id: str) -> str:
+    """A bridge taking a session over asks its current owner, if alive, to let go."""
+    return f"{ROOT}.release.{session_id}"
+
+
 # KV: who owns each session (a lease that expires unless renewed), and what a new owner needs.
 KV_SESSION_LEASES = "livebus_session_leases"
 KV_SESSIONS = "livebus_sessions"

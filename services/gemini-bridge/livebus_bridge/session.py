@@ -170,6 +170,10 @@ class UpstreamSession:
             self.client_wants_handles = True
             self.handle = self.config.session_resumption.handle
         wait = self.settings.takeover_wait_s if self.req.takeover else 0.5
+        if self.req.takeover:
+            # The owner may be alive: a client resuming after its gateway died, or a gateway
+            # that wrongly thought the bridge dead. The client decides; the owner lets go.
+            await self.nc.publish(subjects.session_release(self.id), b"")
         if not await self.lease.acquire(wait):
             await self._reply(reply, False, error=bus_pb2.Close(
                 code=closecodes.TRY_AGAIN, reason="session is owned by another bridge"))
@@ -193,6 +197,7 @@ class UpstreamSession:
                 await self.nc.subscribe(subjects.up_all(self.id), cb=self._on_uplink,
                                         pending_msgs_limit=65536),
                 await self.nc_video.subscribe(subjects.video_sampled(self.id), cb=self._on_video),
+                await self.nc.subscribe(subjects.session_release(self.id), cb=self._on_release),
             ]
             await self._reply(reply, True, complete={})
             metrics.OPENS.labels("ok").inc()
@@ -406,6 +411,10 @@ class UpstreamSession:
             self.done.set()
             return
         self.uplink.put(ev)
+
+    async def _on_release(self, _: Msg) -> None:
+        log.info("another bridge takes the session over; letting go")
+        self.done.set()  # ends quietly: the record is saved and the lease released
 
     async def _sender(self) -> None:
         while True:
