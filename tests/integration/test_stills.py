@@ -26,12 +26,15 @@ def photo(width: int, height: int) -> bytes:
 async def test_uploaded_images_are_downsized_and_all_arrive(stack: Stack) -> None:
     big = photo(1600, 1200)
     assert 300_000 < len(big) < 2_000_000
-    async with gateway_client(stack).aio as client, client.live.connect(model=MODEL) as session:
+    config = types.LiveConnectConfig(output_audio_transcription=types.AudioTranscriptionConfig())
+    async with gateway_client(stack).aio as client, client.live.connect(
+            model=MODEL, config=config) as session:
         for i in range(3):  # back to back: stills are never rate-dropped
             await session.send_client_content(turns=types.Content(role="user", parts=[
                 types.Part(text=f"what is on photo {i}?"),
                 types.Part(inline_data=types.Blob(data=big, mime_type="image/jpeg"))]))
-            await read_turn(session)
+            turn = await read_turn(session)
+            assert "512 by 384" in turn.output_text, "the model saw the downsized image"
     record = (await sessions(stack))[-1]
     images = [p["inlineData"] if "inlineData" in p else p["inline_data"]
               for c in record["client_contents"] for t in c["turns"] for p in t["parts"]

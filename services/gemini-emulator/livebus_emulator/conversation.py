@@ -20,12 +20,20 @@ from typing import Literal
 
 from livebus_emulator import messages, metrics
 from livebus_emulator.handles import HandleStore
+from livebus_emulator.images import image_size
 from livebus_emulator.outbox import Outbox
 from livebus_emulator.records import ConnectionRecord
 from livebus_emulator.settings import EmulatorSettings
 from livebus_emulator.speech import OUT_RATE, Speaker
 from livebus_emulator.usage import IMAGE_TOKENS, audio_tokens, text_tokens, usage_metadata
-from livebus_emulator.wire import ClientContent, JsonObject, Setup, content_text, pick
+from livebus_emulator.wire import (
+    ClientContent,
+    JsonObject,
+    Setup,
+    content_text,
+    decode_b64,
+    pick,
+)
 
 _log = logging.getLogger(__name__)
 _MAX_SPOKEN_JSON = 1000
@@ -99,6 +107,26 @@ def describe(turn: UserTurn) -> str:
         return f"You said: {_echo(turn.text)}" + (f". I also saw {seen}." if seen else "")
     heard = f"I heard {turn.speech_s:.1f} seconds of speech"
     return heard + (f" and saw {seen}." if seen else ".")
+
+
+def content_images(turn: JsonObject) -> list[JsonObject]:
+    """Images in a content turn, described like video frames (size, bytes, mime)."""
+    found: list[JsonObject] = []
+    for part in pick(turn, "parts", []) or []:
+        blob = pick(part, "inline_data") if isinstance(part, dict) else None
+        if not isinstance(blob, dict):
+            continue
+        mime = str(pick(blob, "mime_type", "") or "")
+        if not mime.startswith("image/"):
+            continue
+        try:
+            data = decode_b64(pick(blob, "data", ""), "inline_data.data")
+        except Exception:
+            continue
+        size = image_size(data)
+        found.append({"width": size[0] if size else None, "height": size[1] if size else None,
+                      "bytes": len(data), "mime": mime})
+    return found
 
 
 def _tokens(audio_s: float = 0.0, images: int = 0, text: str = "") -> dict[str, int]:
@@ -179,17 +207,20 @@ class Conversation:
             "before_first_turn": not self.realtime_started, "t": self.record.elapsed(),
         })
         last_user = ""
+        images: list[JsonObject] = []
         for turn in content.turns:
             role = str(pick(turn, "role", "user") or "user")
             text = content_text(turn)
+            pictures = content_images(turn)
             if role == "user":
                 last_user = text
+                images += pictures
             self._add({"role": role, "kind": "content", "text": text,
-                       "tokens": _tokens(text=text)})
+                       "tokens": _tokens(text=text, images=len(pictures))})
         if content.turn_complete:
             await self.barge_in()
-            self.start_reply(UserTurn("text", last_user or self._last_user_text()),
-                             in_history=True)
+            self.start_reply(UserTurn("text", last_user or self._last_user_text(),
+                                      frames=images), in_history=True)
         else:
             await self.issue_handle()
 
