@@ -79,16 +79,25 @@ class Lease:
                 self.revision = await self.kv.create(self.key, self.owner)
                 return True
             except KeyWrongLastSequenceError:
-                try:
-                    entry = await self.kv.get(self.key)
-                    if entry.value == self.owner and entry.revision is not None:
-                        self.revision = entry.revision
-                        return True
-                except (KeyNotFoundError, NotFoundError):
-                    continue
+                if await self._already_mine():
+                    return True
+            except (KeyNotFoundError, NotFoundError):
+                # create() looks the key up after a conflict; the old lease may expire in
+                # between, and the next attempt succeeds.
+                pass
             if time.monotonic() > deadline:
                 return False
             await asyncio.sleep(0.05)
+
+    async def _already_mine(self) -> bool:
+        try:
+            entry = await self.kv.get(self.key)
+        except (KeyNotFoundError, NotFoundError):
+            return False
+        if entry.value == self.owner and entry.revision is not None:
+            self.revision = entry.revision
+            return True
+        return False
 
     async def renew(self) -> None:
         """Raises LeaseLost when someone else owns it; re-creates it when it merely expired
@@ -106,6 +115,8 @@ class Lease:
             raise LeaseLost(entry.value.decode())
         try:
             self.revision = await self.kv.create(self.key, self.owner)
+        except (KeyNotFoundError, NotFoundError):
+            return  # expired between the two calls: the next renewal creates it
         except KeyWrongLastSequenceError:
             raise LeaseLost("taken while renewing") from None
 

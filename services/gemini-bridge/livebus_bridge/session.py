@@ -174,7 +174,12 @@ class UpstreamSession:
             # The owner may be alive: a client resuming after its gateway died, or a gateway
             # that wrongly thought the bridge dead. The client decides; the owner lets go.
             await self.nc.publish(subjects.session_release(self.id), b"")
-        if not await self.lease.acquire(wait):
+        try:
+            acquired = await self.lease.acquire(wait)
+        except Exception as e:  # NATS trouble: let the gateway try again (maybe elsewhere)
+            log.warning("could not take the session lease: %s", e)
+            acquired = False
+        if not acquired:
             await self._reply(reply, False, error=bus_pb2.Close(
                 code=closecodes.TRY_AGAIN, reason="session is owned by another bridge"))
             return
