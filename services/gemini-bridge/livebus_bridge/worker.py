@@ -104,7 +104,9 @@ class Bridge:
         task.add_done_callback(functools.partial(self._ended, req.session_id))
         await self._update_intake()
 
-    def _ended(self, sid: str, _task: asyncio.Task[None]) -> None:
+    def _ended(self, sid: str, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("session %s failed", sid, exc_info=task.exception())
         self.sessions.pop(sid, None)
         self.live.pop(sid, None)
         metrics.ACTIVE_SESSIONS.set(len(self.sessions))
