@@ -46,6 +46,7 @@ class GatewaySettings(ServiceSettings):
     takeover_deadline_s: float = 15.0  # give up moving a session after this long (close 1011)
     hold_audio_bytes: int = 30 * 32000  # uplink audio held while a session moves (30 s)
     max_sessions: int = 1000
+    ws_compression: bool = False  # permessage-deflate towards clients
     # Hand the page served on the loopback HTTP port a token without a server key (make run).
     dev_tokens: bool = False
 

@@ -265,7 +265,7 @@ class UpstreamSession:
 
     async def _keep_lease(self) -> None:
         while True:
-            await asyncio.sleep(self.settings.lease_ttl_s / 4)
+            await asyncio.sleep(self.settings.lease_ttl_s / 3)
             try:
                 await self.lease.renew()
             except LeaseLost as e:
