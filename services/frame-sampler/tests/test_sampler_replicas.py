@@ -7,12 +7,12 @@ import asyncio
 import itertools
 import signal
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from livebus import bus, procs, subjects
+from livebus import bus, procs
 from livebus.procs import Proc
 
 from .streams import Collector, clip, play, rate
@@ -59,18 +59,6 @@ def samplers(nats_url: str, tmp_path: Path) -> Iterator[list[tuple[Proc, int]]]:
     finally:
         for p, _ in started:
             p.stop()
-
-
-@pytest.fixture
-async def collector(nats_url: str) -> AsyncIterator[Collector]:
-    nc = await bus.connect(nats_url, "test-collector")
-    c = Collector()
-    await nc.subscribe(subjects.video_sampled("*"), cb=c.on_msg)
-    await nc.flush()
-    try:
-        yield c
-    finally:
-        await nc.close()
 
 
 async def _stream_and_stop(nats_url: str, samplers: list[tuple[Proc, int]], sig: int,

@@ -31,18 +31,6 @@ async def sampler(nats_url: str) -> AsyncIterator[Sampler]:
         await s.stop()
 
 
-@pytest.fixture
-async def collector(nats_url: str) -> AsyncIterator[Collector]:
-    nc = await bus.connect(nats_url, "test-collector")
-    c = Collector()
-    await nc.subscribe(subjects.video_sampled("*"), cb=c.on_msg)
-    await nc.flush()
-    try:
-        yield c
-    finally:
-        await nc.close()
-
-
 def _metric(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 

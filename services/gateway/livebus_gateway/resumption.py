@@ -21,10 +21,6 @@ def mint(secret: str, session_id: str, user: str) -> str:
     return PREFIX + jwt.encode(claims, secret, algorithm="HS256")
 
 
-def is_ours(handle: str) -> bool:
-    return handle.startswith(PREFIX)
-
-
 def claims(secret: str, handle: str, max_age_s: float) -> dict[str, str] | None:
     """{"sid", "user"} of a genuine handle younger than max_age_s, else None."""
     try:
