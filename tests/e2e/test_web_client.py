@@ -118,8 +118,12 @@ def test_barge_in_drops_queued_audio_at_once(page: Page, stack: Stack, emulator:
     assert page.evaluate("() => window.livebus.sendText('stop, please')")
     wait_js(page, "s.lastFlush && s.lastFlush.flushedAt !== undefined")
     flush = stats(page)["lastFlush"]
-    assert flush["roundTripMs"] < 100, flush
+    # What the user hears: the audio clock (real time even without a sound card) advanced less
+    # than 100 ms between `interrupted` reaching the page and the queue being dropped.
     assert flush["audioClockDelayMs"] < 100, flush
+    # The report's way back to the main thread plays no audio; on a loaded 2-core CI machine
+    # it once took 121 ms (usually 1-15 ms), so it only has to arrive promptly.
+    assert flush["roundTripMs"] < 500, flush
     assert flush["wasPlaying"] and flush["droppedNow"] > SPEAKER_RATE // 2, flush
     assert flush["queuedAfter"] == 0 and flush["playingAfter"] is False, flush
 
