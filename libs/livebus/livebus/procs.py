@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -16,16 +17,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _ephemeral_ports() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
 
 
 def free_port_range(n: int) -> int:
-    """The first of `n` consecutive free ports (stacks number replicas' ports from a base)."""
-    for _ in range(100):
-        base = free_port()
+    """The first of `n` consecutive free ports (stacks number replicas' ports from a base).
+
+    Drawn from below the kernel's ephemeral range: a port found free there (as with bind to
+    port 0) can be taken by any process's outgoing connection before the server binds it.
+    """
+    low, high = _ephemeral_ports()
+    lowest, highest = (10000, low - n) if low - n > 10000 else (high + 1, 65535 - n)
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randint(lowest, highest)
         socks = []
         try:
             for i in range(n):
@@ -39,6 +49,10 @@ def free_port_range(n: int) -> int:
             for sock in socks:
                 sock.close()
     raise RuntimeError(f"no {n} consecutive free ports")
+
+
+def free_port() -> int:
+    return free_port_range(1)
 
 
 def wait_tcp(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> None:
