@@ -20,6 +20,8 @@ from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import BadRequestError, NoKeysError
 from nats.js.kv import KeyValue
 
+from livebus.runtime import cancel_and_wait
+
 from . import metrics
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ class Membership:
         self._on_change = on_change
         self._kv: KeyValue | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def owns(self, session_id: str) -> bool:
         mine = self._owners.get(session_id)
@@ -65,16 +68,14 @@ class Membership:
 
     async def stop(self) -> None:
         """Leave at once (delete our key) so the others take our sessions without the TTL."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        self._stopping = True  # in case the cancellation is lost (see cancel_and_wait)
+        await cancel_and_wait(self._task)
         if self._kv is not None:
             with contextlib.suppress(Exception):
                 await self._kv.delete(self.me)
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.heartbeat_s)
             try:
                 await self._beat()
