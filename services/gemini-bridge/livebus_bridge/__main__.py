@@ -17,7 +17,7 @@ async def main(stop: asyncio.Event) -> None:
     up = UpstreamSettings()
     logs.register_secret(up.gemini_api_key)
     logs.setup("gemini-bridge", settings.log_level)
-    bridge = Bridge(settings, upstream.make_client(up))
+    bridge = Bridge(settings, upstream.make_client(up, settings.upstream_ws_compression))
     health = HealthServer(settings.health_host, settings.health_port, bridge.ready)
     await health.start()
     await bridge.start()

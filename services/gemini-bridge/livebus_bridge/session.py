@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 AUDIO_IN_MIME = "audio/pcm;rate=16000"
 _AUDIO_FRAME = '{"realtime_input":{"audio":{"data":"%s","mime_type":"' + AUDIO_IN_MIME + '"}}}'
+_VIDEO_FRAME = '{"realtime_input":{"video":{"data":"%s","mime_type":%s}}}'
 PCM_BYTES_PER_SECOND = 32000
 
 
@@ -522,8 +523,8 @@ class UpstreamSession:
             if frame is None:
                 continue
             with contextlib.suppress(ConnectionClosed):  # video is opportunistic
-                await self.live.send_realtime_input(
-                    video=types.Blob(data=frame[0], mime_type=frame[1]))
+                await self.live._ws.send(
+                    _VIDEO_FRAME % (b64.encode(frame[0]), json.dumps(frame[1])))
                 metrics.FRAMES_UP.inc()
                 self.timing.video_sent(frame[0])
 

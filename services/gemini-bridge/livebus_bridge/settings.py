@@ -35,6 +35,7 @@ class BridgeSettings(ServiceSettings):
     compression_trigger_tokens: int = 25600
     compression_target_tokens: int = 12800
     tools: CsvList = Field(default_factory=list)  # server tools offered; empty: all served
+    upstream_ws_compression: bool = False  # permessage-deflate towards Gemini
 
 
 class UpstreamSettings(BaseSettings):

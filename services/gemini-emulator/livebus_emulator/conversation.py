@@ -158,6 +158,8 @@ class Conversation:
         self._generating = False
         self._spoken: list[str] = []
         self._reply_audio_s = 0.0
+        self._turn_end = 0.0
+        self._first_audio_s: float | None = None  # turn end to first audio: the real latency
         self._response: Counter[str] = Counter()
         self._prompt: Counter[str] = Counter()
         self._pending_calls: dict[str, JsonObject] = {}
@@ -330,6 +332,8 @@ class Conversation:
             await self.on_failure(e)
 
     async def _reply(self, turn: UserTurn) -> None:
+        self._turn_end = time.monotonic()
+        self._first_audio_s = None
         self._spoken = []
         self._reply_audio_s = 0.0
         self._response = Counter()
@@ -350,6 +354,7 @@ class Conversation:
                    "tokens": dict(self._response)})
         self.record.replies.append({"text": text, "interrupted": False,
                                     "audio_s": round(self._reply_audio_s, 3),
+                                    "first_audio_s": self._first_audio_s,
                                     "t": self.record.elapsed()})
         await self.outbox.send(messages.turn_complete(usage_metadata(self._prompt,
                                                                      self._response)))
@@ -412,6 +417,8 @@ class Conversation:
         said = 0
         for i, chunk in enumerate(chunks):
             await self._pace(t0, self._reply_audio_s)
+            if self._first_audio_s is None:
+                self._first_audio_s = round(time.monotonic() - self._turn_end, 4)
             await self.outbox.send(messages.audio_chunk(chunk))
             seconds = len(chunk) / 2 / OUT_RATE
             self._reply_audio_s += seconds

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
+from livebus import b64
 from livebus_emulator.wire import JsonObject
 
 # The SDK's websockets client refuses messages above 1 MiB (its default max_size).
@@ -33,7 +33,7 @@ def setup_complete(session_id: str) -> JsonObject:
 
 
 def audio_chunk(pcm: bytes) -> JsonObject:
-    data = base64.b64encode(pcm).decode("ascii")
+    data = b64.encode(pcm)
     return {"serverContent": {"modelTurn": {"parts": [
         {"inlineData": {"mimeType": AUDIO_OUT_MIME, "data": data}}]}}}
 

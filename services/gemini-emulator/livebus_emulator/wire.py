@@ -7,18 +7,17 @@ which the session turns into a 1007 close with the same kind of reason Google gi
 
 from __future__ import annotations
 
-import binascii
 import json
 import re
-from base64 import b64decode
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from livebus import b64
+
 JsonObject = dict[str, Any]
 
 _CAMEL_RE = re.compile(r"(?<!^)(?=[A-Z])")
-_B64_RE = re.compile(r"^[A-Za-z0-9+/\-_]*={0,2}$")
 
 
 class WireError(Exception):
@@ -68,15 +67,12 @@ def decode_b64(value: Any, where: str) -> bytes:
     """Bytes from standard or URL-safe base64, with or without padding."""
     if not isinstance(value, str):
         raise WireError(f"Invalid value at '{where}' (TYPE_BYTES), expected a base64 string.")
-    if not _B64_RE.match(value) or len(value.rstrip("=")) % 4 == 1:
+    try:
+        return b64.decode(value)
+    except ValueError:
         shown = value if len(value) <= 40 else value[:40] + "..."
         raise WireError(f"Invalid value at '{where}' (TYPE_BYTES), "
-                        f'Base64 decoding failed for "{shown}"')
-    std = value.replace("-", "+").replace("_", "/").rstrip("=")
-    try:
-        return b64decode(std + "=" * (-len(std) % 4), validate=True)
-    except (binascii.Error, ValueError) as e:
-        raise WireError(f"Invalid value at '{where}' (TYPE_BYTES), Base64 decoding failed") from e
+                        f'Base64 decoding failed for "{shown}"') from None
 
 
 # ---- events ---------------------------------------------------------------------------------
