@@ -22,11 +22,13 @@ import cv2
 import numpy as np
 
 from livebus_sampler import image, synthetic
-from livebus_sampler.policy import RateConfig, SessionState, decide
+from livebus_sampler.policy import RateConfig, SessionState
 from livebus_sampler.probe import Limits, probe
+from livebus_sampler.sampling import Output, sample
 
 LIMITS = Limits(max_bytes=8 << 20, max_pixels=40_000_000, max_dimension=16_384)
-SIDE, BUDGET, QUALITY, MIN_QUALITY = 512, 30_000, 80, 30
+SIDE, QUALITY = 512, 80
+OUTPUT = Output(max_side=SIDE, quality=QUALITY)
 
 
 def stream(width: int, height: int, fps: int, seconds: float, moving_share: float) -> list[bytes]:
@@ -74,11 +76,8 @@ def run_sampler(frames: list[bytes], fps: int) -> Run:
     state, cfg, times, total = SessionState(), RateConfig(), [], 0.0
     for i, data in enumerate(frames):
         t0 = time.perf_counter()
-        head = probe(data, LIMITS)
-        if decide(state, image.thumbnail(data, head), i / fps, cfg).emit:
-            out = image.render(data, head, SIDE, BUDGET, state.quality or QUALITY, MIN_QUALITY,
-                               pad=False)
-            state.quality = min(QUALITY, out.quality + (5 if len(out.jpeg) < BUDGET // 2 else 0))
+        _, out = sample(state, data, probe(data, LIMITS), i / fps, cfg, OUTPUT)
+        if out is not None:
             times.append((time.perf_counter() - t0) * 1000)
         total += time.perf_counter() - t0
     return Run(total, len(times), times)

@@ -37,6 +37,15 @@ def thumbnail(data: bytes, head: Header) -> Gray:
     return _u8(cv2.resize(img, THUMB_SIZE, interpolation=cv2.INTER_AREA))
 
 
+def _shrink(img: npt.NDArray[np.uint8], size: tuple[int, int]) -> npt.NDArray[np.uint8]:
+    # INTER_AREA is the right filter for large reductions but costs 5x INTER_LINEAR at
+    # fractional ones (1.5 vs 0.3 ms for 640x480 -> 512x384); above 1/2, bilinear reads every
+    # source pixel anyway, so it does not alias.
+    h, w = img.shape[:2]
+    mild = size[0] * 2 >= w and size[1] * 2 >= h
+    return _u8(cv2.resize(img, size, interpolation=cv2.INTER_LINEAR if mild else cv2.INTER_AREA))
+
+
 @dataclass(frozen=True)
 class Encoded:
     jpeg: bytes
@@ -69,9 +78,7 @@ def decode_fitted(data: bytes, head: Header, max_side: int) -> npt.NDArray[np.ui
     # The decoder applies EXIF orientation, so size the output from what it returned.
     h, w = img.shape[:2]
     tw, th = target_size(w, h, max_side)
-    if (tw, th) != (w, h):
-        img = cv2.resize(img, (tw, th), interpolation=cv2.INTER_AREA)
-    return _u8(img)
+    return _shrink(_u8(img), (tw, th)) if (tw, th) != (w, h) else _u8(img)
 
 
 def _pad(img: npt.NDArray[np.uint8], side: int) -> npt.NDArray[np.uint8]:
@@ -98,8 +105,7 @@ def encode_budget(img: npt.NDArray[np.uint8], budget: int, quality: int, min_qua
             continue
         if min(img.shape[:2]) <= 16:
             return Encoded(buf.tobytes(), w, h, q)  # cannot shrink further: best effort
-        img = _u8(cv2.resize(img, (max(1, img.shape[1] * 3 // 4),
-                                   max(1, img.shape[0] * 3 // 4)), interpolation=cv2.INTER_AREA))
+        img = _shrink(img, (max(1, img.shape[1] * 3 // 4), max(1, img.shape[0] * 3 // 4)))
 
 
 def render(data: bytes, head: Header, max_side: int, budget: int, quality: int,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .image import Gray
+from .probe import Header
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,25 @@ class SessionState:
     last_cut: float = float("-inf")
     moving_until: float = float("-inf")
     quality: int = 0                 # JPEG quality that met the budget last time
+    # The last frame, sent on schedule without a thumbnail: made only if the next frame comes
+    # before the next slot (at 1 fps input, never).
+    unseen: tuple[bytes, Header] | None = None
 
 
 @dataclass(frozen=True)
 class Decision:
     emit: bool
     reason: str  # emitted: first | cut | moving | still ; dropped: rate | duplicate
+
+
+def on_schedule(state: SessionState, now: float, cfg: RateConfig) -> Decision | None:
+    """The first frame and the still cadence's frames are sent whatever they show: decided
+    without a thumbnail. None: the frame needs `decide`."""
+    if state.last_sent is None:
+        return _sent(state, None, now, "first")
+    if now - state.anchor >= 1.0 / cfg.still_fps:
+        return _sent(state, None, now, "still", 1.0 / cfg.still_fps)
+    return None
 
 
 def decide(state: SessionState, thumb: Gray, now: float, cfg: RateConfig) -> Decision:
@@ -75,9 +89,11 @@ def decide(state: SessionState, thumb: Gray, now: float, cfg: RateConfig) -> Dec
     return _sent(state, thumb, now, "moving", moving_interval)
 
 
-def _sent(state: SessionState, thumb: Gray, now: float, reason: str,
+def _sent(state: SessionState, thumb: Gray | None, now: float, reason: str,
           interval: float = 0.0) -> Decision:
     state.sent_thumb, state.last_sent = thumb, now
+    if thumb is None:
+        state.prev_thumb = None
     # On schedule: the next slot follows this one; late by more than half an interval: restart.
     state.anchor = max(state.anchor + interval, now - interval / 2) if interval else now
     return Decision(True, reason)

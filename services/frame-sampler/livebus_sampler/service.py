@@ -19,9 +19,9 @@ from nats.aio.subscription import Subscription
 from livebus import bus, headers, latency, subjects
 from livebus.runtime import cancel_and_wait
 
-from . import image, metrics
+from . import image, metrics, sampling
 from .members import Membership
-from .policy import RateConfig, SessionState, decide
+from .policy import RateConfig, SessionState
 from .probe import BadFrame, Limits, probe
 from .settings import SamplerSettings
 
@@ -67,6 +67,8 @@ class Sampler:
             motion_hold_s=settings.motion_hold_s, motion_fraction=settings.motion_fraction,
             duplicate_fraction=settings.duplicate_fraction, cut_fraction=settings.cut_fraction,
             cut_min_interval_s=settings.cut_min_interval_s, pixel_delta=settings.pixel_delta)
+        self.output = sampling.Output(settings.max_side, settings.byte_budget, settings.quality,
+                                      settings.min_quality, settings.pad)
         self.limits = Limits(settings.max_input_bytes, settings.max_pixels, settings.max_dimension)
         self.pool = ThreadPoolExecutor(settings.workers or os.cpu_count() or 1,
                                        thread_name_prefix="sampler")
@@ -180,21 +182,12 @@ class Sampler:
         try:
             head = probe(frame.data, self.limits)
             if frame.still:
-                reason = "upload"
-            else:
-                decision = decide(state, image.thumbnail(frame.data, head), frame.received,
-                                  self.rate)
-                if not decision.emit:
-                    return Outcome(decision.reason)
-                reason = decision.reason
-            out = image.render(frame.data, head, self.s.max_side, self.s.byte_budget,
-                               state.quality or self.s.quality, self.s.min_quality, self.s.pad)
+                return Outcome("upload", sampling.still(frame.data, head, self.output))
+            reason, out = sampling.sample(state, frame.data, head, frame.received, self.rate,
+                                          self.output)
         except BadFrame as e:
             log.info("bad frame: %s", e)
             return Outcome(e.reason)
-        # Next time start from the quality that fit, creeping back up when there is room.
-        state.quality = min(self.s.quality, out.quality + (5 if len(out.jpeg) <
-                                                           self.s.byte_budget // 2 else 0))
         return Outcome(reason, out)
 
     async def _on_still(self, msg: Msg) -> None:
@@ -204,8 +197,7 @@ class Sampler:
 
         def work() -> image.Encoded:
             head = probe(msg.data, self.limits)
-            return image.render(msg.data, head, self.s.max_side, self.s.byte_budget,
-                                self.s.quality, self.s.min_quality, self.s.pad)
+            return sampling.still(msg.data, head, self.output)
 
         try:
             out = await asyncio.get_running_loop().run_in_executor(self.pool, work)

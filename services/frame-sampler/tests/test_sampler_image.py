@@ -62,3 +62,22 @@ def test_thumbnail_is_small_and_fixed() -> None:
         data = synthetic.jpeg(synthetic.scene(*size))
         thumb = image.thumbnail(data, probe(data, LIMITS))
         assert thumb.shape == (image.THUMB_SIZE[1], image.THUMB_SIZE[0])
+
+
+def _with_exif_orientation(jpeg: bytes, orientation: int) -> bytes:
+    """The JPEG with an APP1 Exif segment holding one tag: Orientation (0x0112)."""
+    tiff = (b"MM\x00\x2a\x00\x00\x00\x08" + b"\x00\x01"
+            + b"\x01\x12\x00\x03\x00\x00\x00\x01" + orientation.to_bytes(2, "big") + b"\x00\x00"
+            + b"\x00\x00\x00\x00")
+    body = b"Exif\x00\x00" + tiff
+    return jpeg[:2] + b"\xff\xe1" + (len(body) + 2).to_bytes(2, "big") + body + jpeg[2:]
+
+
+def test_exif_rotation_is_applied() -> None:
+    # A phone photo stored landscape with "rotate 90" must reach the model upright.
+    data = _with_exif_orientation(synthetic.jpeg(synthetic.scene(1280, 720)), 6)
+    head = probe(data, LIMITS)
+    assert (head.width, head.height) == (1280, 720)
+    out = image.render(data, head, 512, 30_000, 80, 30, pad=False)
+    assert (out.width, out.height) == (288, 512) == _decode(out.jpeg)
+

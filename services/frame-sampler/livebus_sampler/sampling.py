@@ -1,0 +1,46 @@
+"""One video frame through the sampler: decide, then decode, resize and encode only what is
+sent. Pure and synchronous (worker threads), shared by the service and the benchmark."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import image
+from .policy import RateConfig, SessionState, decide, on_schedule
+from .probe import Header
+
+
+@dataclass(frozen=True)
+class Output:
+    max_side: int = 512
+    budget: int = 30_000   # bytes per JPEG
+    quality: int = 80      # starting quality, lowered to meet the budget
+    min_quality: int = 30
+    pad: bool = False      # pad to exactly max_side x max_side
+
+
+def sample(state: SessionState, data: bytes, head: Header, now: float, rate: RateConfig,
+           out: Output) -> tuple[str, image.Encoded | None]:
+    """(reason, JPEG or None when dropped); updates the session's motion memory and quality."""
+    decision = on_schedule(state, now, rate)
+    if decision is not None:
+        state.unseen = (data, head)
+    else:
+        if state.unseen is not None:  # the motion reference, made now that it is needed
+            state.prev_thumb = state.sent_thumb = image.thumbnail(*state.unseen)
+            state.unseen = None
+        decision = decide(state, image.thumbnail(data, head), now, rate)
+        if not decision.emit:
+            return decision.reason, None
+    img = image.decode_fitted(data, head, out.max_side)
+    enc = image.encode_budget(img, out.budget, state.quality or out.quality, out.min_quality,
+                              out.max_side if out.pad else 0)
+    # Next time start from the quality that fit, creeping back up when there is room.
+    state.quality = min(out.quality, enc.quality + (5 if len(enc.jpeg) < out.budget // 2 else 0))
+    return decision.reason, enc
+
+
+def still(data: bytes, head: Header, out: Output) -> image.Encoded:
+    """An uploaded image: the same bound as video, never rate-dropped."""
+    return image.render(data, head, out.max_side, out.budget, out.quality, out.min_quality,
+                        out.pad)
