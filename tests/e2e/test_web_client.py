@@ -10,7 +10,7 @@ import itertools
 import time
 
 import pytest
-from playwright.sync_api import Page, WebSocketRoute, expect
+from playwright.sync_api import Page, Route, WebSocketRoute, expect
 
 from livebus.devstack import Stack
 
@@ -26,6 +26,13 @@ SPEAKER_RATE = 24000
 def test_speech_and_camera_reach_the_model_and_the_reply_plays(
         page: Page, stack: Stack, emulator: Emulator) -> None:
     emulator.client.post("/control/transcript", json={"text": "What do you see?"})
+    # The token takes 0.6 s, so the speech (which starts 0.4 s into the fake microphone's
+    # file) begins while the page is still connecting: it must be kept and sent (pre-roll).
+    def slow_token(route: Route) -> None:
+        time.sleep(0.6)
+        route.continue_()
+
+    page.route("**/dev/token", slow_token)
     open_page(page, stack, processing="off", autostart="1", transcript="open")
     wait_live(page)
     # The reply to the 1.5 s of speech arrives and is played to its last sample.
@@ -48,7 +55,11 @@ def test_speech_and_camera_reach_the_model_and_the_reply_plays(
     assert 40 <= st["micSamplesSent"] / st["micChunksSent"] / MIC_RATE * 1000 <= 100, "chunk ms"
     [segment] = rec["speech_segments"]
     assert segment["duration_s"] == pytest.approx(SPEECH_S, abs=0.1)
-    assert segment["start_s"] == pytest.approx(0.4, abs=0.25), "no speech lost while connecting"
+    # Everything the page captured while connecting was kept and sent. (The fake device starts
+    # its file when opened, before the page's capture runs, so the lead-in may be shorter.)
+    assert st["micPrerollSent"] > 0
+    assert st["micSamplesSent"] == st["micSamplesCaptured"], "no audio lost while connecting"
+    assert 0.0 < segment["start_s"] <= 0.4 + 0.05
 
     # 2. Camera frames reached the model, none larger than 512x512.
     assert st["framesSent"] >= 2
@@ -221,10 +232,13 @@ def test_expired_token_is_replaced_without_waiting(page: Page, stack: Stack) -> 
     page.route_web_socket("**/ws/**", route)
     open_page(page, stack, mic="off", camera="off", autostart="1")
     wait_live(page)
-    assert opened[1] - opened[0] < 0.3, "a fresh token straight away, no backoff"
     assert token_requests(page) == 2
     notices = page.evaluate("() => window.livebus.notices.map(n => n.text)")
     assert any("access token" in n and "token expired" in n for n in notices), notices
+    # A fresh token straight away: no retry was scheduled (a stopwatch is no judge of that on
+    # a loaded machine: fetching the token and reconnecting took 0.33-0.46 s in CI).
+    assert len(opened) == 2
+    assert not any("Reconnecting in" in n for n in notices), notices
 
 
 def test_backpressure_drops_video_never_audio(page: Page, stack: Stack) -> None:

@@ -1,9 +1,11 @@
 """TTFAB against ground truth: the emulator answers after a known delay (REPLY_DELAY_MS).
 
 Explicit turn end (realtime_input.text): the gateway's clock starts when the text arrives, the
-emulator waits REPLY_DELAY_MS, then sends its first audio. Expected TTFAB = the delay + the
-emulator's own work (~1 ms: melody synthesis) + the pipeline both ways (~2-5 ms here).
-Tolerance: -2 ms (asyncio timers may fire up to 1 ms early) / +40 ms (a shared 2-core machine).
+emulator waits REPLY_DELAY_MS, then sends its first audio. The emulator records the latency it
+really had (`first_audio_s`, from the turn's arrival to its first audio sent: the delay, its own
+work, and timer overshoot, which on some VMs is ~3 % of the sleep). Expected: the bridge's
+upstream part = that + two loopback websocket hops (-5..+15 ms); TTFAB = that + the pipeline
+both ways (+0..40 ms on a shared 2-core machine).
 
 Spoken turn (automatic activity detection, silenceDurationMs = SILENCE_MS, audio in real time):
 the gateway's clock starts at the last chunk webrtcvad calls voiced (index v); the emulator's
@@ -71,11 +73,16 @@ async def test_explicit_turn_end_measures_the_known_delay(obs_stack: Stack) -> N
             ttfab = one(after, before, "livebus_gateway_ttfab_seconds", start="explicit")
             upstream = one(after, before, "livebus_bridge_ttfab_upstream_seconds")
             pipeline = one(after, before, "livebus_gateway_ttfab_pipeline_seconds")
-            assert DELAY - 0.002 <= ttfab <= DELAY + 0.040, ttfab
-            assert DELAY - 0.002 <= upstream <= ttfab, (upstream, ttfab)
+            record = [x for x in await sessions(obs_stack) if x["open"]][-1]
+            actual = record["replies"][-1]["first_audio_s"]
+            assert actual >= DELAY - 0.002, actual  # the emulator did wait
+            # The bridge starts its clock once its send returns: up to a few ms after the
+            # emulator may have started its own.
+            assert actual - 0.005 <= upstream <= actual + 0.015, (upstream, actual)
+            assert upstream <= ttfab <= actual + 0.040, (ttfab, actual)
             assert pipeline == abs(ttfab - upstream) or math.isclose(pipeline, ttfab - upstream,
                                                                      abs_tol=1e-6)
-            assert pipeline < 0.020, f"the pipeline's share of TTFAB: {pipeline * 1000:.1f} ms"
+            assert pipeline < 0.040, f"the pipeline's share of TTFAB: {pipeline * 1000:.1f} ms"
             # The client's own stopwatch includes the gateway's, plus two loopback hops.
             assert ttfab - 0.001 <= client_ttfab <= ttfab + 0.030, (client_ttfab, ttfab)
 
@@ -113,4 +120,4 @@ async def test_spoken_turn_starts_at_the_last_voiced_chunk(obs_stack: Stack) -> 
             e = math.ceil(round((turn_audio + SILENCE_MS / 1000) / 0.02, 6)) - 1
             expected = (e - v) * 0.02 + DELAY
             assert expected - 0.010 <= ttfab <= expected + 0.045, (ttfab, expected, v, e)
-            assert pipeline < 0.020, f"the pipeline's share of TTFAB: {pipeline * 1000:.1f} ms"
+            assert pipeline < 0.040, f"the pipeline's share of TTFAB: {pipeline * 1000:.1f} ms"

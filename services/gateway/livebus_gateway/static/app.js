@@ -41,7 +41,7 @@ function saveSettings(s) {
 // ---- state and test hooks -------------------------------------------------------------------
 
 const stats = {
-  micChunksSent: 0, micSamplesSent: 0, micRms: 0, micPeakRms: 0, micLevel: 0, micSumSq: 0,
+  micChunksSent: 0, micSamplesSent: 0, micSamplesCaptured: 0, micRms: 0, micPeakRms: 0, micLevel: 0, micSumSq: 0,
   micPrerollSent: 0,
   framesSent: 0, framesDropped: 0, maxFrameW: 0, maxFrameH: 0, lastFrameBytes: 0,
   samplesReceived: 0, samplesPlayed: 0, samplesDropped: 0, samplesQueued: 0, underruns: 0,
@@ -176,6 +176,7 @@ async function stopMic() {
 function onMicChunk(pcm, rms, at) {
   stats.micLevel = rms;
   if (!app.mic.wanted) return;
+  stats.micSamplesCaptured += pcm.length;
   if (rms >= VOICE_GATE_RMS) {
     app.latency.lastVoicedAt = at;
     app.latency.awaiting = true;
