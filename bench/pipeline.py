@@ -6,6 +6,8 @@ and through livebus, at 1 and at N concurrent sessions.
 
     .venv/bin/python bench/pipeline.py [--sessions 1,100] [--seconds 20] [--bridges 2]
 
+(a single session runs for at least 60 s, so that its percentiles rest on ~10 turns)
+
 Printed per phase: client-side TTFAB (from sending the last speech chunk to the first reply audio;
 the emulator's end-of-speech wait is in both), and for livebus the pipeline's own numbers from
 its histograms: the gateway's TTFAB share (TTFAB minus the bridge's upstream part) and each audio
@@ -170,6 +172,9 @@ async def phase(stack: Stack, name: str, client: genai.Client, n: int,
     if name == "livebus":
         pipe = histogram(after, "livebus_gateway_ttfab_pipeline_seconds", before)
         out["pipeline"] = (pipe.quantile(0.5), pipe.quantile(0.99), pipe.count)
+        for key, metric in (("gateway_ttfab", "livebus_gateway_ttfab_seconds"),
+                            ("upstream_ttfab", "livebus_bridge_ttfab_upstream_seconds")):
+            out[key] = histogram(after, metric, before).mean  # exact; its buckets are coarse
         out["hops"] = {}
         for label, (metric, hop) in HOPS.items():
             h = histogram(after, metric, before, hop=hop)
@@ -199,6 +204,9 @@ def report(direct: dict[str, Any], live: dict[str, Any]) -> None:
     p50, p99, cnt = live["pipeline"]
     print(f"added (gateway histogram, TTFAB - upstream part, {cnt:.0f} turns)  "
           f"p50 {ms(p50)} ms  p99 {ms(p99)} ms")
+    print(f"  TTFAB at the gateway      mean {ms(live['gateway_ttfab'])} ms, of which upstream "
+          f"(at the bridge) {ms(live['upstream_ttfab'])} ms; both start at the VAD's last "
+          "voiced chunk")
     for label, (a, b, c) in live["hops"].items():
         print(f"  {label:26} p50 {ms(a)} ms  p99 {ms(b)} ms  ({c:.0f} chunks)")
     print("  (* voiced chunks only; measurement starts once every session is open)")
@@ -216,7 +224,9 @@ async def main(args: argparse.Namespace) -> None:
         for n in args.sessions:
             results = {}
             for name in ("direct", "livebus"):
-                results[name] = await phase(stack, name, via[name], n, args.seconds)
+                # One session completes a turn every ~6 s: give it enough turns to count.
+                seconds = max(args.seconds, 60.0) if n == 1 else args.seconds
+                results[name] = await phase(stack, name, via[name], n, seconds)
             report(results["direct"], results["livebus"])
 
 
