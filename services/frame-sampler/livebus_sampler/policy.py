@@ -3,12 +3,12 @@ same code runs in the service, the tests and the benchmark."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from .image import Gray
-from .probe import Header
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,9 @@ class SessionState:
     last_cut: float = float("-inf")
     moving_until: float = float("-inf")
     quality: int = 0                 # JPEG quality that met the budget last time
-    # The last frame, sent on schedule without a thumbnail: made only if the next frame comes
-    # before the next slot (at 1 fps input, never).
-    unseen: tuple[bytes, Header] | None = None
+    # The thumbnail of the last frame, which was sent on schedule without one: made only if the
+    # next frame comes before the next slot (at 1 fps input, never).
+    unseen: Callable[[], Gray] | None = None
 
 
 @dataclass(frozen=True)
@@ -53,47 +53,40 @@ class Decision:
     reason: str  # emitted: first | cut | moving | still ; dropped: rate | duplicate
 
 
-def on_schedule(state: SessionState, now: float, cfg: RateConfig) -> Decision | None:
-    """The first frame and the still cadence's frames are sent whatever they show: decided
-    without a thumbnail. None: the frame needs `decide`."""
-    if state.last_sent is None:
-        return _sent(state, None, now, "first")
-    if now - state.anchor >= 1.0 / cfg.still_fps:
-        return _sent(state, None, now, "still", 1.0 / cfg.still_fps)
-    return None
-
-
-def decide(state: SessionState, thumb: Gray, now: float, cfg: RateConfig) -> Decision:
-    """Update the session's motion memory with this frame and say whether to send it."""
-    prev, state.prev_thumb = state.prev_thumb, thumb
-    if state.sent_thumb is None or state.last_sent is None:
-        return _sent(state, thumb, now, "first")
-    since_prev = changed(thumb, prev, cfg.pixel_delta) if prev is not None else 0.0
-    since_sent = changed(thumb, state.sent_thumb, cfg.pixel_delta)
+def step(state: SessionState, now: float, cfg: RateConfig, thumb: Callable[[], Gray]) -> Decision:
+    """Say whether to send this frame, updating the session's motion memory. `thumb` makes the
+    frame's thumbnail; the first frame and the still cadence's frames are sent whatever they
+    show, so theirs is made only when the next frame needs it as a reference."""
+    still_interval = 1.0 / cfg.still_fps
+    if state.last_sent is None or now - state.anchor >= still_interval:
+        reason, interval = ("first", 0.0) if state.last_sent is None else ("still", still_interval)
+        state.unseen, state.prev_thumb = thumb, None
+        return _sent(state, None, now, reason, interval)
+    if state.unseen is not None:
+        state.prev_thumb = state.sent_thumb = state.unseen()
+        state.unseen = None
+    current = thumb()
+    prev, state.prev_thumb = state.prev_thumb, current
+    assert state.sent_thumb is not None  # every frame sent left a thumbnail or an unseen one
+    since_prev = changed(current, prev, cfg.pixel_delta) if prev is not None else 0.0
+    since_sent = changed(current, state.sent_thumb, cfg.pixel_delta)
     # Consecutive-frame change catches motion; change since the last sent frame catches drift.
     if max(since_sent, since_prev) > cfg.motion_fraction:
         state.moving_until = now + cfg.motion_hold_s
-    elapsed = now - state.anchor
-    cut = since_prev >= cfg.cut_fraction
-    if cut and now - state.last_cut >= cfg.cut_min_interval_s:
+    if since_prev >= cfg.cut_fraction and now - state.last_cut >= cfg.cut_min_interval_s:
         state.last_cut = now
-        return _sent(state, thumb, now, "cut")
-    still_interval = 1.0 / cfg.still_fps
-    if elapsed >= still_interval:  # the still cadence: the model keeps seeing the scene
-        return _sent(state, thumb, now, "still", still_interval)
+        return _sent(state, current, now, "cut")
     moving_interval = 1.0 / cfg.moving_fps
-    if now >= state.moving_until or elapsed < moving_interval:
+    if now >= state.moving_until or now - state.anchor < moving_interval:
         return Decision(False, "rate")
     if since_sent < cfg.duplicate_fraction:
         return Decision(False, "duplicate")
-    return _sent(state, thumb, now, "moving", moving_interval)
+    return _sent(state, current, now, "moving", moving_interval)
 
 
 def _sent(state: SessionState, thumb: Gray | None, now: float, reason: str,
           interval: float = 0.0) -> Decision:
     state.sent_thumb, state.last_sent = thumb, now
-    if thumb is None:
-        state.prev_thumb = None
     # On schedule: the next slot follows this one; late by more than half an interval: restart.
     state.anchor = max(state.anchor + interval, now - interval / 2) if interval else now
     return Decision(True, reason)

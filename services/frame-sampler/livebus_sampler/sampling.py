@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import image
-from .policy import RateConfig, SessionState, decide, on_schedule
+from .policy import RateConfig, SessionState, step
 from .probe import Header
 
 
@@ -22,16 +22,9 @@ class Output:
 def sample(state: SessionState, data: bytes, head: Header, now: float, rate: RateConfig,
            out: Output) -> tuple[str, image.Encoded | None]:
     """(reason, JPEG or None when dropped); updates the session's motion memory and quality."""
-    decision = on_schedule(state, now, rate)
-    if decision is not None:
-        state.unseen = (data, head)
-    else:
-        if state.unseen is not None:  # the motion reference, made now that it is needed
-            state.prev_thumb = state.sent_thumb = image.thumbnail(*state.unseen)
-            state.unseen = None
-        decision = decide(state, image.thumbnail(data, head), now, rate)
-        if not decision.emit:
-            return decision.reason, None
+    decision = step(state, now, rate, lambda: image.thumbnail(data, head))
+    if not decision.emit:
+        return decision.reason, None
     img = image.decode_fitted(data, head, out.max_side)
     enc = image.encode_budget(img, out.budget, state.quality or out.quality, out.min_quality,
                               out.max_side if out.pad else 0)

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 import numpy as np
 
 from livebus_sampler import image, synthetic
-from livebus_sampler.policy import RateConfig, SessionState, decide
+from livebus_sampler.policy import Decision, RateConfig, SessionState, step
 from livebus_sampler.probe import Limits, probe
 
 LIMITS = Limits(max_bytes=8 << 20, max_pixels=40_000_000, max_dimension=16_384)
@@ -31,7 +32,7 @@ def _run(phases: list[tuple[float, str]], cfg: RateConfig = DEFAULT) -> Iterator
             t = t0 + k / FPS
             moving = kind == "moving"
             img = synthetic.frame(OTHER if kind == "other" else BG, t if moving else None, seed=i)
-            d = decide(state, _thumb(img), t, cfg)
+            d = step(state, t, cfg, partial(_thumb, img))
             i += 1
             yield t, kind, d.emit, d.reason
         t0 += seconds
@@ -66,3 +67,19 @@ def test_scene_cut_is_sent_at_once() -> None:
     cut = next(e for e in events if e[1] == "other")
     assert cut[2:] == (True, "cut")
     assert cut[0] - max(t for t, k, e, _ in events if k == "still" and e) < 1.0
+
+
+def test_frames_sent_on_schedule_make_no_thumbnail_until_one_is_needed() -> None:
+    made: list[float] = []
+
+    def thumb(t: float) -> image.Gray:
+        made.append(t)
+        return _thumb(synthetic.frame(BG, None, seed=int(t * 10)))
+
+    state = SessionState()
+    reasons = [step(state, float(t), DEFAULT, partial(thumb, float(t))).reason for t in range(5)]
+    assert reasons == ["first"] + ["still"] * 4
+    assert made == [], "1 fps input: every frame is on schedule, no thumbnail is made"
+    # A frame between slots is compared with the last one sent: both thumbnails are made now.
+    assert step(state, 4.3, DEFAULT, partial(thumb, 4.3)) == Decision(False, "rate")
+    assert made == [4.0, 4.3]
