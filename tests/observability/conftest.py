@@ -51,14 +51,16 @@ def prometheus(obs_stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> It
         prom.stop()
 
 
-async def speak_realtime(session: AsyncSession, pcm: bytes) -> float:
-    """Send 20 ms chunks on a real-time schedule; returns the monotonic start time."""
+async def speak_realtime(session: AsyncSession, pcm: bytes) -> list[float]:
+    """Send 20 ms chunks on a real-time schedule; returns when each was sent (monotonic)."""
     start = time.monotonic()
+    sent = []
     for i, chunk in enumerate(chunks(pcm)):
         await asyncio.sleep(max(0.0, start + i * 0.02 - time.monotonic()))
         await session.send_realtime_input(
             audio=types.Blob(data=chunk, mime_type="audio/pcm;rate=16000"))
-    return start
+        sent.append(time.monotonic())
+    return sent
 
 
 def jpeg(seed: int) -> bytes:

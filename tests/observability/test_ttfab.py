@@ -10,15 +10,19 @@ both ways (+0..40 ms on a shared 2-core machine).
 Spoken turn (automatic activity detection, silenceDurationMs = SILENCE_MS, audio in real time):
 the gateway's clock starts at the last chunk webrtcvad calls voiced (index v); the emulator's
 energy VAD ends the turn once SILENCE_MS of audio follows its last voiced 10 ms frame, i.e. on
-chunk e, sent (e - v) * 20 ms later; then the delay. Expected TTFAB = (e - v) * 20 ms + the delay;
-v is recomputed here with the same VAD, e from what the emulator recorded.
-Tolerance: -10 ms / +45 ms (the real-time sender's jitter, plus the same overheads).
+chunk e; then its first audio, `first_audio_s` later. Expected TTFAB = the time between sending
+chunks v and e + first_audio_s; v is recomputed here with the same VAD, e from what the emulator
+recorded. Tolerance: -10 ms / +40 ms (the same overheads).
+
+Lower bounds hold for every turn; upper bounds for the median of three turns, since a stall of
+a shared VM can delay any one turn by tens of milliseconds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import statistics
 import time
 
 import webrtcvad
@@ -64,6 +68,7 @@ async def test_explicit_turn_end_measures_the_known_delay(obs_stack: Stack) -> N
                                                                   config=config) as s:
         await s.send_realtime_input(text="warm up")
         await read_turn(s)
+        late, pipelines, client_late = [], [], []
         for _ in range(3):
             before = await metrics(obs_stack)
             sent = time.monotonic()
@@ -78,13 +83,29 @@ async def test_explicit_turn_end_measures_the_known_delay(obs_stack: Stack) -> N
             assert actual >= DELAY - 0.002, actual  # the emulator did wait
             # The bridge starts its clock once its send returns: up to a few ms after the
             # emulator may have started its own.
-            assert actual - 0.005 <= upstream <= actual + 0.015, (upstream, actual)
-            assert upstream <= ttfab <= actual + 0.040, (ttfab, actual)
-            assert pipeline == abs(ttfab - upstream) or math.isclose(pipeline, ttfab - upstream,
-                                                                     abs_tol=1e-6)
-            assert pipeline < 0.040, f"the pipeline's share of TTFAB: {pipeline * 1000:.1f} ms"
+            assert upstream >= actual - 0.005, (upstream, actual)
+            assert ttfab >= upstream, (ttfab, upstream)
+            assert math.isclose(pipeline, ttfab - upstream, abs_tol=1e-6), (pipeline, ttfab)
+            assert client_ttfab >= ttfab - 0.001, (client_ttfab, ttfab)
+            late.append((upstream - actual, ttfab - actual))
+            pipelines.append(pipeline)
             # The client's own stopwatch includes the gateway's, plus two loopback hops.
-            assert ttfab - 0.001 <= client_ttfab <= ttfab + 0.030, (client_ttfab, ttfab)
+            client_late.append(client_ttfab - ttfab)
+        assert_typical(late, pipelines, client_late)
+
+
+def assert_typical(late: list[tuple[float, float]], pipelines: list[float],
+                   client_late: list[float] | None = None) -> None:
+    """Overheads are judged on the median turn: one turn caught by a stall of this shared VM
+    says nothing about the pipeline (the lower bounds hold for every turn)."""
+    upstream_late, ttfab_late = statistics.median(u for u, _ in late), statistics.median(
+        t for _, t in late)
+    assert upstream_late <= 0.015, late
+    assert ttfab_late <= 0.040, late
+    pipeline = statistics.median(pipelines)
+    assert pipeline < 0.040, f"the pipeline's share of TTFAB: {pipeline * 1000:.1f} ms"
+    if client_late:
+        assert statistics.median(client_late) <= 0.030, client_late
 
 
 class GatewayVad:
@@ -104,20 +125,27 @@ async def test_spoken_turn_starts_at_the_last_voiced_chunk(obs_stack: Stack) -> 
                                                                   config=SPOKEN) as s:
         await s.send_realtime_input(text="warm up")  # the emulator's first reply is slower
         await read_turn(s)
+        late, pipelines = [], []
         for _ in range(3):
             v = replay.last_voiced(pcm)
             before = await metrics(obs_stack)
             reader = asyncio.create_task(read_turn(s))
-            await speak_realtime(s, b"".join(pcm))
+            sent = await speak_realtime(s, b"".join(pcm))
             await asyncio.wait_for(reader, 20)
             after = await metrics(obs_stack)
             ttfab = one(after, before, "livebus_gateway_ttfab_seconds", start="speech")
+            upstream = one(after, before, "livebus_bridge_ttfab_upstream_seconds")
             pipeline = one(after, before, "livebus_gateway_ttfab_pipeline_seconds")
             record = [x for x in await sessions(obs_stack) if x["open"]][-1]
             segment = record["speech_segments"][-1]
             speech_end = segment["start_s"] + segment["duration_s"]  # within this turn's audio
             turn_audio = speech_end % (len(pcm) * 0.02)
             e = math.ceil(round((turn_audio + SILENCE_MS / 1000) / 0.02, 6)) - 1
-            expected = (e - v) * 0.02 + DELAY
-            assert expected - 0.010 <= ttfab <= expected + 0.045, (ttfab, expected, v, e)
-            assert pipeline < 0.040, f"the pipeline's share of TTFAB: {pipeline * 1000:.1f} ms"
+            actual = record["replies"][-1]["first_audio_s"]
+            assert actual >= DELAY - 0.002, actual  # the emulator did wait
+            expected = sent[e] - sent[v] + actual
+            # A clock started one chunk late is 20 ms short: every turn must clear -10 ms.
+            assert ttfab >= expected - 0.010, (ttfab, expected, v, e)
+            late.append((upstream - expected, ttfab - expected))
+            pipelines.append(pipeline)
+        assert_typical(late, pipelines)
