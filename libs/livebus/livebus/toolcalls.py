@@ -16,6 +16,7 @@ A call never ends in silence: whatever happens, `call_tool` returns a reply dict
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any, Literal, NotRequired, TypedDict
@@ -45,6 +46,10 @@ TOOL_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 # Added to the caller's wait beyond the call's own deadline, so the service's timeout reply
 # (which names the tool's deadline) normally arrives before the caller gives up.
 REPLY_GRACE_S = 0.5
+
+# With no replica subscribed, a call retries for this long before it fails as unavailable: a
+# replica being replaced leaves a gap of a few milliseconds, and the model should not see it.
+NO_RESPONDERS_RETRY_S = (0.02, 0.05, 0.1)
 
 
 class ReplyError(TypedDict):
@@ -96,13 +101,18 @@ async def call_tool(nc: NATS, name: str, args: dict[str, Any] | None, call_id: s
                         "session_id": session_id, "timeout_s": timeout}
     if not TOOL_NAME_RE.match(name):
         return error_reply(call_id, name, UNKNOWN_TOOL, f"no tool named {name!r}")
-    try:
-        msg = await nc.request(subjects.tool_call(name), encode(req),
-                               timeout=timeout + REPLY_GRACE_S)
-    except NoRespondersError:
-        return error_reply(call_id, name, UNAVAILABLE, f"no tools service serves {name!r}")
-    except NatsTimeoutError:
-        return error_reply(call_id, name, TIMEOUT, f"no reply within {timeout:g}s")
+    for pause in (*NO_RESPONDERS_RETRY_S, None):
+        try:
+            msg = await nc.request(subjects.tool_call(name), encode(req),
+                                   timeout=timeout + REPLY_GRACE_S)
+            break
+        except NoRespondersError:
+            if pause is None:
+                return error_reply(call_id, name, UNAVAILABLE,
+                                   f"no tools service serves {name!r}")
+            await asyncio.sleep(pause)
+        except NatsTimeoutError:
+            return error_reply(call_id, name, TIMEOUT, f"no reply within {timeout:g}s")
     try:
         reply = json.loads(msg.data)
     except ValueError:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import toolsamples
 from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
 
 from livebus import bus
 from livebus import toolcalls as tc
@@ -241,6 +242,22 @@ async def test_unknown_tool_and_no_service_fail_fast(start_service: StartService
     assert time.monotonic() - t0 < 0.5
     bad = await call(nc, "a.b.c")
     assert bad["error"]["code"] == tc.UNKNOWN_TOOL
+
+
+async def test_a_call_made_while_a_replica_subscribes_waits_for_it(nc: NATS) -> None:
+    """A replica being replaced leaves a gap of a few ms with no responder: not the model's
+    problem. (A stand-in replica on the test's connection, to control when it subscribes.)"""
+    from livebus import subjects
+
+    async def replica(msg: Msg) -> None:
+        await msg.respond(tc.encode({"id": "x", "name": "late_tool", "output": {"ok": True}}))
+
+    caller = asyncio.create_task(call(nc, "late_tool"))
+    await asyncio.sleep(0.03)
+    await nc.subscribe(subjects.tool_call("late_tool"), queue=subjects.TOOLS_QUEUE, cb=replica)
+    await nc.flush()
+    r = await caller
+    assert r.get("output") == {"ok": True}, r
 
 
 async def test_bad_requests_get_error_replies(start_service: StartService, nc: NATS) -> None:
