@@ -25,9 +25,8 @@ def sample(state: SessionState, data: bytes, head: Header, now: float, rate: Rat
     decision = step(state, now, rate, lambda: image.thumbnail(data, head))
     if not decision.emit:
         return decision.reason, None
-    img = image.decode_fitted(data, head, out.max_side)
-    enc = image.encode_budget(img, out.budget, state.quality or out.quality, out.min_quality,
-                              out.max_side if out.pad else 0)
+    enc = image.render(data, head, out.max_side, out.budget, state.quality or out.quality,
+                       out.min_quality, out.pad)
     # Next time start from the quality that fit, creeping back up when there is room.
     state.quality = min(out.quality, enc.quality + (5 if len(enc.jpeg) < out.budget // 2 else 0))
     return decision.reason, enc
