@@ -118,6 +118,12 @@ def session_release(session_id: str) -> str:
     return f"{ROOT}.release.{session_id}"
 
 
+def session_attached(session_id: str) -> str:
+    """A gateway attached a client socket to the session (payload: its connection id); any
+    other socket still attached to the session closes (the session moved to the new one)."""
+    return f"{ROOT}.attached.{session_id}"
+
+
 # KV: who owns each session (a lease that expires unless renewed), and what a new owner needs.
 KV_SESSION_LEASES = "livebus_session_leases"
 KV_SESSIONS = "livebus_sessions"

@@ -39,6 +39,7 @@ class OpenSession(_message.Message):
     ALLOWED_TOOLS_FIELD_NUMBER: _builtins.int
     GATEWAY_ID_FIELD_NUMBER: _builtins.int
     TAKEOVER_FIELD_NUMBER: _builtins.int
+    TOOLS_GRANTED_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     model: _builtins.str
     """"models/..." """
@@ -50,6 +51,10 @@ class OpenSession(_message.Message):
     takeover: _builtins.bool
     """The session exists already: its bridge died, drained, or its client is resuming.
     The bridge takes the ownership lease over, then resumes or rebuilds the upstream.
+    """
+    tools_granted: _builtins.bool
+    """allowed_tools is the whole grant (an empty list grants no server tool); false: the
+    credential did not narrow the tools, so the server's default applies.
     """
     @_builtins.property
     def allowed_tools(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
@@ -65,10 +70,11 @@ class OpenSession(_message.Message):
         allowed_tools: _abc.Iterable[_builtins.str] | None = ...,
         gateway_id: _builtins.str = ...,
         takeover: _builtins.bool = ...,
+        tools_granted: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_tools", b"allowed_tools", "gateway_id", b"gateway_id", "model", b"model", "session_id", b"session_id", "setup_json", b"setup_json", "takeover", b"takeover", "user", b"user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_tools", b"allowed_tools", "gateway_id", b"gateway_id", "model", b"model", "session_id", b"session_id", "setup_json", b"setup_json", "takeover", b"takeover", "tools_granted", b"tools_granted", "user", b"user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
