@@ -25,6 +25,8 @@ class Entry(BaseModel):
     kind: Literal["speech", "text", "image", "call"] = "text"
     text: str = ""
     at: float = 0.0
+    # A server tool's call or result: kept for rebuilding context, never shown to a client.
+    server: bool = False
 
 
 async def ensure_stream(js: JetStreamContext, max_age_s: float = 7 * 86400,
