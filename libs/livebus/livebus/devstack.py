@@ -13,6 +13,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from . import procs, tls
 from .procs import Proc
+from .supervisor import CrashLoop, Policy, Supervisor
 
 
 class DevStackSettings(BaseSettings):
@@ -235,19 +237,30 @@ livebus is running ({len(stack.procs)} processes, logs in {cfg.dir}/logs):
 
   .venv/bin/python examples/converse.py   talks to it with the google-genai SDK
 
-Ctrl-C stops everything.
+Ctrl-C stops everything; a process that exits is restarted (pids in {cfg.dir}/pids).
 """, flush=True)
+    sys.exit(supervise(stack))
+
+
+def supervise(stack: Stack) -> int:
+    """Restart what exits until Ctrl-C/SIGTERM (0) or a crash loop (1); then stop the stack."""
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
-    while not done.wait(0.5):
-        dead = [p.name for p in stack.procs if not p.alive()]
-        if dead:
-            print(f"stopping: {', '.join(dead)} exited (see {cfg.dir}/logs)", file=sys.stderr)
-            break
+    sup = Supervisor(stack.procs, time.monotonic(), lambda line: print(line, flush=True),
+                     Policy(), stack.cfg.dir / "pids")
+    code = 0
+    try:
+        while not done.wait(0.1):
+            sup.check(time.monotonic())
+    except CrashLoop as e:
+        print(e, file=sys.stderr, flush=True)
+        code = 1
     print("stopping livebus ...", flush=True)
     stack.stop()
+    sup.close()
     print("stopped.", flush=True)
+    return code
 
 
 if __name__ == "__main__":

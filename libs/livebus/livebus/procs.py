@@ -112,6 +112,10 @@ class Proc:
     def alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
 
+    def returncode(self) -> int | None:
+        """The exit code once it exited (negative: the signal that ended it), else None."""
+        return None if self.popen is None else self.popen.poll()
+
     def signal(self, sig: int) -> None:
         if self.alive():
             assert self.popen is not None

@@ -17,10 +17,9 @@ from livebus.devstack import DevStackSettings, Stack
 MODEL = "models/gemini-live-2.5-flash-preview"
 
 
-@contextmanager
-def running_stack(tmp: Path, **overrides: Any) -> Iterator[Stack]:
-    """Start NATS, the emulator, bridges and gateways on free ports; stop them all after."""
-    ports = {
+def free_ports() -> dict[str, int]:
+    """DevStackSettings port fields, each on a free loopback port (a base for replicas)."""
+    return {
         "nats_port": procs.free_port(),
         "https_port": procs.free_port_range(3),
         "http_port": procs.free_port_range(3),
@@ -29,8 +28,26 @@ def running_stack(tmp: Path, **overrides: Any) -> Iterator[Stack]:
         "tools_health_port": procs.free_port_range(3),
         "sampler_health_port": procs.free_port_range(3),
     }
+
+
+def dev_env(cfg: DevStackSettings) -> dict[str, str]:
+    """The LIVEBUS_DEV_* variables that make `python -m livebus.devstack` use `cfg`."""
+    return {f"LIVEBUS_DEV_{k.upper()}": str(v) for k, v in cfg.model_dump().items()}
+
+
+def attach(cfg: DevStackSettings) -> Stack:
+    """A Stack describing one started elsewhere (`make run`) with `cfg`, for the helpers here."""
+    stack = Stack(cfg)
+    stack.api_key = (cfg.dir / "api-key").read_text().strip()
+    stack.nats_url = cfg.nats_url or f"nats://127.0.0.1:{cfg.nats_port}"
+    return stack
+
+
+@contextmanager
+def running_stack(tmp: Path, **overrides: Any) -> Iterator[Stack]:
+    """Start NATS, the emulator, bridges and gateways on free ports; stop them all after."""
     env_extra = overrides.pop("extra_env", {})
-    settings = {"bridges": 1, "emulator_pace": 8.0, **ports, **overrides}
+    settings = {"bridges": 1, "emulator_pace": 8.0, **free_ports(), **overrides}
     cfg = DevStackSettings(dir=tmp / "livebus", **settings)
     stack = Stack(cfg, extra_env=env_extra)
     stack.start()
