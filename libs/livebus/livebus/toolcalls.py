@@ -113,6 +113,8 @@ async def call_tool(nc: NATS, name: str, args: dict[str, Any] | None, call_id: s
             await asyncio.sleep(pause)
         except NatsTimeoutError:
             return error_reply(call_id, name, TIMEOUT, f"no reply within {timeout:g}s")
+        except Exception:  # a connection closed or draining, a bad subject: still a reply
+            return error_reply(call_id, name, UNAVAILABLE, "the tools service could not be asked")
     try:
         reply = json.loads(msg.data)
     except ValueError:

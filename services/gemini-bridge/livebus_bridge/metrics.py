@@ -37,6 +37,11 @@ TOOL_CALLS = Counter("livebus_bridge_tool_calls_total",
                      ["tool", "outcome"])
 TOOL_SECONDS = Histogram("livebus_bridge_tool_seconds", "Server-side tool call latency",
                          ["tool"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+STILLS_DROPPED = Counter("livebus_bridge_stills_dropped_total",
+                         "Uploaded images not downsized, by why: queue_full and budget (left "
+                         "out, a text note instead), timeout (sent as they were)", ["reason"])
+BAD_CLIENT_MESSAGES = Counter("livebus_bridge_bad_client_messages_total",
+                              "Client control messages the upstream could not take, dropped")
 
 # Latency and usage (libs/livebus/livebus/latency.py has the rules; docs/metrics.md the meanings).
 TTFAB_UPSTREAM = Histogram("livebus_bridge_ttfab_upstream_seconds",
@@ -59,3 +64,5 @@ TOKENS = Counter("livebus_bridge_tokens_total",
 for _cause in ("goaway", "drop", "context_lost", "takeover"):
     RECONNECTS.labels(_cause)
     REBUILDS.labels(_cause)
+for _reason in ("queue_full", "budget", "timeout"):
+    STILLS_DROPPED.labels(_reason)

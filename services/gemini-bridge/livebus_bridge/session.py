@@ -36,7 +36,8 @@ from livebus.v1 import bus_pb2
 from . import metrics, timing, upstream
 from .settings import BridgeSettings
 from .shadow import ShadowRecorder
-from .tools import SessionTools, ToolCatalog, with_declarations
+from .stills import Control, StillLane, StillLimits, control_of
+from .tools import SessionTools, ToolCatalog, granted, with_declarations
 from .uplink import Item, UplinkBuffer
 
 log = logging.getLogger(__name__)
@@ -45,17 +46,19 @@ AUDIO_IN_MIME = "audio/pcm;rate=16000"
 _AUDIO_FRAME = '{"realtime_input":{"audio":{"data":"%s","mime_type":"' + AUDIO_IN_MIME + '"}}}'
 _VIDEO_FRAME = '{"realtime_input":{"video":{"data":"%s","mime_type":%s}}}'
 PCM_BYTES_PER_SECOND = 32000
+_TURN_END = bus_pb2.ClientEvent(activity_end=True)
 
 
 def _close_of(e: BaseException) -> bus_pb2.Close:
+    """The upstream's own close code and reason pass through as they are; anything else is
+    livebus's, and says nothing about what failed inside (no exception text, host or port)."""
     if isinstance(e, errors.APIError):
         reason = e.details if isinstance(e.details, str) else (e.message or str(e.status))
         return bus_pb2.Close(code=int(e.code or closecodes.INTERNAL),
                              reason=closecodes.clamp_reason(str(reason or "")))
     if isinstance(e, ConnectionClosed) and e.rcvd is not None:
         return bus_pb2.Close(code=e.rcvd.code, reason=closecodes.clamp_reason(e.rcvd.reason))
-    return bus_pb2.Close(code=closecodes.INTERNAL,
-                         reason=closecodes.clamp_reason(f"upstream error: {type(e).__name__}"))
+    return bus_pb2.Close(code=closecodes.INTERNAL, reason="upstream unavailable")
 
 
 def _seconds(duration: str | None) -> float:
@@ -144,6 +147,11 @@ class UpstreamSession:
         self.resumed_check = False
         self.context_lost = False
         self.shadow = ShadowRecorder(self.js, self.id)
+        self.stills = StillLane(StillLimits(
+            max_pending=settings.stills_max_pending, per_minute=settings.stills_per_minute,
+            bytes_per_minute=settings.still_bytes_per_minute, timeout_s=settings.still_timeout_s),
+            self._downsize, self._send_queued)
+        self._bad_logged: set[str] = set()  # kinds of bad client message logged already
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -151,13 +159,11 @@ class UpstreamSession:
         session_id_var.set(self.id)
         try:
             self.config = upstream.connect_config(self.req.setup_json)
-        except Exception as e:
+        except upstream.SetupError as e:  # its message is the bridge's own, naming no internals
             await self._reply(reply, False, error=bus_pb2.Close(
-                code=closecodes.INVALID_ARGUMENT, reason=closecodes.clamp_reason(f"setup: {e}")))
+                code=closecodes.INVALID_ARGUMENT, reason=closecodes.clamp_reason(str(e))))
             return
-        specs = await self.catalog.specs()
-        if self.req.allowed_tools:  # the token narrows the server's tools
-            specs = [t for t in specs if t["declaration"]["name"] in self.req.allowed_tools]
+        specs = granted(await self.catalog.specs(), self.req)
         self.config = with_declarations(self.config, specs)
         if self.settings.default_compression and self.config.context_window_compression is None:
             self.config = self.config.model_copy(update={
@@ -178,7 +184,7 @@ class UpstreamSession:
         try:
             acquired = await self.lease.acquire(wait)
         except Exception as e:  # NATS trouble: let the gateway try again (maybe elsewhere)
-            log.warning("could not take the session lease: %s", e)
+            log.warning("could not take the session lease (%s)", type(e).__name__)
             acquired = False
         if not acquired:
             await self._reply(reply, False, error=bus_pb2.Close(
@@ -193,7 +199,7 @@ class UpstreamSession:
             await self.lease.release()
             close = _close_of(e)
             metrics.OPENS.labels("upstream_error").inc()
-            log.warning("upstream refused the session: %s %s", close.code, close.reason)
+            log.warning("upstream refused the session: %s (%s)", close.code, type(e).__name__)
             await self._reply(reply, False, error=close)
             return
         close = bus_pb2.Close(code=closecodes.NORMAL, reason="session ended")
@@ -210,6 +216,7 @@ class UpstreamSession:
             log.info("upstream session open (model %s)", self.req.model)
             helpers = [asyncio.create_task(self._sender()),
                        asyncio.create_task(self._video_sender()),
+                       asyncio.create_task(self.stills.run()),
                        asyncio.create_task(self.shadow.run()),
                        asyncio.create_task(self._keep_lease())]
             while True:
@@ -242,7 +249,7 @@ class UpstreamSession:
             return
         if not self.done.is_set():  # the upstream ended it for good: tell the client
             await self._publish_event(bus_pb2.ServerEvent(close=close))
-        log.info("session closed: %s %s", close.code, close.reason)
+        log.info("session closed: %s", close.code)
 
     async def _take_over(self) -> None:
         """Continue a session another bridge held: resume its handle, else rebuild."""
@@ -291,7 +298,8 @@ class UpstreamSession:
     async def _open(self, handle: str | None,
                     history: list[types.Content | types.ContentDict] | None = None) -> None:
         config = self.config.model_copy(update={
-            "session_resumption": types.SessionResumptionConfig(handle=handle)})
+            "session_resumption": types.SessionResumptionConfig(handle=handle),
+            "http_options": None})  # where to connect is the bridge's setting only
         stack = contextlib.AsyncExitStack()
         try:
             live = await stack.enter_async_context(
@@ -345,7 +353,7 @@ class UpstreamSession:
     async def _switch(self, cause: str, why: bus_pb2.Close) -> bool:
         """Replace the upstream connection; False when the conversation cannot go on."""
         metrics.RECONNECTS.labels(cause).inc()
-        log.info("switching upstream connection (%s %s %s)", cause, why.code, why.reason)
+        log.info("switching upstream connection (%s %s)", cause, why.code)
         started = time.monotonic()
         if self.in_turn:
             # The reply was cut (a drop, or a goAway deadline mid-turn): end the turn for the
@@ -377,13 +385,13 @@ class UpstreamSession:
                 return True
             except errors.APIError as e:
                 if e.code == closecodes.INVALID_ARGUMENT and not rebuild:
-                    log.info("resumption refused (%s); rebuilding from the shadow log", e.message)
+                    log.info("resumption refused; rebuilding from the shadow log")
                     rebuild = True
                     continue
                 if time.monotonic() > deadline:
                     return False
             except Exception as e:
-                log.warning("reconnect failed: %s", e)
+                log.warning("reconnect failed (%s)", type(e).__name__)
                 if time.monotonic() > deadline:
                     return False
             await asyncio.sleep(delay * (0.5 + random.random()))
@@ -431,44 +439,89 @@ class UpstreamSession:
                 continue
             live = self.live
             try:
-                await self._send(live, item)
-                self.timing.sent(item)
+                if isinstance(item, bytes):
+                    await self._send_audio(live, item)
+                else:
+                    await self._route_control(live, item)
             except ConnectionClosed:
-                # Keep the item: it goes to the next connection.
-                self.live_ready.clear()
-                continue
-            except Exception:
-                log.exception("uplink message failed; dropped")
+                self._connection_closed(live)
+                continue  # keep the item: it goes to the next connection
+            except Exception as e:
+                self._bad_client_message(item, e)
             self.uplink.pop()
 
-    async def _send(self, live: Any, item: Item) -> None:
-        if isinstance(item, bytes):
-            metrics.AUDIO_UP_BYTES.inc(len(item))
-            # The SDK builds models per message (~58 us); this frame is the same bytes (~9 us).
-            await live._ws.send(_AUDIO_FRAME % b64.encode(item))
+    def _connection_closed(self, live: Any) -> None:
+        """A send failed on `live`: wait for the next connection, unless it is here already."""
+        if live is self.live:
+            self.live_ready.clear()
+
+    def _bad_client_message(self, item: Item, e: Exception) -> None:
+        """Dropped; logged once per session and kind, not per message."""
+        kind = "audio" if isinstance(item, bytes) else str(item.WhichOneof("event"))
+        metrics.BAD_CLIENT_MESSAGES.inc()
+        if kind not in self._bad_logged:
+            self._bad_logged.add(kind)
+            log.warning("a client %s message was dropped (%s); later ones are not logged",
+                        kind, type(e).__name__)
+
+    async def _send_audio(self, live: Any, pcm: bytes) -> None:
+        metrics.AUDIO_UP_BYTES.inc(len(pcm))
+        # The SDK builds models per message (~58 us); this frame is the same bytes (~9 us).
+        await live._ws.send(_AUDIO_FRAME % b64.encode(pcm))
+        self.timing.sent(pcm)
+
+    async def _route_control(self, live: Any, ev: bus_pb2.ClientEvent) -> None:
+        """Inline, in order with audio; once a still must be downsized, through the still lane
+        (in order with the other control events) so audio keeps flowing meanwhile."""
+        item = control_of(ev)
+        if item.stills or self.stills.busy:
+            self.stills.put(item)
             return
+        await self._send_control(live, item)
+        self.timing.sent(ev)
+
+    async def _send_queued(self, item: Control) -> None:
+        """The still lane's sender: through connection switches, until it went upstream."""
+        while True:
+            await self.live_ready.wait()
+            live = self.live
+            try:
+                await self._send_control(live, item)
+                # Its JSON is not kept: a turn end is told by the parsed content.
+                ended = item.content is not None and bool(item.content.turn_complete)
+                self.timing.sent(_TURN_END if ended else item.event)
+                return
+            except ConnectionClosed:
+                self._connection_closed(live)
+                await asyncio.sleep(0)
+            except Exception as e:
+                self._bad_client_message(item.event, e)
+                return
+
+    async def _send_control(self, live: Any, item: Control) -> None:
         if item.seq and item.seq <= self.ctl_sent:
             return  # a predecessor sent it before it died
-        await self._send_control(live, item)
+        await self._send_event(live, item)
         if item.seq:
             self.ctl_sent = item.seq
             await self._save_record()  # before the next one: a successor must know
 
-    async def _send_control(self, live: Any, item: bus_pb2.ClientEvent) -> None:
-        kind = item.WhichOneof("event")
-        if kind == "text":
-            self.shadow.add(Entry(role="user", kind="text", text=item.text))
-            await live.send_realtime_input(text=item.text)
-        elif kind == "client_content_json":
-            cc = types.LiveClientContent.model_validate_json(item.client_content_json)
-            await self._downsize_stills(cc)
+    async def _send_event(self, live: Any, item: Control) -> None:
+        ev = item.event
+        kind = ev.WhichOneof("event")
+        if item.content is not None:
+            cc = item.content
             self.shadow.client_content(cc)
             await live.send_client_content(turns=cc.turns or [],
                                            turn_complete=bool(cc.turn_complete))
+        elif kind == "text":
+            self.shadow.add(Entry(role="user", kind="text", text=ev.text))
+            await live.send_realtime_input(text=ev.text)
         elif kind == "tool_response_json":
-            tr = types.LiveClientToolResponse.model_validate_json(item.tool_response_json)
+            tr = types.LiveClientToolResponse.model_validate_json(ev.tool_response_json)
             for r in tr.function_responses or []:
-                self.shadow.tool_result(r)
+                # seq 0: the bridge's own results, of server tools
+                self.shadow.tool_result(r, server=ev.seq == 0)
             await live.send_tool_response(function_responses=tr.function_responses or [])
         elif kind == "activity_start":
             await live.send_realtime_input(activity_start=types.ActivityStart())
@@ -477,28 +530,20 @@ class UpstreamSession:
         elif kind == "audio_stream_end":
             await live.send_realtime_input(audio_stream_end=True)
 
-    async def _downsize_stills(self, cc: types.LiveClientContent) -> None:
-        """Uploaded images get the video bound (512x512, ~30 KB) from a frame-sampler.
-
-        Rare and quick (~10 ms); it holds later uplink so the order stays the client's."""
-        for turn in cc.turns or []:
-            for part in turn.parts or []:
-                blob = part.inline_data
-                if blob is None or not blob.data or not (blob.mime_type or "").startswith(
-                        "image/"):
-                    continue
-                try:
-                    reply = await self.nc_video.request(
-                        subjects.SAMPLER_STILL, blob.data, timeout=2.0,
-                        headers={headers.MIME: blob.mime_type or ""})
-                except Exception as e:
-                    log.warning("uploaded image sent as it is (no sampler: %s)", e)
-                    continue
-                error = (reply.headers or {}).get(headers.ERROR)
-                if error:
-                    log.info("uploaded image refused by the sampler (%s); sent as it is", error)
-                    continue
-                blob.data, blob.mime_type = reply.data, "image/jpeg"
+    async def _downsize(self, data: bytes, mime: str) -> tuple[bytes, str] | None:
+        """An uploaded image at the video bound (512x512, ~30 KB), from a frame-sampler."""
+        try:
+            reply = await self.nc_video.request(subjects.SAMPLER_STILL, data,
+                                                timeout=self.settings.still_timeout_s,
+                                                headers={headers.MIME: mime})
+        except Exception as e:
+            log.warning("uploaded image sent as it is (no sampler: %s)", type(e).__name__)
+            return None
+        error = (reply.headers or {}).get(headers.ERROR)
+        if error:
+            log.info("uploaded image refused by the sampler; sent as it is")
+            return None
+        return reply.data, "image/jpeg"
 
     async def _tool_responses(self, responses: list[dict[str, Any]]) -> None:
         """Server tools' results go upstream in order with the uplink, through any switch."""
@@ -583,7 +628,7 @@ class UpstreamSession:
         if m.tool_call is not None:
             self.in_turn = True
             for call in m.tool_call.function_calls or []:
-                self.shadow.tool_call(call)
+                self.shadow.tool_call(call, server=self.tools.is_server(call.name))
             client_calls = self.tools.split(m.tool_call)
             if not client_calls:
                 return True

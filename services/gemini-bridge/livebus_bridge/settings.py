@@ -36,6 +36,13 @@ class BridgeSettings(ServiceSettings):
     compression_target_tokens: int = 12800
     tools: CsvList = Field(default_factory=list)  # server tools offered; empty: all served
     upstream_ws_compression: bool = False  # permessage-deflate towards Gemini
+    # Uploaded images (clientContent inlineData image/*), per session: stills waiting for a
+    # downsize (past it the oldest becomes a text note), images and bytes accepted per minute
+    # (past it: a text note), and how long one downsize may take (then: sent as it is).
+    stills_max_pending: int = 4
+    stills_per_minute: int = 30
+    still_bytes_per_minute: int = 16 * 1024 * 1024
+    still_timeout_s: float = 2.0
 
 
 class UpstreamSettings(BaseSettings):

@@ -66,12 +66,13 @@ class ShadowRecorder:
                     self.add(Entry(role=role, kind="image", text=(
                         f"[{blob.mime_type} image, {len(blob.data or b'')} bytes]")))
 
-    def tool_call(self, call: types.FunctionCall) -> None:
-        self.add(Entry(role="tool_call", kind="call", text=json.dumps(
+    def tool_call(self, call: types.FunctionCall, server: bool = False) -> None:
+        """`server`: a server tool's, hidden from client credentials (still used to rebuild)."""
+        self.add(Entry(role="tool_call", kind="call", server=server, text=json.dumps(
             {"id": call.id, "name": call.name, "args": call.args})))
 
-    def tool_result(self, response: types.FunctionResponse) -> None:
-        self.add(Entry(role="tool_result", kind="call",
+    def tool_result(self, response: types.FunctionResponse, server: bool = False) -> None:
+        self.add(Entry(role="tool_result", kind="call", server=server,
                        text=json.dumps({"name": response.name, "response": response.response})))
 
     async def run(self) -> None:

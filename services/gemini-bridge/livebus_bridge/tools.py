@@ -7,7 +7,6 @@ it. A toolCall may mix both.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -18,6 +17,7 @@ from nats.aio.client import Client as NATS
 
 from livebus import toolcalls
 from livebus.toolcalls import ToolSpec
+from livebus.v1 import bus_pb2
 
 from . import metrics
 
@@ -47,6 +47,15 @@ class ToolCatalog:
                            if not self.enabled or s["declaration"]["name"] in self.enabled]
             self._fetched = time.monotonic()
         return self._specs
+
+
+def granted(specs: list[ToolSpec], req: bus_pb2.OpenSession) -> list[ToolSpec]:
+    """The server tools this session may use. With `tools_granted` the list is the whole grant
+    (empty: none); without it the server's default, unless an older gateway listed some."""
+    if not req.tools_granted and not req.allowed_tools:
+        return specs
+    allowed = set(req.allowed_tools)
+    return [t for t in specs if t["declaration"]["name"] in allowed]
 
 
 def with_declarations(config: types.LiveConnectConfig,
@@ -84,19 +93,27 @@ class SessionTools:
             self.running[call_id] = asyncio.create_task(self._run(call_id, fc))
         return mine
 
+    def is_server(self, name: str | None) -> bool:
+        return name is not None and name in self.specs
+
     async def _run(self, call_id: str, fc: types.FunctionCall) -> None:
         assert fc.name is not None
         spec = self.specs[fc.name]
         started = time.monotonic()
-        reply = await toolcalls.call_tool(self.nc, fc.name, dict(fc.args or {}), call_id,
-                                          self.user, self.session_id, spec["timeout_s"])
+        try:
+            reply = await toolcalls.call_tool(self.nc, fc.name, dict(fc.args or {}), call_id,
+                                              self.user, self.session_id, spec["timeout_s"])
+        except Exception as e:  # every call ends with a function response, whatever failed
+            log.warning("tool %s failed (%s)", fc.name, type(e).__name__)
+            reply = toolcalls.error_reply(call_id, fc.name, toolcalls.UNAVAILABLE,
+                                          "the tool call failed")
         outcome = reply["error"]["code"] if "error" in reply else "ok"
         metrics.TOOL_CALLS.labels(fc.name, outcome).inc()
         metrics.TOOL_SECONDS.labels(fc.name).observe(time.monotonic() - started)
         self.running.pop(call_id, None)
         if outcome == "cancelled":
             return
-        log.info("tool %s -> %s", fc.name, json.dumps(reply)[:200])
+        log.info("tool %s -> %s", fc.name, outcome)
         await self.send([toolcalls.function_response(reply, spec.get("scheduling"))])
 
     def cancel(self, ids: list[str]) -> list[str]:

@@ -1,6 +1,14 @@
-"""The google-genai client for the configured upstream, and setup -> LiveConnectConfig."""
+"""The google-genai client for the configured upstream, and setup -> LiveConnectConfig.
+
+Where the bridge connects, with which key, headers and API version, comes only from
+UpstreamSettings: a session's setup is a client's message, and the SDK would honour an
+`http_options` in it (base URL, headers), sending the upstream key to the client's host.
+"""
 
 from __future__ import annotations
+
+import json
+import re
 
 from google import genai
 from google.genai import types
@@ -8,6 +16,21 @@ from google.genai import types
 from livebus import tls
 
 from .settings import UpstreamSettings
+
+# The LiveConnectConfig fields a setup may set (Google's BidiGenerateContentSetup, flattened as
+# the SDK holds it). Never `http_options` (transport, credentials) or `labels` (Vertex only).
+SETUP_FIELDS = frozenset({
+    "generation_config", "response_modalities", "temperature", "top_p", "top_k",
+    "max_output_tokens", "media_resolution", "seed", "speech_config", "thinking_config",
+    "enable_affective_dialog", "system_instruction", "tools", "session_resumption",
+    "input_audio_transcription", "output_audio_transcription", "realtime_input_config",
+    "context_window_compression", "proactivity", "explicit_vad_signal", "history_config",
+    "avatar_config", "safety_settings", "translation_config",
+})
+
+
+class SetupError(ValueError):
+    """The setup cannot become a LiveConnectConfig. The message names no internal detail."""
 
 
 def make_client(up: UpstreamSettings, ws_compression: bool = False) -> genai.Client:
@@ -25,6 +48,29 @@ def make_client(up: UpstreamSettings, ws_compression: bool = False) -> genai.Cli
     return genai.Client(api_key=up.gemini_api_key, http_options=types.HttpOptions(**opts))
 
 
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
 def connect_config(setup_json: bytes) -> types.LiveConnectConfig:
-    """The client's setup (wire JSON, camelCase or snake_case, without model) as SDK config."""
-    return types.LiveConnectConfig.model_validate_json(setup_json or b"{}")
+    """The client's setup (wire JSON, camelCase or snake_case, without model) as SDK config:
+    only the fields in SETUP_FIELDS; anything else (httpOptions above all) is left out."""
+    try:
+        setup = json.loads(setup_json or b"{}")
+    except ValueError:
+        raise SetupError("setup is not valid JSON") from None
+    if not isinstance(setup, dict):
+        raise SetupError("setup must be an object")
+    kept = {k: v for k, v in setup.items() if isinstance(k, str) and _snake(k) in SETUP_FIELDS}
+    try:
+        config = types.LiveConnectConfig.model_validate(kept)
+    except ValueError:
+        raise SetupError("setup has an invalid field") from None
+    return safe(config)
+
+
+def safe(config: types.LiveConnectConfig) -> types.LiveConnectConfig:
+    """The config with no transport options, whatever built it."""
+    if config.http_options is None:
+        return config
+    return config.model_copy(update={"http_options": None})

@@ -34,6 +34,7 @@ class Bridge:
         self._heartbeat: asyncio.Task[None] | None = None
         self.nc: NATS | None = None
         self.nc_video: NATS | None = None
+        self.nc_alive: NATS | None = None  # heartbeats only: never behind any session's media
         self._intake: Subscription | None = None
         self.catalog: ToolCatalog
         self.store: SessionStore
@@ -44,6 +45,7 @@ class Bridge:
         name = self.settings.instance_id or "bridge"
         self.nc = await bus.connect(self.settings.nats_url, f"{name}-main")
         self.nc_video = await bus.connect(self.settings.nats_url, f"{name}-video")
+        self.nc_alive = await bus.connect(self.settings.nats_url, f"{name}-alive")
         await shadowlog.ensure_stream(self.nc.jetstream(), self.settings.shadow_max_age_s,
                                       self.settings.js_replicas)
         self.catalog = ToolCatalog(self.nc, self.settings.tools)
@@ -55,12 +57,13 @@ class Bridge:
 
     async def _beat(self) -> None:
         """Gateways take this bridge's sessions elsewhere when it falls silent."""
-        assert self.nc is not None
+        nc = self.nc_alive
+        assert nc is not None
         subject = subjects.bridge_alive(self.settings.instance_id or "bridge")
         while True:
-            if self.nc.is_connected:
+            if nc.is_connected:
                 with contextlib.suppress(Exception):
-                    await self.nc.publish(subject, b"")
+                    await nc.publish(subject, b"")
             await asyncio.sleep(self.settings.heartbeat_interval_s)
 
     def ready(self) -> tuple[bool, str]:
@@ -101,14 +104,18 @@ class Bridge:
         task = asyncio.create_task(session.run(msg))
         self.sessions[req.session_id] = task
         metrics.ACTIVE_SESSIONS.set(len(self.sessions))
-        task.add_done_callback(functools.partial(self._ended, req.session_id))
+        task.add_done_callback(functools.partial(self._ended, req.session_id, session))
         await self._update_intake()
 
-    def _ended(self, sid: str, task: asyncio.Task[None]) -> None:
+    def _ended(self, sid: str, session: UpstreamSession, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
             log.error("session %s failed", sid, exc_info=task.exception())
-        self.sessions.pop(sid, None)
-        self.live.pop(sid, None)
+        # The session may be open here again already (a takeover, a resume): only this run's
+        # entries go.
+        if self.sessions.get(sid) is task:
+            del self.sessions[sid]
+        if self.live.get(sid) is session:
+            del self.live[sid]
         metrics.ACTIVE_SESSIONS.set(len(self.sessions))
         if self.nc is not None and self.nc.is_connected:
             asyncio.get_running_loop().create_task(self._update_intake())
@@ -130,6 +137,6 @@ class Bridge:
             if self.sessions:
                 await asyncio.wait(list(self.sessions.values()), timeout=2.0)
         await cancel_and_wait(*self.sessions.values(), self._heartbeat)
-        for nc in (self.nc, self.nc_video):
+        for nc in (self.nc, self.nc_video, self.nc_alive):
             if nc is not None:
                 await nc.close()

@@ -1,10 +1,25 @@
+"""The upstream connection comes from the bridge's settings only, whatever a setup says."""
+
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-from livebus import tls
+import pytest
+import websockets
+from google.genai import errors
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosedError
+from websockets.frames import Close
+
+from livebus import closecodes, tls
+from livebus_bridge.session import _close_of
 from livebus_bridge.settings import UpstreamSettings
-from livebus_bridge.upstream import make_client
+from livebus_bridge.upstream import SetupError, connect_config, make_client
+
+MODEL = "models/gemini-live-2.5-flash-preview"
 
 
 def test_upstream_websocket_is_not_compressed_unless_asked(tmp_path: Path) -> None:
@@ -17,3 +32,90 @@ def test_upstream_websocket_is_not_compressed_unless_asked(tmp_path: Path) -> No
     assert ws_args["ssl"] is not None
     assert make_client(up, ws_compression=True)._api_client._websocket_ssl_ctx[
         "compression"] == "deflate"
+
+
+class Listener:
+    """A loopback TCP port that counts who connects (the attacker's host)."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.port = 0
+
+    async def _on(self, _r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        w.close()
+
+
+@pytest.fixture
+async def listener() -> AsyncIterator[Listener]:
+    lst = Listener()
+    server = await asyncio.start_server(lst._on, "127.0.0.1", 0)
+    lst.port = server.sockets[0].getsockname()[1]
+    async with server:
+        yield lst
+
+
+SPELLINGS = ("httpOptions", "http_options", "HttpOptions")
+
+
+def hostile_setup(port: int, field: str = "httpOptions") -> bytes:
+    opts = {"baseUrl": f"https://127.0.0.1:{port}", "headers": {"x-evil": "1"},
+            "apiVersion": "v1alpha"}
+    return json.dumps({"systemInstruction": {"parts": [{"text": "be brief"}]},
+                       field: opts}).encode()
+
+
+@pytest.mark.parametrize("field", SPELLINGS)
+def test_setup_http_options_are_left_out(listener: Listener, field: str) -> None:
+    config = connect_config(hostile_setup(listener.port, field))
+    assert config.http_options is None
+    assert config.system_instruction is not None  # the rest of the setup is kept
+
+
+def test_setup_errors_name_nothing_internal() -> None:
+    for bad in (b"[1]", b"{not json", b'{"generationConfig": {"temperature": "hot"}}'):
+        with pytest.raises(SetupError) as e:
+            connect_config(bad)
+        assert "temperature" not in str(e.value) and "pydantic" not in str(e.value)
+
+
+@pytest.mark.parametrize("field", SPELLINGS[:2])
+async def test_session_connects_to_the_configured_upstream_only(listener: Listener,
+                                                                 tmp_path: Path,
+                                                                 field: str) -> None:
+    certs = tls.ensure_dev_certs(tmp_path)
+    seen: list[dict[str, str]] = []
+
+    async def upstream(ws: ServerConnection) -> None:
+        assert ws.request is not None
+        seen.append(dict(ws.request.headers))
+        await ws.recv()
+        await ws.send(json.dumps({"setupComplete": {}}))
+        await ws.wait_closed()
+
+    async with serve(upstream, "127.0.0.1", 0,
+                     ssl=tls.server_context(certs.cert, certs.key)) as server:
+        port = server.sockets[0].getsockname()[1]
+        client = make_client(UpstreamSettings(gemini_api_key="the-key",
+                                              gemini_base_url=f"https://127.0.0.1:{port}",
+                                              gemini_ca_file=certs.ca))
+        config = connect_config(hostile_setup(listener.port, field))
+        async with client.aio.live.connect(model=MODEL, config=config):
+            pass
+    assert len(seen) == 1 and seen[0]["x-goog-api-key"] == "the-key"
+    assert "x-evil" not in seen[0]
+    assert listener.connections == 0
+
+
+def test_upstream_close_codes_pass_through_livebus_reasons_reveal_nothing() -> None:
+    api = errors.APIError(1008, {"error": {"message": "Quota exceeded", "status": "x"}})
+    assert (_close_of(api).code, _close_of(api).reason) == (1008, "Quota exceeded")
+    closed = ConnectionClosedError(Close(1011, "Internal error encountered."), None)
+    assert (_close_of(closed).code, _close_of(closed).reason) == (1011,
+                                                                  "Internal error encountered.")
+    for e in (OSError("[Errno 111] Connect call failed ('10.1.2.3', 443)"),
+              websockets.InvalidURI("wss://internal.example:9443/ws", "bad"),
+              RuntimeError("/srv/livebus/secret.py line 3")):
+        close = _close_of(e)
+        assert close.code == closecodes.INTERNAL
+        assert close.reason == "upstream unavailable"
