@@ -9,6 +9,7 @@ PACKAGES := libs/livebus services/gateway services/gemini-bridge services/gemini
 STAMP := $(VENV)/.installed
 BRIDGES ?= 2
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: help venv run test lint fmt proto docs bench clean
 
@@ -58,8 +59,8 @@ proto: $(STAMP) ## regenerate livebus/v1 from proto/ (generated code is never ed
 docs: $(STAMP) ## regenerate docs/configuration.md from the settings classes
 	$(PY) scripts/settings_doc.py docs/configuration.md
 
-bench: $(STAMP) ## run the benchmarks (numbers go to docs/benchmarks.md by hand)
-	$(PY) bench/run.py
+bench: $(STAMP) ## run the benchmarks (~5 min; BENCH_ARGS=--short: ~30 s)
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean: ## remove the virtualenv and local state
 	rm -rf $(VENV) .livebus .mypy_cache .ruff_cache

@@ -216,7 +216,9 @@ def report(direct: dict[str, Any], live: dict[str, Any]) -> None:
         print(f"  {r['name']:8} " + ", ".join(f"{k} {v:.2f}" for k, v in busy.items()))
 
 
-async def main(args: argparse.Namespace) -> None:
+async def main(args: argparse.Namespace) -> int:
+    """1 when a phase had errors or no complete turn (the numbers would mean nothing)."""
+    failed = 0
     env = {"LIVEBUS_EMULATOR_SPEECH_SYNTHESIS": "false"}
     with tempfile.TemporaryDirectory() as tmp, running_stack(
             Path(tmp), bridges=args.bridges, emulator_pace=1.0, extra_env=env) as stack:
@@ -228,6 +230,8 @@ async def main(args: argparse.Namespace) -> None:
                 seconds = max(args.seconds, 60.0) if n == 1 else args.seconds
                 results[name] = await phase(stack, name, via[name], n, seconds)
             report(results["direct"], results["livebus"])
+            failed |= any(r["errors"] or not r["turns"] for r in results.values())
+    return failed
 
 
 if __name__ == "__main__":
@@ -238,4 +242,4 @@ if __name__ == "__main__":
     ap.add_argument("--bridges", type=int, default=2)
     a = ap.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; {a.seconds:.0f} s per phase")
-    asyncio.run(main(a))
+    sys.exit(asyncio.run(main(a)))
