@@ -27,7 +27,8 @@ from .manifests import (
 )
 
 # Settings fields naming the ports where each service serves its health routes.
-PORT_FIELDS = {"gateway": ("http_port", "https_port"), "gemini-emulator": ("port",)}
+PORT_FIELDS = {"gateway": ("http_port", "https_port", "health_port"),
+               "gemini-emulator": ("port",)}
 HOST_FIELDS = {"gateway": "host", "gemini-emulator": "host"}
 HEALTH_PATHS = {r.path for r in health.routes(lambda: (True, "ok"))}
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}

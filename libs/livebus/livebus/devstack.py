@@ -43,6 +43,7 @@ class DevStackSettings(BaseSettings):
     sampler_health_port: int = 9200  # frame-sampler i serves health on this + i
     tools: int = 1
     tools_health_port: int = 9300   # tools replica i serves health on this + i
+    gateway_health_port: int = 9400  # gateway i serves health and /metrics on this + i
     emulator_pace: float = 1.0
     dev_tokens: bool = True         # the gateway hands the local page a token
 
@@ -199,6 +200,7 @@ class Stack:
             "LIVEBUS_GATEWAY_HOST": self.cfg.host,
             "LIVEBUS_GATEWAY_HTTPS_PORT": str(self.cfg.https_port + i),
             "LIVEBUS_GATEWAY_HTTP_PORT": str(self.cfg.http_port + i),
+            "LIVEBUS_GATEWAY_HEALTH_PORT": str(self.cfg.gateway_health_port + i),
             "LIVEBUS_GATEWAY_CERT_FILE": str(certs.cert),
             "LIVEBUS_GATEWAY_KEY_FILE": str(certs.key),
             "LIVEBUS_GATEWAY_API_KEY_FILE": str(self.cfg.dir / "api-key"),

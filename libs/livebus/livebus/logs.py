@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import sys
 import time
 from typing import Any
@@ -22,10 +23,24 @@ def register_secret(value: str | None) -> None:
         _secrets.add(value)
 
 
+# Credentials by their shape, for those that are no registered secret (a client's wrong key, a
+# token or handle minted at run time): query parameters, headers, tokens, handles, any JWT.
+_PATTERNS = [
+    (re.compile(r"(?i)([?&](?:key|access_token)=)[^&\s\"'\\]+"), r"\1[REDACTED]"),
+    (re.compile(r"(?i)((?:x-goog-api-key|authorization)[\"']?\s*[:=]\s*[\"']?(?:(?:token|bearer)\s+)?)"
+                r"[^\s\"',}\\]+"), r"\1[REDACTED]"),
+    (re.compile(r"auth_tokens/[A-Za-z0-9._~+/=-]+"), "auth_tokens/[REDACTED]"),
+    (re.compile(r"livebus-h1\.[A-Za-z0-9._~+/=-]+"), "livebus-h1.[REDACTED]"),
+    (re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+"), "[REDACTED]"),
+]
+
+
 def redact(text: str) -> str:
     for s in _secrets:
         if s in text:
             text = text.replace(s, "[REDACTED]")
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
     return text
 
 

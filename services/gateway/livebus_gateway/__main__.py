@@ -1,4 +1,5 @@
-"""`python -m livebus_gateway`: TLS for SDK clients and plain HTTP on loopback for the page."""
+"""`python -m livebus_gateway`: TLS for SDK clients, plain HTTP on loopback for the page, and an
+internal port for health and metrics."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import logging
 import uvicorn
 
 from livebus import logs, runtime
-from livebus.health import EmbeddedServer
 
-from .app import CollapseSlashes, create_app
+from . import httpserver
+from .app import CollapseSlashes, GatewayState, create_app
+from .pageheaders import SecurityHeaders
 from .settings import GatewaySettings
 
 log = logging.getLogger("livebus_gateway")
@@ -21,27 +23,15 @@ async def main(stop: asyncio.Event) -> None:
     for secret in [*settings.server_keys(), settings.signing_secret()]:
         logs.register_secret(secret)
     logs.setup("gateway", settings.log_level)
-    app = CollapseSlashes(create_app(settings))
-    ws_max = settings.max_message_bytes * 2
-    # permessage-deflate on base64 audio and JPEG costs a quarter of the gateway's CPU for
-    # almost no saving (py-spy at 100 sessions): off unless configured.
-    deflate = settings.ws_compression
-    servers: list[uvicorn.Server] = []
-    if settings.cert_file and settings.key_file:
-        servers.append(EmbeddedServer(uvicorn.Config(
-            app, host=settings.host, port=settings.https_port, ssl_certfile=str(settings.cert_file),
-            ssl_keyfile=str(settings.key_file), ws_max_size=ws_max, log_config=None,
-            access_log=False, lifespan="on", ws_ping_interval=None,
-            ws_per_message_deflate=deflate,
-        )))
-    if settings.http_port:
-        servers.append(EmbeddedServer(uvicorn.Config(
-            app, host=settings.host, port=settings.http_port, ws_max_size=ws_max,
-            log_config=None, access_log=False, lifespan="on" if not servers else "off",
-            ws_ping_interval=None, ws_per_message_deflate=deflate,
-        )))
+    state = GatewayState.of(settings)
+    app = SecurityHeaders(CollapseSlashes(create_app(settings, state)))
+    servers: list[uvicorn.Server] = httpserver.public_servers(app, settings)
+    internal = httpserver.metrics_server(settings, state.ready)
+    if internal is not None:
+        servers.append(internal)
     tasks = [asyncio.create_task(s.serve()) for s in servers]
-    log.info("gateway listening: https %s, http %s", settings.https_port, settings.http_port)
+    log.info("gateway listening: https %s, http %s, metrics %s", settings.https_port,
+             settings.http_port, settings.health_port)
     stopper = asyncio.create_task(stop.wait())
     await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
     for s in servers:

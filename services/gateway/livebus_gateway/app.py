@@ -1,4 +1,4 @@
-"""The gateway's HTTP and WebSocket surface (same paths as Google's endpoint)."""
+"""The gateway's routes (same paths as Google's endpoint); the handshake itself is handshake.py."""
 
 from __future__ import annotations
 
@@ -6,32 +6,53 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from google.genai import types
-from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from livebus import closecodes, health, shadowlog
 
-from . import auth, metrics, resumption, tokens, wire
+from . import auth, handshake, metrics, resumption, tokens
+from .admission import Admission
 from .buses import GatewayBus
 from .session import ClientSession
 from .settings import GatewaySettings
-from .tokens import Grant, TokenError
+from .tokens import TokenError
 from .wire import ProtocolError
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
+MAX_TOKEN_REQUEST_BYTES = 256 * 1024
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
-API_VERSIONS = ("v1alpha", "v1beta", "v1")
-LIVE_METHODS = ("BidiGenerateContent", "BidiGenerateContentConstrained")
+
+@dataclass
+class GatewayState:
+    """What the routes share: set up by the lifespan, read by the health server too."""
+
+    settings: GatewaySettings
+    admission: Admission
+    bus: GatewayBus | None = None
+    secret: str = ""
+
+    @classmethod
+    def of(cls, settings: GatewaySettings) -> GatewayState:
+        return cls(settings, Admission(settings.max_sessions, settings.max_sessions_per_user))
+
+    def ready(self) -> tuple[bool, str]:
+        if self.bus is None or not self.bus.connected():
+            return False, "not connected to NATS"
+        if self.admission.full():
+            return False, "at max_sessions"
+        return True, "ok"
 
 
 class CollapseSlashes:
@@ -56,86 +77,74 @@ def _google_error(status: int, message: str, code: str) -> JSONResponse:
                         status_code=status)
 
 
-def validate_setup(setup: dict[str, Any], grant: Grant, allowed: list[str]) -> dict[str, Any]:
-    """Apply the token's locked setup, check the model and the fields; returns the setup to open."""
-    setup = tokens.apply_locked_setup(grant, setup)
-    model = wire.normalize_model(str(setup.get("model", "")))
-    permitted = [wire.normalize_model(m) for m in (grant.models or allowed)]
-    if model not in permitted or model not in [wire.normalize_model(m) for m in allowed]:
-        raise ProtocolError(closecodes.INVALID_ARGUMENT,
-                            f"model {model} is not available on this gateway")
-    body = {k: v for k, v in setup.items() if k != "model"}
+async def _json_body(request: Request, limit: int) -> Any:
+    """The request's JSON, at most `limit` bytes; ValueError for anything else."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ValueError(f"body larger than {limit} bytes")
     try:
-        types.LiveConnectConfig.model_validate_json(json.dumps(body))
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        if first["type"] == "extra_forbidden":
-            raise ProtocolError(
-                closecodes.INVALID_ARGUMENT,
-                f'Invalid JSON payload received. Unknown name "{where}" at \'setup\': '
-                "Cannot find field.") from None
-        raise ProtocolError(closecodes.INVALID_ARGUMENT,
-                            f"invalid setup.{where}: {first['msg']}") from None
-    return {**body, "model": model}
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError("body nested too deeply") from None
 
 
-def resumed_session(setup: dict[str, Any], grant: Grant, secret: str,
-                    settings: GatewaySettings) -> str | None:
-    """The livebus session a setup resumes (its handle is replaced by an empty request)."""
-    key = "sessionResumption" if "sessionResumption" in setup else "session_resumption"
-    config = setup.get(key)
-    if not isinstance(config, dict) or not config.get("handle"):
-        return None
-    handle = str(config["handle"])
-    sid = resumption.verify(secret, handle, grant.user, settings.resume_grace_s)
-    if sid is None:
-        raise ProtocolError(closecodes.INVALID_ARGUMENT, "invalid session resumption handle")
-    setup[key] = {k: v for k, v in config.items() if k != "handle"}
-    metrics.RESUMPTIONS.inc()
-    return sid
+def same_origin_loopback(request: Request, http_port: int) -> bool:
+    """A request from the page itself on the loopback HTTP port: Host and Origin agree."""
+    if request.url.scheme != "http" or (request.scope.get("server") or ("", 0))[1] != http_port:
+        return False
+    host = request.headers.get("host", "")
+    name, _, port = host.rpartition(":")
+    if name not in LOOPBACK_HOSTS or port != str(http_port):
+        return False
+    return request.headers.get("origin") == f"http://{host}"
 
 
-def create_app(settings: GatewaySettings) -> FastAPI:
-    state: dict[str, Any] = {}
-
+def _lifespan(state: GatewayState) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        state["bus"] = await GatewayBus.connect(settings.nats_url, settings.instance_id,
-                                                settings.js_replicas)
-        state["secret"] = settings.signing_secret()
+        s = state.settings
+        state.bus = await GatewayBus.connect(s.nats_url, s.instance_id, s.js_replicas)
+        state.secret = s.signing_secret()
         try:
             yield
         finally:
-            await state["bus"].close()
+            await state.bus.close()
+    return lifespan
 
-    app = FastAPI(title="livebus gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
 
-    def ready() -> tuple[bool, str]:
-        b: GatewayBus | None = state.get("bus")
-        if b is None or not b.connected():
-            return False, "not connected to NATS"
-        return True, "ok"
+def create_app(settings: GatewaySettings, state: GatewayState | None = None) -> FastAPI:
+    state = state or GatewayState.of(settings)
+    app = FastAPI(title="livebus gateway", lifespan=_lifespan(state), openapi_url=None,
+                  docs_url=None, redoc_url=None)
+    app.router.routes.extend(r for r in health.routes(state.ready)
+                             if getattr(r, "path", "") != "/metrics")
+    _token_routes(app, state)
+    _session_routes(app, state)
+    app.mount("/", StaticFiles(directory=STATIC, html=True), name="page")
+    return app
 
-    for route in health.routes(ready):
-        app.router.routes.append(route)
+
+def _token_routes(app: FastAPI, state: GatewayState) -> None:
+    settings = state.settings
 
     @app.post("/{version}/auth_tokens")
     async def create_token(version: str, request: Request) -> JSONResponse:
-        if version not in API_VERSIONS:
-            return _google_error(404, f"unknown API version {version}", "NOT_FOUND")
+        if version not in handshake.API_VERSIONS:
+            return _google_error(404, "unknown API version", "NOT_FOUND")
         cred = auth.credential(request.headers, request.query_params)
         if not cred or not auth.is_server_key(cred, settings.server_keys()):
             return _google_error(401, "a server API key is required to create tokens",
                                  "UNAUTHENTICATED")
         try:
-            body = await request.json()
+            body = await _json_body(request, MAX_TOKEN_REQUEST_BYTES)
         except ValueError:
             return _google_error(400, "body must be JSON", "INVALID_ARGUMENT")
         if not isinstance(body, dict):
             return _google_error(400, "body must be a JSON object", "INVALID_ARGUMENT")
         try:
-            token = tokens.mint(state["secret"], body)
+            token = tokens.mint(state.secret, body)
         except TokenError as e:
             return _google_error(400, str(e), "INVALID_ARGUMENT")
         metrics.TOKENS_MINTED.inc()
@@ -149,72 +158,102 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
     @app.post("/dev/token")
     async def dev_token(request: Request) -> JSONResponse:
-        """A one-use token for the local page, only when LIVEBUS_GATEWAY_DEV_TOKENS is on.
+        """A one-use token for the local page: only when enabled, only same-origin on loopback.
 
+        Each call is a new identity (`page:<random>`): visitors never share sessions or notes.
         Production applications mint tokens in their own backend (docs/tokens.md)."""
-        if not settings.dev_tokens:
-            return _google_error(403, "development tokens are disabled on this gateway",
+        if not settings.dev_tokens or not same_origin_loopback(request, settings.http_port):
+            return _google_error(403, "development tokens are not available here",
                                  "PERMISSION_DENIED")
-        token = tokens.mint(state["secret"], {"uses": 1, "livebus": {"user": "dev-page"}})
+        user = "page:" + secrets.token_hex(8)
+        token = tokens.mint(state.secret, {"uses": 1, "livebus": {"user": user}})
         metrics.TOKENS_MINTED.inc()
         return JSONResponse(token)
 
+
+def _session_routes(app: FastAPI, state: GatewayState) -> None:
+    settings = state.settings
+
     @app.get("/livebus/v1/sessions/{session_id}/transcript")
     async def transcript(session_id: str, request: Request) -> JSONResponse:
-        """The session's shadow log: a server key, or the session's own resumption handle."""
+        """The shadow log: all of it to a server key; to the session's own handle, without
+        server tools' calls and results (those stay server-side)."""
         cred = auth.credential(request.headers, request.query_params) or ""
-        handle = resumption.claims(state["secret"], cred, settings.resume_grace_s)
-        if not (auth.is_server_key(cred, settings.server_keys())
-                or (handle is not None and handle["sid"] == session_id)):
+        server = auth.is_server_key(cred, settings.server_keys())
+        handle = None if server else resumption.claims(state.secret, cred,
+                                                       settings.resume_grace_s)
+        own = handle is not None and handle["sid"] == session_id and bool(handle["user"])
+        if not (server or own) or state.bus is None:
             return _google_error(403, "a server key or this session's handle is required",
                                  "PERMISSION_DENIED")
-        bus: GatewayBus = state["bus"]
-        entries = await shadowlog.read(bus.main.jetstream(), session_id)
-        return JSONResponse({"sessionId": session_id,
-                             "entries": [e.model_dump() for e in entries]})
+        entries = await shadowlog.read(state.bus.main.jetstream(), session_id)
+        shown = [e.model_dump() for e in entries if server or not e.server]
+        return JSONResponse({"sessionId": session_id, "entries": shown})
 
     async def live(ws: WebSocket, version: str, method: str) -> None:
         await ws.accept()
-        try:
-            if version not in API_VERSIONS or method not in LIVE_METHODS:
-                raise ProtocolError(closecodes.POLICY, f"unknown endpoint {version}.{method}")
-            bus: GatewayBus = state["bus"]
-            try:
-                grant = auth.authenticate(auth.credential(ws.headers, ws.query_params),
-                                          settings.server_keys(), state["secret"])
-            except TokenError as e:
-                metrics.CONNECTIONS_REJECTED.labels("auth").inc()
-                raise ProtocolError(closecodes.POLICY, str(e)) from None
-            try:
-                first = await asyncio.wait_for(ws.receive(), settings.setup_timeout_s)
-            except TimeoutError:
-                raise ProtocolError(closecodes.INVALID_ARGUMENT, "no setup message") from None
-            if first["type"] == "websocket.disconnect":
-                return
-            data = first.get("text") or first.get("bytes") or b""
-            if len(data) > settings.max_message_bytes:
-                raise ProtocolError(closecodes.TOO_BIG, "setup message too large")
-            setup = validate_setup(wire.parse_setup(data), grant, settings.allowed_models)
-            resume = resumed_session(setup, grant, state["secret"], settings)
-            if resume is None:  # resuming uses no use of a token, as with Google
-                try:
-                    tokens.check_new_session(grant)
-                    await tokens.spend(bus.token_uses, grant)
-                except TokenError as e:
-                    metrics.CONNECTIONS_REJECTED.labels("auth").inc()
-                    raise ProtocolError(closecodes.POLICY, str(e)) from None
-        except ProtocolError as e:
-            metrics.CONNECTIONS_REJECTED.labels(f"close_{e.code}").inc()
-            with contextlib.suppress(Exception):
-                await ws.close(e.code, e.reason)
+        opening = await _handshake(ws, state, version, method)
+        if opening is None or state.bus is None:
             return
-        await ClientSession(ws, bus, settings, grant, setup, state["secret"], resume).run()
+        user = opening.grant.user
+        try:
+            state.admission.acquire(user)
+        except ProtocolError as e:
+            metrics.CONNECTIONS_REJECTED.labels("capacity").inc()
+            await _close(ws, e.code, e.reason)
+            return
+        try:  # the slot is taken: from here every way out gives it back
+            if opening.resume is None and not await _spend_use(ws, state.bus, opening):
+                return
+            await ClientSession(ws, state.bus, settings, opening.grant, opening.setup,
+                                state.secret, opening.resume).run()
+        finally:
+            state.admission.release(user)
 
     app.add_api_websocket_route(
         "/ws/google.ai.generativelanguage.{version}.GenerativeService.{method}", live)
-    app.mount("/", StaticFiles(directory=STATIC, html=True), name="page")
-    return app
 
 
-def asgi(settings: GatewaySettings) -> ASGIApp:
-    return CollapseSlashes(create_app(settings))
+async def _handshake(ws: WebSocket, state: GatewayState, version: str,
+                     method: str) -> handshake.Opening | None:
+    """Credential and setup; None when the socket was closed (with the reason why)."""
+    settings, stage = state.settings, "auth"
+    try:
+        handshake.check_endpoint(version, method)
+        grant = handshake.grant(ws.headers, ws.query_params, settings.server_keys(),
+                                state.secret)
+        stage = "setup"
+        try:
+            first = await asyncio.wait_for(ws.receive(), settings.setup_timeout_s)
+        except TimeoutError:
+            raise ProtocolError(closecodes.INVALID_ARGUMENT, "no setup message") from None
+        if first["type"] == "websocket.disconnect":
+            return None
+        data = first.get("text") or first.get("bytes") or b""
+        return handshake.opening(data, grant, allowed_models=settings.allowed_models,
+                                 max_bytes=settings.max_message_bytes, secret=state.secret,
+                                 resume_grace_s=settings.resume_grace_s)
+    except ProtocolError as e:
+        metrics.CONNECTIONS_REJECTED.labels(stage if stage == "auth" else f"close_{e.code}").inc()
+        await _close(ws, e.code, e.reason)
+    except Exception:
+        log.exception("handshake failed")
+        await _close(ws, closecodes.INTERNAL, "internal error")
+    return None
+
+
+async def _spend_use(ws: WebSocket, bus: GatewayBus, opening: handshake.Opening) -> bool:
+    """A new session spends one of its token's uses (resuming spends none, as with Google)."""
+    try:
+        tokens.check_new_session(opening.grant)
+        await tokens.spend(bus.token_uses, opening.grant)
+    except TokenError as e:
+        metrics.CONNECTIONS_REJECTED.labels("auth").inc()
+        await _close(ws, closecodes.POLICY, str(e))
+        return False
+    return True
+
+
+async def _close(ws: WebSocket, code: int, reason: str) -> None:
+    with contextlib.suppress(Exception):
+        await ws.close(code, closecodes.clamp_reason(reason))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Mapping
 
@@ -21,8 +22,22 @@ def credential(headers: Mapping[str, str], query: Mapping[str, str]) -> str | No
     return None
 
 
+def matching_key(candidate: str, server_keys: list[str]) -> str | None:
+    """The server key equal to candidate (compared in constant time), if any."""
+    found = None
+    for k in server_keys:
+        if hmac.compare_digest(candidate.encode(), k.encode()):
+            found = k
+    return found
+
+
 def is_server_key(candidate: str, server_keys: list[str]) -> bool:
-    return any(hmac.compare_digest(candidate.encode(), k.encode()) for k in server_keys)
+    return matching_key(candidate, server_keys) is not None
+
+
+def key_identity(key: str) -> str:
+    """Each server key is its own identity (sessions, limits, notes), named without the key."""
+    return "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def authenticate(candidate: str | None, server_keys: list[str], secret: str) -> Grant:
@@ -31,6 +46,7 @@ def authenticate(candidate: str | None, server_keys: list[str], secret: str) -> 
         raise TokenError("missing API key or token")
     if candidate.startswith(tokens.PREFIX):
         return tokens.verify(secret, candidate)
-    if is_server_key(candidate, server_keys):
-        return Grant(user="server", server_key=True)
+    key = matching_key(candidate, server_keys)
+    if key is not None:
+        return Grant(user=key_identity(key), server_key=True)
     raise TokenError("API key not valid")

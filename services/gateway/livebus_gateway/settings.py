@@ -50,6 +50,41 @@ class GatewaySettings(ServiceSettings):
     # Hand the page served on the loopback HTTP port a token without a server key (make run).
     dev_tokens: bool = False
 
+    # -- Per-session runtime (G2): what a session may cost, and how long it may live. ------
+    # Per session, sustained per second and burst (1008 "rate limit exceeded: ..." past either).
+    max_chunks_per_message: int = 32              # media chunks in one realtime_input message
+    max_chunks_per_second: float = 200.0          # audio + video chunks
+    burst_chunks: int = 400
+    max_uplink_bytes_per_second: float = 4 * 1024 * 1024  # client frame bytes as received
+    burst_uplink_bytes: int = 16 * 1024 * 1024
+    max_publishes_per_second: float = 250.0       # NATS publishes the session causes
+    burst_publishes: int = 500
+    # Per credential (grant.user: a token's user, "server" for server keys) on one replica.
+    credential_messages_per_second: float = 20000.0
+    credential_burst_messages: int = 40000
+    credential_chunks_per_second: float = 20000.0
+    credential_burst_chunks: int = 40000
+    credential_uplink_bytes_per_second: float = 256 * 1024 * 1024
+    credential_burst_uplink_bytes: int = 512 * 1024 * 1024
+    credential_publishes_per_second: float = 25000.0
+    credential_burst_publishes: int = 50000
+    # One client connection lives at most this long (1008 "maximum session duration reached").
+    max_session_s: float = 4 * 3600.0
+
+    # -- Admission and the HTTP surface (G1). -------------------------------------------------
+    # Concurrent sessions on this replica: max_sessions in all, this many per credential (a
+    # server key, a token's user); past either, 1013 and /readyz says not ready (in all).
+    max_sessions_per_user: int = 20
+    # /livez, /readyz and /metrics on health_host:health_port; /metrics never on the public
+    # ports (/livez and /readyz are on both). 0: no internal server.
+    health_port: int = 9090
+    # Per listening port: open connections (WebSockets included); past it a new one is dropped.
+    max_connections: int = 2000
+    max_header_bytes: int = 64 * 1024  # request line + headers (400 past it)
+    max_headers: int = 100             # header lines (431 past it)
+    handshake_timeout_s: float = 10.0  # a connection must send its request headers by then
+    idle_timeout_s: float = 5.0        # an idle keep-alive HTTP connection is closed after it
+
     def server_keys(self) -> list[str]:
         keys = list(self.api_keys)
         if self.api_key_file and self.api_key_file.exists():

@@ -9,14 +9,18 @@ spend the last use.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
 from nats.js.errors import KeyWrongLastSequenceError, NotFoundError
 from nats.js.kv import KeyValue
+
+from . import setupcheck
+from .wire import ProtocolError
 
 PREFIX = "auth_tokens/"
 ISSUER = "livebus"
@@ -35,8 +39,9 @@ class Grant:
 
     user: str
     server_key: bool = False
-    models: list[str] = field(default_factory=list)  # empty: the gateway's allowed models
-    tools: list[str] | None = None                    # None: the server's default tools
+    # None (no claim): the gateway's models / the server's default tools; [] grants none.
+    models: list[str] | None = None
+    tools: list[str] | None = None
     locked_setup: dict[str, Any] | None = None
     field_mask: list[str] | None = None
     token_id: str | None = None
@@ -65,20 +70,83 @@ def _rfc3339(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def mint(secret: str, body: dict[str, Any], now: dt.datetime | None = None) -> dict[str, Any]:
-    """Create a token from a `POST auth_tokens` body; returns Google's AuthToken JSON."""
-    now = now or dt.datetime.now(dt.UTC)
+MAX_USES = 1000
+MAX_CLAIM_ITEMS = 100
+MAX_NAME = 200
+
+
+def _uses(value: Any) -> int:
+    """A JSON integer from 1 to MAX_USES (not a bool, string, fraction or non-finite number)."""
+    if value is None:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TokenError("uses must be an integer")
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        raise TokenError("uses must be an integer")
+    if not 1 <= value <= MAX_USES:
+        raise TokenError(f"uses must be from 1 to {MAX_USES}")
+    return int(value)
+
+
+def _names(value: Any, what: str) -> list[str]:
+    if not isinstance(value, list) or len(value) > MAX_CLAIM_ITEMS or not all(
+            isinstance(v, str) and 0 < len(v) <= MAX_NAME for v in value):
+        raise TokenError(f"livebus.{what} must be a list of at most {MAX_CLAIM_ITEMS} names")
+    return list(value)
+
+
+def _livebus_claims(lb: Any) -> dict[str, Any]:
+    """livebus's own claims: user, and models/tools where a present empty list grants none."""
+    if lb is None:
+        return {}
+    if not isinstance(lb, dict):
+        raise TokenError("livebus claims must be an object")
+    claims: dict[str, Any] = {}
+    user = lb.get("user")
+    if user not in (None, ""):
+        if not isinstance(user, str) or len(user) > MAX_NAME:
+            raise TokenError(f"livebus.user must be a string of at most {MAX_NAME} characters")
+        claims["user"] = user
+    for what in ("models", "tools"):
+        if lb.get(what) is not None:
+            claims[what] = _names(lb[what], what)
+    return claims
+
+
+def _locked_setup(body: dict[str, Any]) -> dict[str, Any]:
+    setup = body.get("bidiGenerateContentSetup") or body.get("bidi_generate_content_setup")
+    if setup is None:
+        return {}
+    if not isinstance(setup, dict):
+        raise TokenError("bidiGenerateContentSetup must be an object")
+    locked = setup.get("setup", setup)
     try:
-        uses = int(body.get("uses", 1) or 1)
+        setupcheck.check_setup(locked)
+    except ProtocolError as e:
+        raise TokenError(f"bidiGenerateContentSetup: {e.reason}") from None
+    claims: dict[str, Any] = {"setup": locked}
+    mask = body.get("fieldMask") or body.get("field_mask")
+    if mask:
+        if not isinstance(mask, str):
+            raise TokenError("fieldMask must be a string")
+        claims["mask"] = [m.strip() for m in mask.split(",") if m.strip()]
+    return claims
+
+
+def mint(secret: str, body: dict[str, Any], now: dt.datetime | None = None) -> dict[str, Any]:
+    """Create a token from a `POST auth_tokens` body; returns Google's AuthToken JSON.
+
+    Raises TokenError (a 400 INVALID_ARGUMENT) for anything malformed."""
+    now = now or dt.datetime.now(dt.UTC)
+    uses = _uses(body.get("uses"))
+    try:
         expire = _parse_time(body.get("expireTime") or body.get("expire_time"), now + DEFAULT_TTL)
         nse = _parse_time(
             body.get("newSessionExpireTime") or body.get("new_session_expire_time"),
             now + DEFAULT_NEW_SESSION_TTL,
         )
-    except (TypeError, ValueError) as e:
-        raise TokenError(f"invalid token request: {e}") from None
-    if uses < 1:
-        raise TokenError("uses must be at least 1")
+    except (TypeError, ValueError, OverflowError):
+        raise TokenError("invalid token request: times are RFC 3339 strings") from None
     if expire <= now or expire - now > MAX_TTL:
         raise TokenError("expireTime must be in the future and at most 20 hours away")
     nse = min(nse, expire)
@@ -89,22 +157,9 @@ def mint(secret: str, body: dict[str, Any], now: dt.datetime | None = None) -> d
         "exp": int(expire.timestamp()),
         "nse": int(nse.timestamp()),
         "uses": uses,
+        **_locked_setup(body),
+        **_livebus_claims(body.get("livebus")),
     }
-    setup = body.get("bidiGenerateContentSetup") or body.get("bidi_generate_content_setup")
-    if isinstance(setup, dict):
-        claims["setup"] = setup.get("setup", setup)
-        mask = body.get("fieldMask") or body.get("field_mask")
-        if mask:
-            claims["mask"] = [m.strip() for m in str(mask).split(",") if m.strip()]
-    lb = body.get("livebus") or {}
-    if not isinstance(lb, dict):
-        raise TokenError("livebus claims must be an object")
-    if lb.get("user"):
-        claims["user"] = str(lb["user"])
-    if lb.get("models") is not None:
-        claims["models"] = [str(m) for m in lb["models"]]
-    if lb.get("tools") is not None:
-        claims["tools"] = [str(t) for t in lb["tools"]]
     token = jwt.encode(claims, secret, algorithm="HS256")
     return {
         "name": PREFIX + token,
@@ -127,7 +182,7 @@ def verify(secret: str, credential: str) -> Grant:
     return Grant(
         new_session_until=float(claims.get("nse", claims["exp"])),
         user=str(claims.get("user") or f"token:{claims['jti'][:8]}"),
-        models=list(claims.get("models") or []),
+        models=claims.get("models"),
         tools=claims.get("tools"),
         locked_setup=claims.get("setup"),
         field_mask=claims.get("mask"),

@@ -27,7 +27,7 @@ class Target:
 
 def targets(stack: Stack) -> list[Target]:
     cfg, host = stack.cfg, stack.cfg.host
-    out = [Target("gateway", f"gateway-{i}", f"{host}:{cfg.http_port + i}")
+    out = [Target("gateway", f"gateway-{i}", f"{host}:{cfg.gateway_health_port + i}")
            for i in range(cfg.gateways)]
     out += [Target("gemini-bridge", f"bridge-{i}", f"{host}:{cfg.bridge_health_port + i}")
             for i in range(cfg.bridges)]

@@ -27,6 +27,7 @@ def free_ports() -> dict[str, int]:
         "bridge_health_port": procs.free_port_range(4),
         "tools_health_port": procs.free_port_range(3),
         "sampler_health_port": procs.free_port_range(3),
+        "gateway_health_port": procs.free_port_range(3),
     }
 
 

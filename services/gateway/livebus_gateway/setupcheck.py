@@ -1,0 +1,149 @@
+"""A client's setup against setupfields' allow-list: pure, raises ProtocolError (1007) or passes.
+
+Every key must be a listed field of its message (camelCase or snake_case, not both), every value of
+its kind: enums are their names (never numbers or objects), numbers are finite, integers fit 64
+bits, nesting is bounded. `httpOptions` is refused at any depth, free JSON included.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from pydantic.alias_generators import to_snake
+
+from livebus import closecodes
+
+from .setupfields import ENUMS, MESSAGES, NEVER, SETUP
+from .wire import ProtocolError
+
+MAX_DEPTH = 32          # objects and lists inside the setup, free JSON included
+_INT_LIMIT = 2**63
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]*={0,2}")
+_SCALARS = ("string", "integer", "number", "bool", "bytes")
+
+# Per message: each accepted spelling -> the field's wire name.
+_SPELLINGS: dict[str, dict[str, str]] = {
+    name: {spelling: f for f in fields for spelling in (f, to_snake(f))}
+    for name, fields in MESSAGES.items()
+}
+
+
+def shown(key: str) -> str:
+    """A client-chosen key, safe and short enough to name in a close reason."""
+    return "".join(c if c.isprintable() and c not in "\"'" else "?" for c in key[:40])
+
+
+def invalid(reason: str) -> ProtocolError:
+    return ProtocolError(closecodes.INVALID_ARGUMENT, reason)
+
+
+def _unknown(key: str, where: str) -> ProtocolError:
+    return invalid(f'Invalid JSON payload received. Unknown name "{shown(key)}" at '
+                   f"'{where}': Cannot find field.")
+
+
+def _never(key: str, where: str) -> ProtocolError:
+    return invalid(f'"{shown(key)}" is not accepted at \'{where}\': the upstream connection '
+                   "is the gateway's own")
+
+
+def check_setup(setup: dict[str, Any]) -> None:
+    """Raises ProtocolError(1007) naming the first field that is not allowed."""
+    _message(setup, SETUP, "setup", 1)
+
+
+def check_message(value: object, name: str, where: str) -> None:
+    """One allow-listed message (e.g. a token's locked setup part)."""
+    _message(value, name, where, 1)
+
+
+def _message(obj: object, name: str, where: str, depth: int) -> None:
+    if not isinstance(obj, dict):
+        raise invalid(f"{where} must be an object")
+    spellings, fields = _SPELLINGS[name], MESSAGES[name]
+    seen: set[str] = set()
+    for key, value in obj.items():
+        if key in NEVER:
+            raise _never(key, where)
+        field = spellings.get(key)
+        if field is None:
+            raise _unknown(key, where)
+        if field in seen:
+            raise invalid(f"{where}.{field} is given twice")
+        seen.add(field)
+        _value(value, fields[field], f"{where}.{shown(key)}", depth + 1)
+
+
+def _value(value: object, kind: str, where: str, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise invalid(f"{where}: nested too deeply (at most {MAX_DEPTH} levels)")
+    if value is None:  # proto JSON: null is the field's default
+        return
+    if kind.startswith("[]"):
+        if not isinstance(value, list):
+            raise invalid(f"{where} must be a list")
+        for i, item in enumerate(value):
+            _value(item, kind[2:], f"{where}[{i}]", depth + 1)
+    elif kind.startswith("{}"):
+        if not isinstance(value, dict):
+            raise invalid(f"{where} must be an object")
+        for key, item in value.items():
+            if key in NEVER:
+                raise _never(key, where)
+            _value(item, kind[2:], f"{where}.{shown(key)}", depth + 1)
+    elif kind == "json":
+        _json(value, where, depth)
+    elif kind.startswith("enum:"):
+        _enum(value, kind[5:], where)
+    elif kind in _SCALARS:
+        _scalar(value, kind, where)
+    else:
+        _message(value, kind, where, depth)
+
+
+def _enum(value: object, name: str, where: str) -> None:
+    allowed = ENUMS.get(name) or tuple(name.split("|"))
+    if not isinstance(value, str):
+        raise invalid(f"{where} must be one of its enum names, as a string")
+    if value not in allowed:
+        raise invalid(f"{where}: {shown(value)!r} is not a valid value")
+
+
+def _scalar(value: object, kind: str, where: str) -> None:
+    ok: bool
+    if kind == "string":
+        ok = isinstance(value, str)
+    elif kind == "bool":
+        ok = isinstance(value, bool)
+    elif kind == "bytes":
+        ok = isinstance(value, str) and _BASE64.fullmatch(value) is not None
+    elif isinstance(value, bool) or not isinstance(value, int | float):
+        ok = False
+    elif kind == "integer":
+        ok = (isinstance(value, int) or (math.isfinite(value) and value.is_integer())) \
+            and abs(value) < _INT_LIMIT
+    else:
+        ok = math.isfinite(value)
+    if not ok:
+        raise invalid(f"{where} must be {'a finite number' if kind == 'number' else 'a ' + kind}"
+                      if kind != "bytes" else f"{where} must be base64")
+
+
+def _json(value: object, where: str, depth: int) -> None:
+    """Free JSON (schemas, function arguments): bounded depth, finite numbers, no httpOptions."""
+    stack: list[tuple[object, int]] = [(value, depth)]
+    while stack:
+        item, d = stack.pop()
+        if d > MAX_DEPTH:
+            raise invalid(f"{where}: nested too deeply (at most {MAX_DEPTH} levels)")
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                if key in NEVER:
+                    raise _never(key, where)
+                stack.append((inner, d + 1))
+        elif isinstance(item, list):
+            stack.extend((inner, d + 1) for inner in item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise invalid(f"{where}: numbers must be finite")
