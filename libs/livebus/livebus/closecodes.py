@@ -17,3 +17,9 @@ def clamp_reason(reason: str) -> str:
     if len(data) <= 123:
         return reason
     return data[:120].decode(errors="ignore") + "..."
+
+
+# Gateway session runtime (docs/security.md): names for the codes above, by why a session ends.
+RESUMED_ELSEWHERE = NORMAL  # "session resumed on another connection"
+RATE_LIMITED = POLICY       # "rate limit exceeded: <what>" (messages, media chunks, bytes, ...)
+SESSION_EXPIRED = POLICY    # "token expired", "maximum session duration reached"

@@ -1,4 +1,10 @@
-"""One client connection: Gemini Live frames <-> the session's NATS subjects."""
+"""One client connection: Gemini Live frames <-> the session's NATS subjects.
+
+The uplink is charged against the session's and its credential's budgets (limits.py) before it
+is published; moves to another bridge live in takeover.py; frame parsing and encoding in wire.py.
+A session ends at the first of: the client leaving, the bridge closing it, a bad or too costly
+message, another connection resuming it, its token's expireTime, or `max_session_s`.
+"""
 
 from __future__ import annotations
 
@@ -8,49 +14,30 @@ import json
 import logging
 import time
 import uuid
-from collections import deque
 from typing import Any
 
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from livebus import b64, closecodes, headers, subjects
+from livebus import closecodes, headers, subjects
 from livebus.logs import session_id_var
 from livebus.v1 import bus_pb2
 
-from . import metrics, resumption, timing, wire
+from . import limits, metrics, resumption, timing, wire
 from .buses import GatewayBus
 from .settings import GatewaySettings
+from .takeover import Takeover
 from .tokens import Grant
 from .wire import ProtocolError
 
 log = logging.getLogger(__name__)
 
-_AUDIO_HEAD = '{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":"'
-_AUDIO_MID = '","data":"'
-_AUDIO_TAIL = '"}}]}}}'
-TURN_COMPLETE = '{"serverContent":{"turnComplete":true}}'
-
-
-class RateLimiter:
-    """Token bucket over messages; a flood closes the session instead of starving others."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate = rate
-        self.capacity = float(burst)
-        self.tokens = float(burst)
-        self.last = time.monotonic()
-
-    def allow(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
-        self.last = now
-        if self.tokens < 1.0:
-            return False
-        self.tokens -= 1.0
-        return True
+RESUMED_ELSEWHERE = "session resumed on another connection"
+TOKEN_EXPIRED = "token expired"
+TOO_LONG = "maximum session duration reached"
 
 
 class ClientSession:
@@ -63,53 +50,38 @@ class ClientSession:
         self.grant = grant
         self.setup = setup
         self.id = resume or uuid.uuid4().hex
+        self.connection_id = uuid.uuid4().hex  # this socket, as other replicas see it
         self.resuming = resume is not None
         self.handle = resumption.mint(secret, self.id, grant.user)
         self.closed = asyncio.Event()
         self.close_code = closecodes.NORMAL
         self.close_reason = ""
+        self.superseded = False  # another connection resumed the session
         self.audio_seq = 0
         self.ctl_seq = 0
         self.timing = timing.SessionTiming()
         self._send_lock = asyncio.Lock()
         self.bridge_id = ""
         self.in_turn = False  # a reply is streaming to the client
-        # While the session moves to another bridge, the uplink waits here (bounded).
-        self.holding = False
-        self.held: deque[wire.Action] = deque()
-        self.held_audio = 0
-        # What went to the bridge lately: replayed after the bridge's last sign of life when it
-        # dies, since nobody was listening in between.
-        self.recent: deque[tuple[float, wire.Action]] = deque()
-        self._takeover_task: asyncio.Task[None] | None = None
+        self.mover = Takeover(self, bus, settings)
+        self.limits = limits.SessionLimits(limits.session_budget(settings),
+                                           limits.credentials(settings), grant.user)
+        self._noted: set[str] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def run(self) -> None:
         session_id_var.set(self.id)
-        sub = await self.bus.main.subscribe(subjects.down_all(self.id), cb=self._on_down,
-                                            pending_msgs_limit=65536,
-                                            pending_bytes_limit=64 * 1024 * 1024)
+        subs: list[Subscription] = []
         metrics.SESSIONS.inc()
         try:
-            reply = await self._open(takeover=self.resuming)
-            if not reply.ok:
-                raise ProtocolError(reply.error.code or closecodes.INTERNAL, reply.error.reason)
-            self.bridge_id = reply.bridge_id
-            self.ctl_seq = reply.ctl_seq  # a resumed session numbers on from its last one
-            log.info("session open on bridge %s", reply.bridge_id)
-            complete = json.loads(reply.setup_complete_json or b"{}")
-            complete["sessionId"] = self.id  # livebus's id: transcripts are read by it
-            await self._send_text(json.dumps({"setupComplete": complete}))
-            reader = asyncio.create_task(self._uplink())
-            closer = asyncio.create_task(self.closed.wait())
-            watchdog = asyncio.create_task(self._watch_bridge())
-            done, _ = await asyncio.wait({reader, closer}, return_when=asyncio.FIRST_COMPLETED)
-            for t in (reader, closer, watchdog, self._takeover_task):
-                if t is not None and t not in done:
-                    t.cancel()
-            if reader in done and reader.exception() is not None:
-                raise reader.exception()  # type: ignore[misc]
+            subs.append(await self.bus.main.subscribe(
+                subjects.session_attached(self.id), cb=self._on_attached))
+            subs.append(await self.bus.main.subscribe(
+                subjects.down_all(self.id), cb=self._on_down, pending_msgs_limit=65536,
+                pending_bytes_limit=64 * 1024 * 1024))
+            await self._start()
+            await self._serve()
         except ProtocolError as e:
             metrics.REJECTED_MESSAGES.labels(_reason_label(e)).inc()
             log.info("closing session: %s %s", e.code, e.reason)
@@ -119,55 +91,69 @@ class ClientSession:
             self.close_code, self.close_reason = closecodes.INTERNAL, "internal error"
         finally:
             metrics.SESSIONS.dec()
-            await self._tell_bridge_closed()
-            with contextlib.suppress(Exception):  # a reconnecting connection drops it anyway
-                await sub.unsubscribe()
+            self.limits.release()
+            self.mover.cancel()
+            if not self.superseded:  # the session lives on with its new connection
+                await self._tell_bridge_closed()
+            for sub in subs:
+                with contextlib.suppress(Exception):  # a reconnecting connection drops it anyway
+                    await sub.unsubscribe()
             await self._close_ws()
 
-    async def _watch_bridge(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.bridge_silence_s / 3)
-            silent = self.bus.bridge_silent_for(self.bridge_id) if self.bridge_id else 0.0
-            if not self.holding and silent > self.settings.bridge_silence_s:
-                log.warning("bridge %s is silent; moving the session", self.bridge_id)
-                self._start_takeover("bridge_lost")
+    async def _start(self) -> None:
+        reply = await self._open(takeover=self.resuming)
+        if not reply.ok:
+            raise ProtocolError(reply.error.code or closecodes.INTERNAL, reply.error.reason)
+        self.bridge_id = reply.bridge_id
+        self.ctl_seq = reply.ctl_seq  # a resumed session numbers on from its last one
+        log.info("session open on bridge %s", reply.bridge_id)
+        # Any other socket on this session closes; flushed so it has been told before the
+        # client here can cause a reply.
+        await self.bus.main.publish(subjects.session_attached(self.id),
+                                    self.connection_id.encode())
+        await self.bus.main.flush()
+        complete = json.loads(reply.setup_complete_json or b"{}")
+        complete["sessionId"] = self.id  # livebus's id: transcripts are read by it
+        await self._send_text(json.dumps({"setupComplete": complete}))
 
-    def _start_takeover(self, cause: str) -> None:
-        if self.holding:
-            return
-        self.holding = True
-        metrics.TAKEOVERS.labels(cause).inc()
-        if cause == "bridge_lost":
-            # Audio since the bridge was last heard from, and every recent control event: the
-            # next bridge skips control events its predecessor had sent upstream (by seq).
-            last_heard = self.bus.bridge_last_seen(self.bridge_id)
-            self.held.extendleft(reversed([a for t, a in self.recent
-                                           if t > last_heard or isinstance(a, wire.Control)]))
-        self.recent.clear()
-        if self.in_turn:  # the reply died with its bridge: end the turn for the client
-            self.in_turn = False
-            asyncio.get_running_loop().create_task(self._send_text(TURN_COMPLETE))
-        self._takeover_task = asyncio.get_running_loop().create_task(self._takeover())
+    async def _serve(self) -> None:
+        reader = asyncio.create_task(self._uplink())
+        closer = asyncio.create_task(self.closed.wait())
+        others = [asyncio.create_task(self.mover.watch()), asyncio.create_task(self._expire())]
+        try:
+            done, _ = await asyncio.wait({reader, closer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in (reader, closer, *others):
+                t.cancel()
+        if reader in done and reader.exception() is not None:
+            raise reader.exception()  # type: ignore[misc]
 
-    async def _takeover(self) -> None:
-        """Reopen the session on another bridge; the client's socket stays open meanwhile."""
-        started = time.monotonic()
-        deadline = started + self.settings.takeover_deadline_s
-        while time.monotonic() < deadline:
-            reply = await self._open(takeover=True)
-            if reply.ok:
-                self.bridge_id = reply.bridge_id
-                self.ctl_seq = max(self.ctl_seq, reply.ctl_seq)
-                while self.held:  # in order, before anything newer
-                    await self._publish_now(self.held.popleft())
-                self.held_audio = 0
-                self.holding = False
-                log.info("session moved to bridge %s in %.0f ms", reply.bridge_id,
-                         (time.monotonic() - started) * 1000)
-                return
-            await asyncio.sleep(0.2)
-        self.close_code, self.close_reason = closecodes.INTERNAL, "session could not be moved"
-        self.closed.set()
+    def ends_in(self, now: float) -> tuple[float, str]:
+        """Seconds until this connection must end, and why: the token's expireTime bounds the
+        session's messages (as with Google), and no connection outlives max_session_s."""
+        left, why = self.settings.max_session_s, TOO_LONG
+        if self.grant.expires_at is not None and self.grant.expires_at - now < left:
+            left, why = self.grant.expires_at - now, TOKEN_EXPIRED
+        return max(0.0, left), why
+
+    async def _expire(self) -> None:
+        left, why = self.ends_in(time.time())
+        await asyncio.sleep(left)
+        self.end(closecodes.SESSION_EXPIRED, why)
+
+    def end(self, code: int, reason: str) -> None:
+        if not self.closed.is_set():
+            self.close_code, self.close_reason = code, reason
+            log.info("closing session: %s %s", code, reason)
+            self.closed.set()
+
+    async def _on_attached(self, msg: Msg) -> None:
+        if msg.data.decode(errors="replace") != self.connection_id and not self.superseded:
+            self.superseded = True  # from now on nothing more reaches this socket
+            self.end(closecodes.RESUMED_ELSEWHERE, RESUMED_ELSEWHERE)
+
+    async def reopen(self) -> bus_pb2.OpenSessionReply:
+        return await self._open(takeover=True)
 
     async def _open(self, takeover: bool = False) -> bus_pb2.OpenSessionReply:
         setup = dict(self.setup)
@@ -178,6 +164,7 @@ class ClientSession:
             setup_json=json.dumps(setup).encode(),
             user=self.grant.user,
             allowed_tools=self.grant.tools or [],
+            tools_granted=self.grant.tools is not None,
             gateway_id=self.settings.instance_id,
             takeover=takeover,
         ).SerializeToString()
@@ -207,7 +194,7 @@ class ClientSession:
         try:
             await self.bus.main.publish(subjects.up_ctl(self.id), ev.SerializeToString())
         except Exception as e:
-            log.warning("could not tell the bridge the session closed: %s", e)
+            log.warning("could not tell the bridge the session closed: %s", type(e).__name__)
 
     async def _close_ws(self) -> None:
         if self.ws.application_state == WebSocketState.CONNECTED:
@@ -217,7 +204,6 @@ class ClientSession:
     # -- uplink ------------------------------------------------------------------------------
 
     async def _uplink(self) -> None:
-        limiter = RateLimiter(self.settings.max_messages_per_second, self.settings.burst_messages)
         max_bytes = self.settings.max_message_bytes
         while True:
             try:
@@ -233,39 +219,30 @@ class ClientSession:
             if len(data) > max_bytes:
                 raise ProtocolError(closecodes.TOO_BIG,
                                     f"message of {len(data)} bytes exceeds {max_bytes}")
-            if not limiter.allow():
-                raise ProtocolError(closecodes.POLICY, "too many messages: rate limit exceeded")
-            for action in wire.parse_client_frame(data, self.settings.max_frame_bytes):
-                await self._publish(action)
+            self.limits.charge_frame(len(data))
+            actions = wire.parse_client_frame(data, self.settings.max_frame_bytes,
+                                              self.settings.max_chunks_per_message)
+            self.limits.charge_actions(wire.chunk_count(actions), wire.publish_count(actions))
+            for action in actions:
+                await self._submit(action)
 
-    async def _publish(self, action: wire.Action) -> None:
+    async def _submit(self, action: wire.Action) -> None:
+        if isinstance(action, wire.Note):
+            if action.reason not in self._noted:  # once per session, however often it comes
+                self._noted.add(action.reason)
+                log.warning("client sent %s (logged once per session)", action.reason)
+            return
         self.timing.client_action(action)
         if isinstance(action, wire.Control):
             self.ctl_seq += 1
             action.event.seq = self.ctl_seq
-        if not self.holding:
-            await self._publish_now(action)
-            return
-        if isinstance(action, wire.Video):
-            return  # video is opportunistic: never held
-        self.held.append(action)
-        if isinstance(action, wire.Audio):
-            self.held_audio += len(action.pcm)
-            while self.held_audio > self.settings.hold_audio_bytes:
-                dropped = next((a for a in self.held if isinstance(a, wire.Audio)), None)
-                if dropped is None:
-                    break
-                self.held.remove(dropped)
-                self.held_audio -= len(dropped.pcm)
-                metrics.HELD_AUDIO_DROPPED.inc(len(dropped.pcm))
+        if self.mover.holding:
+            self.mover.hold(action)
+        else:
+            await self.publish_now(action)
 
-    async def _publish_now(self, action: wire.Action) -> None:
-        if not isinstance(action, wire.Video):
-            now = time.monotonic()
-            self.recent.append((now, action))
-            horizon = now - self.settings.bridge_silence_s - 1.0
-            while self.recent and self.recent[0][0] < horizon:
-                self.recent.popleft()
+    async def publish_now(self, action: wire.Action) -> None:
+        self.mover.sent(action)
         if isinstance(action, wire.Audio):
             self.audio_seq += 1
             metrics.AUDIO_IN_BYTES.inc(len(action.pcm))
@@ -279,7 +256,7 @@ class ClientSession:
                 subjects.video_raw(self.id), action.data,
                 headers={headers.MIME: action.mime, headers.SENT_NS: str(time.time_ns())},
             )
-        else:
+        elif isinstance(action, wire.Control):
             data = action.event.SerializeToString()
             if len(data) > self.bus.main.max_payload - 4096:  # room for headers
                 raise ProtocolError(closecodes.TOO_BIG,
@@ -289,36 +266,41 @@ class ClientSession:
     # -- downlink ----------------------------------------------------------------------------
 
     async def _on_down(self, msg: Msg) -> None:
+        if self.superseded:
+            return
         try:
             if subjects.is_audio(msg.subject):
-                received = time.time_ns()
-                mime = (msg.headers or {}).get(headers.MIME, "audio/pcm;rate=24000")
-                metrics.AUDIO_OUT_BYTES.inc(len(msg.data))
-                self.in_turn = True
-                await self._send_text(
-                    _AUDIO_HEAD + mime + _AUDIO_MID + b64.encode(msg.data) + _AUDIO_TAIL)
-                self.timing.audio_sent(msg.headers, received)
+                await self._down_audio(msg)
                 return
             ev = bus_pb2.ServerEvent.FromString(msg.data)
             kind = ev.WhichOneof("event")
             if kind == "message_json":
-                self.timing.event(ev.message_json)
-                if b'"turnComplete":true' in ev.message_json:
+                out = wire.server_message(ev.message_json, self.handle)
+                if out.reply_over:
+                    self.timing.reply_over()
+                if out.turn_complete:
                     self.in_turn = False
-                if b'"newHandle"' in ev.message_json:  # clients get livebus's handle
-                    update = json.loads(ev.message_json)
-                    update["sessionResumptionUpdate"]["newHandle"] = self.handle
-                    await self._send_text(json.dumps(update))
-                    return
-                await self._send_text(ev.message_json.decode())
+                await self._send_text(out.text)
             elif kind == "migrate":
-                self._start_takeover("bridge_drain")
+                self.mover.start("bridge_drain")
             elif kind == "close":
-                self.close_code = ev.close.code or closecodes.NORMAL
-                self.close_reason = ev.close.reason
-                self.closed.set()
+                self.end(ev.close.code or closecodes.NORMAL, ev.close.reason)
         except Exception as e:  # the client is gone; the uplink loop will notice and clean up
-            log.debug("downlink send failed: %s", e)
+            log.debug("downlink send failed: %s", type(e).__name__)
+
+    async def _down_audio(self, msg: Msg) -> None:
+        received = time.time_ns()
+        mime = (msg.headers or {}).get(headers.MIME, wire.DEFAULT_AUDIO_OUT_MIME)
+        metrics.AUDIO_OUT_BYTES.inc(len(msg.data))
+        self.in_turn = True
+        await self._send_text(wire.audio_message(mime, msg.data))
+        self.timing.audio_sent(msg.headers, received)
+
+    def end_turn(self) -> None:
+        """A reply in progress will never finish (its bridge is gone): end it for the client."""
+        if self.in_turn:
+            self.in_turn = False
+            asyncio.get_running_loop().create_task(self._send_text(wire.TURN_COMPLETE))
 
     async def _send_text(self, text: str) -> None:
         async with self._send_lock:
@@ -326,6 +308,8 @@ class ClientSession:
 
 
 def _reason_label(e: ProtocolError) -> str:
+    if e.reason.startswith("rate limit exceeded"):
+        return "rate_limit"
     return {
         closecodes.INVALID_ARGUMENT: "invalid_argument",
         closecodes.POLICY: "policy",

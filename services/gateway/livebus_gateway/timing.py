@@ -57,6 +57,6 @@ class SessionTiming:
         if upstream and upstream.isdigit():
             metrics.TTFAB_PIPELINE.observe(max(0, elapsed - int(upstream)) / 1e9)
 
-    def event(self, message_json: bytes) -> None:
-        if latency.ends_reply(message_json):
-            self.clock.reply_over()
+    def reply_over(self) -> None:
+        """The model's reply ended (turnComplete or interrupted, as wire.server_message parsed)."""
+        self.clock.reply_over()

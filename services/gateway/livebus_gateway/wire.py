@@ -1,14 +1,20 @@
-"""Client frames of the Gemini Live protocol -> what the gateway does with them.
+"""Gemini Live frames, both ways: client frames -> actions, server events -> client frames.
 
-Pure functions, no I/O: each frame becomes a list of actions, or raises ProtocolError
-with the close code and reason the client will see.
+Pure functions, no I/O: each client frame becomes a list of actions, or raises ProtocolError
+with the close code and reason the client will see. Downlink events are parsed (never
+substring-matched) only when they are events; audio is framed without any parsing.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import warnings
 from dataclasses import dataclass
 from typing import Any
+
+from google.genai import types
+from pydantic import BaseModel, ValidationError
 
 from livebus import b64, closecodes
 from livebus.v1 import bus_pb2
@@ -16,8 +22,11 @@ from livebus.v1 import bus_pb2
 AUDIO_MIME = "audio/pcm"
 AUDIO_RATE = 16000
 IMAGE_MIMES = frozenset({"image/jpeg", "image/png", "image/webp"})
+# protobuf's default recursion limit, which Google's own JSON parsing applies.
+MAX_DEPTH = 100
+MAX_CONTAINERS = 100_000  # objects and arrays in one message
+MAX_CHUNKS = 32           # media chunks in one realtime_input message
 
-SETUP_KEYS = ("setup",)
 TOP_LEVEL = {
     "realtime_input": "realtime_input", "realtimeInput": "realtime_input",
     "client_content": "client_content", "clientContent": "client_content",
@@ -59,24 +68,67 @@ class Control:
     event: bus_pb2.ClientEvent
 
 
-Action = Audio | Video | Control
+@dataclass(frozen=True)
+class Note:
+    """Something odd but not fatal in a client message: the session logs it once."""
+
+    reason: str
+
+
+Action = Audio | Video | Control | Note
 
 
 def _unknown(name: str) -> ProtocolError:
     return invalid(f'Invalid JSON payload received. Unknown name "{name}": Cannot find field.')
 
 
+# -- JSON with bounded nesting --------------------------------------------------------------
+
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def nesting_problem(text: str) -> str | None:
+    """Why a JSON text nests too deep or holds too many values, before json.loads recurses.
+
+    Cheap on the hot path: a media message has a handful of brackets (base64 has none), so two
+    counts decide; only a message with more than MAX_DEPTH brackets is scanned."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return None
+    bare = _STRING.sub("", text)
+    if bare.count("[") + bare.count("{") > MAX_CONTAINERS:
+        return f"more than {MAX_CONTAINERS} objects and arrays"
+    depth = 0
+    for m in _BRACKET.finditer(bare):
+        if m.group() in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return f"nesting deeper than {MAX_DEPTH}"
+        else:
+            depth -= 1
+    return None
+
+
 def load_json(frame: str | bytes) -> dict[str, Any]:
     try:
-        msg = json.loads(frame)
-    except json.JSONDecodeError as e:
-        raise invalid(f"Invalid JSON payload received: {e.msg}") from None
+        text = frame.decode() if isinstance(frame, bytes) else frame
     except UnicodeDecodeError:
         raise invalid("Invalid JSON payload received: not UTF-8") from None
+    problem = nesting_problem(text)
+    if problem is not None:
+        raise invalid(f"Invalid JSON payload received: {problem}")
+    try:
+        msg = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise invalid(f"Invalid JSON payload received: {e.msg}") from None
+    except (RecursionError, ValueError):  # ValueError: e.g. an integer of 5,000 digits
+        raise invalid("Invalid JSON payload received") from None
     if not isinstance(msg, dict):
         raise invalid("Invalid JSON payload received: expected an object")
     return msg
 
+
+# -- setup ----------------------------------------------------------------------------------
 
 def parse_setup(frame: str | bytes) -> dict[str, Any]:
     """The first frame must be exactly {"setup": {...}} with a model."""
@@ -97,6 +149,8 @@ def parse_setup(frame: str | bytes) -> dict[str, Any]:
 def normalize_model(model: str) -> str:
     return model if model.startswith("models/") else f"models/{model}"
 
+
+# -- uplink ---------------------------------------------------------------------------------
 
 def check_audio_mime(mime: str) -> None:
     parts = [p.strip() for p in mime.split(";")]
@@ -144,7 +198,36 @@ def _dumps(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
-def parse_client_frame(frame: str | bytes, max_frame: int) -> list[Action]:
+def _validate(model: type[BaseModel], body: dict[str, Any], where: str) -> None:
+    """Check a message against the SDK's own type for it, as the bridge will read it.
+
+    Unknown enum values warn in the SDK (and numbers or objects raise from its enum lookup):
+    both are refused here with 1007 instead of surfacing later as an internal error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            model.model_validate(body)
+        except ValidationError as e:
+            first = e.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"])
+            if first["type"] == "extra_forbidden":
+                raise _unknown(f"{where}.{loc}") from None
+            raise invalid(f"Invalid value at '{where}.{loc}'") from None
+        except Exception:  # the SDK's enum lookup on a number, an object, an unknown name
+            raise invalid(f"Invalid value in '{where}'") from None
+
+
+def _tool_response(body: dict[str, Any]) -> list[Action]:
+    _validate(types.LiveClientToolResponse, body, "tool_response")
+    actions: list[Action] = [_ctl(tool_response_json=_dumps(body))]
+    responses = body.get("functionResponses", body.get("function_responses")) or []
+    if any(not r.get("id") for r in responses):
+        actions.append(Note("toolResponse without an id"))
+    return actions
+
+
+def parse_client_frame(frame: str | bytes, max_frame: int,
+                       max_chunks: int = MAX_CHUNKS) -> list[Action]:
     msg = load_json(frame)
     if len(msg) != 1:
         if not msg:
@@ -164,43 +247,107 @@ def parse_client_frame(frame: str | bytes, max_frame: int) -> list[Action]:
     if not isinstance(body, dict):
         raise invalid(f"{key} must be an object")
     if kind == "client_content":
+        _validate(types.LiveClientContent, body, "client_content")
         return [_ctl(client_content_json=_dumps(body))]
     if kind == "tool_response":
-        return [_ctl(tool_response_json=_dumps(body))]
-    return _realtime(body, max_frame)
+        return _tool_response(body)
+    return _realtime(body, max_frame, max_chunks)
 
 
-def _realtime(body: dict[str, Any], max_frame: int) -> list[Action]:
+def _media_chunks(value: Any, max_frame: int, max_chunks: int) -> list[Action]:
+    if not isinstance(value, list):
+        raise invalid("realtime_input.media_chunks must be a list")
+    if len(value) > max_chunks:  # before decoding any of them
+        raise ProtocolError(closecodes.RATE_LIMITED,
+                            f"rate limit exceeded: {len(value)} media chunks in one message "
+                            f"(at most {max_chunks})")
+    actions: list[Action] = []
+    for i, chunk in enumerate(value):
+        where = f"realtime_input.media_chunks[{i}]"
+        data, mime = _blob(chunk, where)
+        actions.append(_media(data, mime, max_frame, where))
+    return actions
+
+
+def _realtime_field(field: str, value: Any, max_frame: int) -> Action | None:
+    where = f"realtime_input.{field}"
+    if field in ("audio", "video"):
+        data, mime = _blob(value, where)
+        if not mime.startswith("audio/" if field == "audio" else "image/"):
+            raise invalid(f"{where} has mime type {mime!r}")
+        return _media(data, mime, max_frame, where)
+    if field == "text":
+        if not isinstance(value, str):
+            raise invalid("realtime_input.text must be a string")
+        return _ctl(text=value)
+    if field in ("activity_start", "activity_end"):
+        if not isinstance(value, dict) or value:
+            raise invalid(f"{where} must be an empty object")
+        return _ctl(**{field: True})
+    if not isinstance(value, bool):  # audio_stream_end
+        raise invalid(f"{where} must be a boolean")
+    return _ctl(audio_stream_end=True) if value else None
+
+
+def _realtime(body: dict[str, Any], max_frame: int, max_chunks: int) -> list[Action]:
     actions: list[Action] = []
     for name, value in body.items():
         field = REALTIME_FIELDS.get(name)
         if field is None:
             raise _unknown(f"realtime_input.{name}")
-        if field == "audio":
-            data, mime = _blob(value, "realtime_input.audio")
-            if not mime.startswith("audio/"):
-                raise invalid(f"realtime_input.audio has mime type {mime!r}")
-            actions.append(_media(data, mime, max_frame, "realtime_input.audio"))
-        elif field == "video":
-            data, mime = _blob(value, "realtime_input.video")
-            if not mime.startswith("image/"):
-                raise invalid(f"realtime_input.video has mime type {mime!r}")
-            actions.append(_media(data, mime, max_frame, "realtime_input.video"))
-        elif field == "media_chunks":
-            if not isinstance(value, list):
-                raise invalid("realtime_input.media_chunks must be a list")
-            for i, chunk in enumerate(value):
-                where = f"realtime_input.media_chunks[{i}]"
-                data, mime = _blob(chunk, where)
-                actions.append(_media(data, mime, max_frame, where))
-        elif field == "text":
-            if not isinstance(value, str):
-                raise invalid("realtime_input.text must be a string")
-            actions.append(_ctl(text=value))
-        elif field == "activity_start":
-            actions.append(_ctl(activity_start=True))
-        elif field == "activity_end":
-            actions.append(_ctl(activity_end=True))
-        elif field == "audio_stream_end" and value:
-            actions.append(_ctl(audio_stream_end=True))
+        if field == "media_chunks":
+            actions += _media_chunks(value, max_frame, max_chunks)
+            continue
+        action = _realtime_field(field, value, max_frame)
+        if action is not None:
+            actions.append(action)
     return actions
+
+
+def chunk_count(actions: list[Action]) -> int:
+    return sum(1 for a in actions if isinstance(a, Audio | Video))
+
+
+def publish_count(actions: list[Action]) -> int:
+    return sum(1 for a in actions if not isinstance(a, Note))
+
+
+# -- downlink -------------------------------------------------------------------------------
+
+DEFAULT_AUDIO_OUT_MIME = "audio/pcm;rate=24000"
+_AUDIO_HEAD = '{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":'
+_AUDIO_MID = ',"data":"'
+_AUDIO_TAIL = '"}}]}}}'
+TURN_COMPLETE = '{"serverContent":{"turnComplete":true}}'
+
+
+def audio_message(mime: str, pcm: bytes) -> str:
+    """One reply audio chunk as the client's serverContent message (no JSON library)."""
+    return _AUDIO_HEAD + json.dumps(mime) + _AUDIO_MID + b64.encode(pcm) + _AUDIO_TAIL
+
+
+@dataclass(frozen=True)
+class ServerMessage:
+    text: str            # what the client receives
+    turn_complete: bool  # serverContent.turnComplete
+    reply_over: bool     # the model's reply ended: turnComplete or interrupted
+
+
+def server_message(message_json: bytes, handle: str) -> ServerMessage:
+    """A server event for the client: a resumption update carries livebus's handle instead of
+    the upstream's; anything else goes out byte for byte."""
+    text = message_json.decode(errors="replace")
+    try:
+        msg = json.loads(text)
+    except (ValueError, RecursionError):
+        return ServerMessage(text, False, False)
+    if not isinstance(msg, dict):
+        return ServerMessage(text, False, False)
+    sc = msg.get("serverContent")
+    complete = isinstance(sc, dict) and sc.get("turnComplete") is True
+    interrupted = isinstance(sc, dict) and sc.get("interrupted") is True
+    update = msg.get("sessionResumptionUpdate")
+    if isinstance(update, dict) and update.get("newHandle"):
+        update["newHandle"] = handle
+        text = json.dumps(msg, separators=(",", ":"))
+    return ServerMessage(text, complete, complete or interrupted)
