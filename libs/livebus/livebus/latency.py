@@ -11,7 +11,6 @@ bridge's upstream part is the pipeline's own share.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping
 from typing import Protocol
 
@@ -100,10 +99,6 @@ _TURN_OVER = (b'"turnComplete":true', b'"interrupted":true')
 def ends_reply(message_json: bytes) -> bool:
     """A server message (compact wire JSON) that ends the model's reply."""
     return any(marker in message_json for marker in _TURN_OVER)
-
-
-def stamp(now_ns: int | None = None) -> str:
-    return str(time.time_ns() if now_ns is None else now_ns)
 
 
 def since_ns(hdrs: Mapping[str, str] | None, name: str, now_ns: int) -> int | None:
