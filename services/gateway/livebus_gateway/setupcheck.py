@@ -1,8 +1,9 @@
 """A client's setup against setupfields' allow-list: pure, raises ProtocolError (1007) or passes.
 
-Every key must be a listed field of its message (camelCase or snake_case, not both), every value of
-its kind: enums are their names (never numbers or objects), numbers are finite, integers fit 64
-bits, nesting is bounded. `httpOptions` is refused at any depth, free JSON included.
+Every key must be a listed field of its message (camelCase or snake_case; the SDK may send one
+field in both), every value of its kind: enums are their names (never numbers or objects),
+numbers are finite, integers fit 64 bits, nesting is bounded. `httpOptions` is refused at any
+depth, free JSON included.
 """
 
 from __future__ import annotations
@@ -63,16 +64,12 @@ def _message(obj: object, name: str, where: str, depth: int) -> None:
     if not isinstance(obj, dict):
         raise invalid(f"{where} must be an object")
     spellings, fields = _SPELLINGS[name], MESSAGES[name]
-    seen: set[str] = set()
     for key, value in obj.items():
         if key in NEVER:
             raise _never(key, where)
         field = spellings.get(key)
         if field is None:
             raise _unknown(key, where)
-        if field in seen:
-            raise invalid(f"{where}.{field} is given twice")
-        seen.add(field)
         _value(value, fields[field], f"{where}.{shown(key)}", depth + 1)
 
 
