@@ -56,17 +56,38 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
             b.close()
 
 
+# Every page in these tests records the CSP violations it meets (the gateway serves the page with
+# pageheaders.CSP); the listener is added before any of the page's own scripts run (Playwright
+# injects it through the DevTools protocol, which the policy does not govern).
+RECORD_CSP = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => window.__cspViolations.push({
+  directive: e.effectiveDirective, blocked: e.blockedURI, source: e.sourceFile, line: e.lineNumber,
+  sample: e.sample}));
+"""
+
+
+def csp_violations(page: Page) -> list[dict[str, Any]]:
+    return list(page.evaluate("() => window.__cspViolations ?? []"))
+
+
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.add_init_script(RECORD_CSP)
     pg = context.new_page()
     errors: list[str] = []
+    blocked: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("console", lambda m: blocked.append(m.text)
+          if "Content Security Policy" in m.text else None)
     try:
         yield pg
+        violations = csp_violations(pg) if not pg.is_closed() else []
     finally:
         context.close()
     assert not errors, f"errors in the page: {errors}"
+    assert not violations and not blocked, f"CSP violations: {violations} {blocked}"
 
 
 class Emulator:

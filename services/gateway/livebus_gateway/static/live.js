@@ -67,9 +67,52 @@ export function buildSetup(s) {
 }
 
 /**
+ * What a server message says, in order, as [event, ...args]: ["live"], ["interrupted"],
+ * ["inputText", text], ["audio", Uint8Array, mime], ["outputText", text], ["generationComplete"],
+ * ["turnComplete", usage], ["toolCall", toolCall]. Unknown fields are ignored.
+ */
+export function serverEvents(msg) {
+  const out = [];
+  if (!msg || typeof msg !== "object") return out;
+  if (msg.setupComplete) out.push(["live"]);
+  const sc = msg.serverContent;
+  if (sc && typeof sc === "object") {
+    if (sc.interrupted) out.push(["interrupted"]);
+    if (typeof sc.inputTranscription?.text === "string" && sc.inputTranscription.text) {
+      out.push(["inputText", sc.inputTranscription.text]);
+    }
+    const parts = Array.isArray(sc.modelTurn?.parts) ? sc.modelTurn.parts : [];
+    for (const part of parts) {
+      const inline = part?.inlineData ?? part?.inline_data;
+      const mime = String(inline?.mimeType ?? inline?.mime_type ?? "audio/pcm");
+      if (typeof inline?.data === "string" && inline.data && mime.startsWith("audio/")) {
+        out.push(["audio", decode(inline.data), mime]);
+      }
+    }
+    if (typeof sc.outputTranscription?.text === "string" && sc.outputTranscription.text) {
+      out.push(["outputText", sc.outputTranscription.text]);
+    }
+    if (sc.generationComplete) out.push(["generationComplete"]);
+    if (sc.turnComplete) out.push(["turnComplete", msg.usageMetadata]);
+  }
+  if (msg.toolCall && typeof msg.toolCall === "object") out.push(["toolCall", msg.toolCall]);
+  return out;
+}
+
+/** This page declares no tools; it answers any call anyway so the model is never left waiting. */
+export function toolErrorResponse(toolCall) {
+  const calls = Array.isArray(toolCall?.functionCalls) ? toolCall.functionCalls : [];
+  const functionResponses = calls.map((c) => ({
+    id: c?.id, name: c?.name, response: { error: "this client has no tools" },
+  }));
+  return { tool_response: { functionResponses } };
+}
+
+/**
  * Events (callbacks on `handlers`): state(state, detail), live(), audio(Uint8Array, mime),
  * inputText(text), outputText(text), interrupted(), generationComplete(), turnComplete(usage),
- * goAway(timeLeft), notice({kind, text, retryInMs}), message(raw object)
+ * notice({kind, text, retryInMs}), closed({code, reason, wasLive, kind, retry, text}),
+ * message(raw object)
  */
 export class LiveSession {
   constructor({ baseUrl = location.origin, apiVersion = "v1alpha", getToken, handlers }) {
@@ -211,33 +254,18 @@ export class LiveSession {
 
   dispatch(msg) {
     this.h.message?.(msg);
-    if (msg.setupComplete) {
-      clearTimeout(this.setupTimer);
-      this.attempt = 0;
-      this.tokenRetried = false;
-      this.setState("live");
-      this.h.live?.();
-    }
-    const sc = msg.serverContent;
-    if (sc) {
-      if (sc.interrupted) this.h.interrupted?.();
-      if (sc.inputTranscription?.text) this.h.inputText?.(sc.inputTranscription.text);
-      for (const part of sc.modelTurn?.parts ?? []) {
-        const inline = part.inlineData ?? part.inline_data;
-        const mime = String(inline?.mimeType ?? inline?.mime_type ?? "audio/pcm");
-        if (inline?.data && mime.startsWith("audio/")) this.h.audio?.(decode(inline.data), mime);
+    for (const [event, ...args] of serverEvents(msg)) {
+      if (event === "live") {
+        clearTimeout(this.setupTimer);
+        this.attempt = 0;
+        this.tokenRetried = false;
+        this.setState("live");
+        this.h.live?.();
+      } else if (event === "toolCall") {
+        this.send(toolErrorResponse(args[0]));
+      } else {
+        this.h[event]?.(...args);
       }
-      if (sc.outputTranscription?.text) this.h.outputText?.(sc.outputTranscription.text);
-      if (sc.generationComplete) this.h.generationComplete?.();
-      if (sc.turnComplete) this.h.turnComplete?.(msg.usageMetadata);
-    }
-    if (msg.goAway) this.h.goAway?.(msg.goAway.timeLeft);
-    if (msg.toolCall) {
-      // This page declares no tools; answer anyway so the model is never left waiting.
-      const functionResponses = (msg.toolCall.functionCalls ?? []).map((c) => ({
-        id: c.id, name: c.name, response: { error: "this client has no tools" },
-      }));
-      this.send({ tool_response: { functionResponses } });
     }
   }
 
