@@ -1,7 +1,9 @@
 """Answers function calls from the tools' queue group: validate, run within a deadline, reply.
 
 Every request gets exactly one reply, an error reply included. Repeated call ids are answered
-from the first call, within `dedupe_window_s`, per replica (the bridge dedupes too).
+from the first call, within `dedupe_window_s`, per replica (the bridge dedupes too), and only to
+the same user in the same session. Arguments and results are never logged (they carry user data);
+what a malformed request or a failing handler logs is throttled, never one traceback per message.
 """
 
 from __future__ import annotations
@@ -24,11 +26,14 @@ from livebus.toolcalls import ToolReply
 from . import metrics
 from .context import ResourceEnv, Resources, ToolContext, ToolError
 from .registry import Registry, Tool
+from .request import BadRequest, RequestLimits, check_args, clip, parse
 from .settings import ToolsSettings
+from .throttle import LogThrottle
 
 log = logging.getLogger(__name__)
 
-CallKey = tuple[str, str]  # (session id, call id)
+CallKey = tuple[str, str]  # (session id, call id): what a cancel names
+ReplyKey = tuple[str, str, str]  # (user, session id, call id): who may see a remembered reply
 CANCEL_MEMORY_S = 60.0     # a cancel that arrives before its call still applies this long
 MAX_REMEMBERED = 10_000    # dedupe entries kept at most, oldest finished ones dropped first
 
@@ -44,9 +49,12 @@ class ToolsService:
         self._other_subs: list[Subscription] = []
         self._answers: set[asyncio.Task[None]] = set()
         self._running: dict[CallKey, asyncio.Task[Any]] = {}
-        self._replies: OrderedDict[CallKey, tuple[asyncio.Task[ToolReply], float]] = OrderedDict()
+        self._replies: OrderedDict[ReplyKey, tuple[asyncio.Task[ToolReply], float]] = \
+            OrderedDict()
         self._cancelled: OrderedDict[CallKey, float] = OrderedDict()
         self._slots = asyncio.Semaphore(settings.max_concurrent)
+        self._limits = RequestLimits(settings.max_request_bytes, settings.max_args_depth)
+        self._quiet = LogThrottle(settings.log_throttle_s)
         self._started = False
         self._stopping = False
 
@@ -107,9 +115,12 @@ class ToolsService:
     async def _on_cancel(self, msg: Msg) -> None:
         try:
             body = json.loads(msg.data)
-            sid, ids = str(body.get("session_id", "")), [str(i) for i in body["ids"]]
-        except (ValueError, KeyError, TypeError, AttributeError):
-            log.warning("ignoring a malformed cancel")
+            sid, ids = body["session_id"], body["ids"]
+            if not isinstance(sid, str) or not isinstance(ids, list) or len(ids) > 1000 \
+                    or not all(isinstance(i, str) for i in ids):
+                raise TypeError("bad cancel")
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            self._warn("cancel", "ignoring a malformed cancel")
             return
         now = time.monotonic()
         for call_id in ids:
@@ -131,9 +142,10 @@ class ToolsService:
         t0 = time.perf_counter()
         tool: Tool[..., Any] | None = None
         try:
-            req = _parse(msg.data)
-        except _BadRequest as bad:
+            req = parse(msg.data, _tool_name(msg.subject), self._limits)
+        except BadRequest as bad:
             reply = bad.reply
+            self._warn(f"bad:{bad.kind}", "refused a malformed tool call request (%s)", bad.kind)
         else:
             tool = self.registry.tools.get(req["name"])
             logs.session_id_var.set(req["session_id"] or None)
@@ -148,8 +160,8 @@ class ToolsService:
         if msg.reply:
             try:
                 await msg.respond(data)
-            except Exception:
-                log.exception("could not send the reply of call %s", reply["id"])
+            except Exception as e:
+                self._warn("respond", "could not send a tool call reply (%s)", type(e).__name__)
         code = reply["error"]["code"] if "error" in reply else "ok"
         metrics.CALLS.labels(label, code).inc()
         if code != "ok":
@@ -159,17 +171,18 @@ class ToolsService:
     async def _reply_for(self, req: tc.ToolRequest, tool: Tool[..., Any] | None) -> ToolReply:
         if tool is None:
             return tc.error_reply(req["id"], req["name"], tc.UNKNOWN_TOOL,
-                                  f"no tool named {req['name']!r}")
+                                  clip(f"no tool named {req['name']!r}"))
         key = (req["session_id"], req["id"])
+        seen = (req["user"], req["session_id"], req["id"])
         if req["id"]:
             self._forget_old()
-            first = self._replies.get(key)
+            first = self._replies.get(seen)
             if first is not None:
                 metrics.DUPLICATES.labels(tool.name).inc()
                 return await asyncio.shield(first[0])
         run = asyncio.create_task(self._execute(req, tool, key))
         if req["id"]:
-            self._replies[key] = (run, time.monotonic() + self.settings.dedupe_window_s)
+            self._replies[seen] = (run, time.monotonic() + self.settings.dedupe_window_s)
         return await asyncio.shield(run)
 
     def _forget_old(self) -> None:
@@ -185,7 +198,7 @@ class ToolsService:
                        key: CallKey) -> ToolReply:
         call_id, name = req["id"], tool.name
         args = req["args"]
-        bad = _check_args(tool, args)
+        bad = check_args(tool, args)
         if bad is not None:
             return tc.error_reply(call_id, name, tc.INVALID_ARGS, bad)
         args = dict(args)
@@ -225,19 +238,40 @@ class ToolsService:
             return tc.error_reply(call_id, name, tc.CANCELLED, "cancelled")
         exc = handler.exception()
         if isinstance(exc, ToolError):
-            return tc.error_reply(call_id, name, tc.TOOL_ERROR, str(exc))
+            return tc.error_reply(call_id, name, tc.TOOL_ERROR, clip(str(exc), 2000))
         if exc is not None:
-            log.error("tool %s failed", name, exc_info=exc)
+            self._failed(name, exc)
             return tc.error_reply(call_id, name, tc.HANDLER_ERROR,
                                   f"{name} failed ({type(exc).__name__})")
         output = handler.result()
         try:
-            json.dumps(output)
-        except (TypeError, ValueError):
-            log.error("tool %s returned %s, which is not JSON", name, type(output).__name__)
+            json.dumps(output, allow_nan=False)
+        except (TypeError, ValueError, RecursionError):
+            self._warn(f"not_json:{name}", "tool %s returned %s, which is not JSON", name,
+                       type(output).__name__)
             return tc.error_reply(call_id, name, tc.HANDLER_ERROR,
                                   f"{name} returned a result that is not JSON")
         return {"id": call_id, "name": name, "output": output}
+
+    # -- throttled logging -------------------------------------------------------------------
+
+    def _warn(self, key: str, fmt: str, *args: object) -> None:
+        suppressed = self._quiet.allow(key)
+        if suppressed is not None:
+            more = f" (and {suppressed} more like it)" if suppressed else ""
+            log.warning(fmt + more, *args)
+
+    def _failed(self, name: str, exc: BaseException) -> None:
+        """A handler bug: its traceback at most once per interval per tool; the next line
+        says how many were left out (livebus_tools_errors_total counts every one)."""
+        suppressed = self._quiet.allow(f"failed:{name}")
+        if suppressed is not None:
+            more = f" (and {suppressed} more failures)" if suppressed else ""
+            log.error("tool %s failed%s", name, more, exc_info=exc)
+
+
+def _tool_name(subject: str) -> str:
+    return subject.rsplit(".", 1)[-1]
 
 
 async def _invoke(tool: Tool[..., Any], args: dict[str, Any]) -> Any:
@@ -250,50 +284,3 @@ async def _invoke(tool: Tool[..., Any], args: dict[str, Any]) -> Any:
 def _swallow(task: asyncio.Future[Any]) -> None:
     if not task.cancelled():
         task.exception()
-
-
-def _check_args(tool: Tool[..., Any], args: dict[str, Any]) -> str | None:
-    """None if the arguments match the declaration, else what is wrong (the handler never runs)."""
-    for k in [k for k, v in args.items() if v is None and k in tool.optional]:
-        del args[k]  # null for an optional parameter means "not given"
-    props = tool.parameters.get("properties", {})
-    extra = sorted(set(args) - set(props))
-    if extra:
-        return f"unexpected argument(s): {', '.join(extra)}"
-    errors = sorted(tool.validator.iter_errors(args), key=lambda e: list(e.absolute_path))
-    if not errors:
-        return None
-    parts = []
-    for e in errors[:3]:
-        where = ".".join(str(p) for p in e.absolute_path)
-        parts.append(f"{where}: {e.message}" if where else e.message)
-    return "; ".join(parts)
-
-
-class _BadRequest(Exception):
-    def __init__(self, reply: ToolReply) -> None:
-        super().__init__(reply["error"]["message"])
-        self.reply = reply
-
-
-def _parse(data: bytes) -> tc.ToolRequest:
-    try:
-        body = json.loads(data)
-    except ValueError:
-        raise _BadRequest(tc.error_reply("", "", tc.BAD_REQUEST, "the request is not JSON")) \
-            from None
-    if not isinstance(body, dict):
-        raise _BadRequest(tc.error_reply("", "", tc.BAD_REQUEST, "the request is not an object"))
-    call_id, name = str(body.get("id") or ""), str(body.get("name") or "")
-    args = body.get("args")
-    if args is None:
-        args = {}
-    if not isinstance(args, dict):
-        raise _BadRequest(tc.error_reply(call_id, name, tc.INVALID_ARGS,
-                                         "args must be a JSON object"))
-    try:
-        timeout_s = float(body.get("timeout_s") or 0.0)
-    except (TypeError, ValueError):
-        timeout_s = 0.0
-    return {"id": call_id, "name": name, "args": args, "user": str(body.get("user") or ""),
-            "session_id": str(body.get("session_id") or ""), "timeout_s": timeout_s}

@@ -21,3 +21,9 @@ class ToolsSettings(ServiceSettings):
     max_concurrent: int = 256           # calls running at once per replica; more wait their turn
     drain_timeout_s: float = 30.0       # on SIGTERM: how long running calls may finish
     max_notes: int = 100                # per user, oldest dropped first
+
+    # Hostile input (docs/security.md): a call request larger or deeper than this is refused
+    # (bad_request / invalid_args) before any validation; repeated log lines are throttled.
+    max_request_bytes: int = 256 * 1024
+    max_args_depth: int = 32
+    log_throttle_s: float = 60.0        # one line per kind of refusal or failure per interval

@@ -1,7 +1,11 @@
 """remember / recall: short notes kept in JetStream KV, one entry per user.
 
 The user comes with each call from the bridge (the session token's claims), so one user never
-sees another's notes. Keys are the user id, URL-safe base64 (KV keys allow few characters).
+sees another's notes. A key is a hash of the exact user string ("u2." + 64 hex digits): fixed
+length whatever the user, made only of KV key characters, and no user string can name another
+user's key ("a.b" and "a_b", or "a" and "a\x00", are different keys). Notes saved under the
+earlier key (the user in URL-safe base64, also one-to-one) are still read, and move to the new
+key with the user's next note.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import json
 import random
 import time
@@ -56,19 +61,40 @@ async def notes_bucket(env: ResourceEnv) -> AsyncIterator[tuple[KeyValue, int]]:
     yield kv, env.settings.max_notes
 
 
-def user_key(user: str) -> str:
+def _user_bytes(user: str) -> bytes:
     if not user:
         raise ToolError("notes need a signed-in user, and this session has none")
-    return "u." + base64.urlsafe_b64encode(user.encode()).decode()
+    return user.encode("utf-8", "surrogatepass")  # one-to-one on every str, lone surrogates too
 
 
-async def _load(kv: KeyValue, key: str) -> tuple[list[dict[str, Any]], int | None]:
+def user_key(user: str) -> str:
+    digest = hashlib.sha256(b"livebus-notes\x00" + _user_bytes(user)).hexdigest()
+    return "u2." + digest
+
+
+def legacy_key(user: str) -> str | None:
+    """The key notes had before user_key (None when too long to be a KV subject)."""
+    key = "u." + base64.urlsafe_b64encode(_user_bytes(user)).decode()
+    return key if len(key) <= 1024 else None
+
+
+async def _get(kv: KeyValue, key: str) -> tuple[list[dict[str, Any]], int | None] | None:
     try:
         entry = await kv.get(key)
     except KeyNotFoundError:
-        return [], None
+        return None
     notes: list[dict[str, Any]] = json.loads(entry.value or b"[]")
     return notes, entry.revision
+
+
+async def _load(kv: KeyValue, user: str) -> tuple[list[dict[str, Any]], int | None]:
+    """The user's notes and their revision (None: not under user_key yet)."""
+    found = await _get(kv, user_key(user))
+    if found is not None:
+        return found
+    old = legacy_key(user)
+    legacy = await _get(kv, old) if old is not None else None
+    return (legacy[0], None) if legacy is not None else ([], None)
 
 
 @tool(timeout=5.0, uses=[notes_bucket])
@@ -87,7 +113,7 @@ async def remember(
     key = user_key(ctx.user)
     async with _user_lock(key):
         for attempt in range(20):
-            notes, rev = await _load(kv, key)
+            notes, rev = await _load(kv, ctx.user)
             notes.append({"note": note, "topic": topic or "", "saved_at": round(time.time())})
             notes = notes[-max_notes:]
             data = json.dumps(notes).encode()
@@ -116,7 +142,7 @@ async def recall(
         limit: How many notes to return at most.
     """
     kv, _ = ctx.get(notes_bucket)
-    notes, _rev = await _load(kv, user_key(ctx.user))
+    notes, _rev = await _load(kv, ctx.user)
     words = (query or "").lower().split()
     hits = [n for n in reversed(notes)
             if all(w in f"{n['note']} {n['topic']}".lower() for w in words)]
