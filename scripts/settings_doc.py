@@ -1,6 +1,6 @@
 """Write docs/configuration.md from the services' settings classes (`make docs`).
 
-The page is generated so it cannot drift: tests/test_configuration_doc.py fails when it would
+The page is generated so it cannot drift: tests/test_docs.py fails when it would
 change.
 """
 
