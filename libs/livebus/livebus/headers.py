@@ -10,3 +10,4 @@ STILL = "Livebus-Still"      # "1": a still image the user uploaded (downsized, 
 VOICED = "Livebus-Voiced"    # "1": the gateway's VAD heard speech in this uplink audio chunk
 ORIGIN_NS = "Livebus-Origin-Ns"  # time.time_ns() when the gateway received it from the client
 UPSTREAM_NS = "Livebus-Upstream-Ns"  # on a reply's first audio: ns the upstream took (TTFAB part)
+SESSION = "Livebus-Session"  # on a request: the session it is for (per-session limits there)

@@ -27,11 +27,59 @@ def _buf(data: bytes) -> npt.NDArray[np.uint8]:
     return np.frombuffer(data, dtype=np.uint8)
 
 
+@dataclass(frozen=True)
+class Cost:
+    """What one decode costs: the pixels the decoder produces and its peak memory (bytes)."""
+
+    pixels: int
+    bytes: int
+
+
+# Peak decoder memory per pixel, measured with OpenCV 5 (tests/test_sampler_image.py checks the
+# estimate against a real decode): the output colour image is held twice (6 bytes a pixel), a
+# grayscale one twice (2); PNG and WebP decode the whole image before any reduction (up to 4
+# bytes a pixel for WebP, in grayscale too); progressive JPEG holds its coefficients.
+_OUT_BYTES = {True: 2, False: 6}  # grayscale?
+_FULL_BYTES = 4
+_SLACK = 4 << 20  # row buffers, the compressed input's copy, the library's own tables
+
+
+def _factor(head: Header, long_min: int) -> int:
+    """The largest decoder reduction (1/2, 1/4, 1/8) that leaves at least long_min."""
+    long_side = max(head.width, head.height)
+    return next((f for f in (8, 4, 2) if long_side // f >= long_min), 1)
+
+
+def decode_cost(head: Header, factor: int, gray: bool) -> Cost:
+    out = -(-head.width // factor) * -(-head.height // factor)
+    full = head.width * head.height
+    if head.kind == "jpeg":
+        pixels = full if head.progressive else out
+        held = 2 * head.samples if head.progressive else 0
+        return Cost(pixels, held + out * _OUT_BYTES[gray] + _SLACK)
+    if factor == 1:
+        return Cost(full, full * max(_FULL_BYTES, _OUT_BYTES[gray]) + _SLACK)
+    return Cost(full, full * _FULL_BYTES + out * _OUT_BYTES[gray] + _SLACK)
+
+
+def thumbnail_cost(head: Header) -> Cost:
+    return decode_cost(head, 8, gray=True)
+
+
+def render_cost(head: Header, max_side: int) -> Cost:
+    return decode_cost(head, _factor(head, max_side), gray=False)
+
+
+_GRAY = {1: cv2.IMREAD_GRAYSCALE, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
+         4: cv2.IMREAD_REDUCED_GRAYSCALE_4, 8: cv2.IMREAD_REDUCED_GRAYSCALE_8}
+_COLOR = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
+          8: cv2.IMREAD_REDUCED_COLOR_8}
+
+
 def thumbnail(data: bytes, head: Header) -> Gray:
     """A small grayscale view for motion. For JPEG, libjpeg decodes at 1/8 scale from the DCT
-    coefficients, so this costs a fraction of a full decode."""
-    flag = cv2.IMREAD_REDUCED_GRAYSCALE_8 if head.kind == "jpeg" else cv2.IMREAD_GRAYSCALE
-    img = cv2.imdecode(_buf(data), flag)
+    coefficients, so this costs a fraction of a full decode (PNG and WebP are reduced after)."""
+    img = cv2.imdecode(_buf(data), _GRAY[8])
     if img is None or img.size == 0:
         raise BadFrame("decode_failed", f"{head.kind} {head.width}x{head.height}")
     return _u8(cv2.resize(img, THUMB_SIZE, interpolation=cv2.INTER_AREA))
@@ -60,19 +108,10 @@ def target_size(width: int, height: int, max_side: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def _reduced_flag(head: Header, max_side: int) -> int:
-    """The largest libjpeg DCT scaling that still leaves at least max_side on the long side."""
-    long_side = max(head.width, head.height)
-    for factor, flag in ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4),
-                         (2, cv2.IMREAD_REDUCED_COLOR_2)):
-        if long_side // factor >= max_side:
-            return flag
-    return cv2.IMREAD_COLOR
-
-
 def decode_fitted(data: bytes, head: Header, max_side: int) -> npt.NDArray[np.uint8]:
-    flag = _reduced_flag(head, max_side) if head.kind == "jpeg" else cv2.IMREAD_COLOR
-    img = cv2.imdecode(_buf(data), flag)
+    """Decoded at the largest reduction that still leaves max_side: for JPEG libjpeg scales the
+    DCT (memory near the output size); for PNG and WebP it halves the decoder's peak."""
+    img = cv2.imdecode(_buf(data), _COLOR[_factor(head, max_side)])
     if img is None or img.size == 0:
         raise BadFrame("decode_failed", f"{head.kind} {head.width}x{head.height}")
     # The decoder applies EXIF orientation, so size the output from what it returned.

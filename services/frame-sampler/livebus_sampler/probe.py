@@ -22,6 +22,10 @@ class Header:
     kind: Kind
     width: int
     height: int
+    # JPEG: a progressive decode holds every DCT coefficient (2 bytes per sample) whatever the
+    # output scale, so its memory follows the full size; `samples` counts them (all components).
+    progressive: bool = False
+    samples: int = 0
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ _PNG_SIG = b"\x89PNG\r\n\x1a\n"
 # Start-of-frame markers carry the size; C4 (DHT), C8 (JPG) and CC (DAC) are not frames.
 _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 _NO_LENGTH = {0x01, *range(0xD0, 0xD8)}
+_PROGRESSIVE = {0xC2, 0xC6, 0xCA, 0xCE}
+MAX_SEGMENTS = 1000  # JPEG segments or PNG chunks before the image data; real files have < 50
 
 
 def probe(data: bytes, limits: Limits) -> Header:
@@ -61,8 +67,11 @@ def _jpeg(data: bytes) -> Header:
     # Entropy-coded data escapes 0xFF, so an EOI near the end means the frame is complete.
     if b"\xff\xd9" not in data[-64:]:
         raise BadFrame("truncated", "JPEG without end-of-image marker")
-    i, n = 2, len(data)
+    i, n, seen = 2, len(data), 0
     while i + 4 <= n:
+        seen += 1
+        if seen > MAX_SEGMENTS:
+            raise BadFrame("bad_header", "JPEG with too many segments")
         if data[i] != 0xFF:
             raise BadFrame("bad_header", f"JPEG marker expected at {i}")
         marker = data[i + 1]
@@ -74,14 +83,30 @@ def _jpeg(data: bytes) -> Header:
             continue
         (length,) = struct.unpack_from(">H", data, i + 2)
         if marker in _SOF:
-            if i + 9 > n:
+            if i + 10 > n:
                 break
             height, width = struct.unpack_from(">HH", data, i + 5)
-            return Header("jpeg", width, height)
+            return Header("jpeg", width, height, marker in _PROGRESSIVE,
+                          _samples(data, i + 9, width, height))
         if marker in (0xDA, 0xD9):  # scan or end before any frame header
             raise BadFrame("bad_header", "JPEG without a frame header")
         i += 2 + length
     raise BadFrame("truncated", "JPEG ends inside its headers")
+
+
+def _samples(data: bytes, at: int, width: int, height: int) -> int:
+    """Coefficients a JPEG holds: each component's plane, in whole 8x8 blocks, at its sampling."""
+    count = data[at]
+    comps = [(data[j + 1] >> 4, data[j + 1] & 0x0F)
+             for j in range(at + 1, min(at + 1 + 3 * count, len(data) - 2), 3)]
+    if not comps or any(h == 0 or v == 0 for h, v in comps):
+        raise BadFrame("bad_header", "JPEG component sampling")
+    hmax, vmax = max(h for h, _ in comps), max(v for _, v in comps)
+    total = 0
+    for h, v in comps:
+        cw, ch = -(-width * h // hmax), -(-height * v // vmax)
+        total += (-(-cw // 8) * 8) * (-(-ch // 8) * 8)
+    return total
 
 
 def _png(data: bytes) -> Header:
@@ -90,7 +115,24 @@ def _png(data: bytes) -> Header:
     if b"IEND" not in data[-16:]:
         raise BadFrame("truncated", "PNG without IEND")
     width, height = struct.unpack_from(">II", data, 16)
+    _png_still(data)
     return Header("png", width, height)
+
+
+def _png_still(data: bytes) -> None:
+    """Refuse an animated PNG (acTL before the image data): one image per frame."""
+    i = 8
+    for _ in range(MAX_SEGMENTS):
+        if i + 8 > len(data):
+            raise BadFrame("truncated", "PNG ends inside its chunks")
+        (length,) = struct.unpack_from(">I", data, i)
+        kind = data[i + 4:i + 8]
+        if kind == b"acTL":
+            raise BadFrame("animated", "animated PNG")
+        if kind in (b"IDAT", b"IEND"):
+            return
+        i += 12 + length
+    raise BadFrame("bad_header", "PNG with too many chunks")
 
 
 def _webp(data: bytes) -> Header:
@@ -105,6 +147,8 @@ def _webp(data: bytes) -> Header:
         (bits,) = struct.unpack_from("<I", data, 21)
         return Header("webp", (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
     if chunk == b"VP8X" and len(data) >= 30:
+        if data[20] & 0x02:
+            raise BadFrame("animated", "animated WebP")
         w = int.from_bytes(data[24:27], "little") + 1
         h = int.from_bytes(data[27:30], "little") + 1
         return Header("webp", w, h)

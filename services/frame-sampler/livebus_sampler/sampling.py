@@ -19,12 +19,26 @@ class Output:
     pad: bool = False      # pad to exactly max_side x max_side
 
 
+@dataclass
+class Spent:
+    """Pixels the decoder produced for one frame (the thumbnail only when one was made)."""
+
+    pixels: int = 0
+
+
 def sample(state: SessionState, data: bytes, head: Header, now: float, rate: RateConfig,
-           out: Output) -> tuple[str, image.Encoded | None]:
+           out: Output, spent: Spent | None = None) -> tuple[str, image.Encoded | None]:
     """(reason, JPEG or None when dropped); updates the session's motion memory and quality."""
-    decision = step(state, now, rate, lambda: image.thumbnail(data, head))
+    spent = spent if spent is not None else Spent()
+
+    def thumb() -> image.Gray:
+        spent.pixels += image.thumbnail_cost(head).pixels
+        return image.thumbnail(data, head)
+
+    decision = step(state, now, rate, thumb)
     if not decision.emit:
         return decision.reason, None
+    spent.pixels += image.render_cost(head, out.max_side).pixels
     enc = image.render(data, head, out.max_side, out.budget, state.quality or out.quality,
                        out.min_quality, out.pad)
     # Next time start from the quality that fit, creeping back up when there is room.

@@ -1,5 +1,10 @@
 """The sampler: raw frames in, at most one waiting per session (latest wins), CPU work on a
-thread pool, sampled JPEG out."""
+thread pool, sampled JPEG out. Uploaded stills wait in a bounded queue for their own threads.
+
+What costs is limited (docs/security.md): a frame whose decode would hold more than
+max_decode_bytes is refused from its header; decodes share a replica-wide memory budget; each
+session has a budget of decoded pixels per second (video frames over it are dropped, stills
+answered "busy")."""
 
 from __future__ import annotations
 
@@ -19,11 +24,15 @@ from nats.aio.subscription import Subscription
 from livebus import bus, headers, latency, subjects
 from livebus.runtime import cancel_and_wait
 
-from . import image, metrics, sampling
+from . import image, memory, metrics, sampling
+from .budget import DecodeMemory, PixelRate
 from .members import Membership
 from .policy import RateConfig, SessionState
-from .probe import BadFrame, Limits, probe
+from .probe import BadFrame, Header, Limits, probe
 from .settings import SamplerSettings
+from .stills import StillJob, StillQueue
+
+BUSY = "busy"  # headers.ERROR of a still refused for load (the bridge sends the upload as it is)
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +49,7 @@ class Frame:
 class Outcome:
     reason: str
     output: image.Encoded | None = None
+    pixels: int = 0  # what the decoder produced
 
 
 @dataclass
@@ -50,6 +60,8 @@ class Session:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     last_seen: float = 0.0
     task: asyncio.Task[None] | None = None
+    pixels: PixelRate | None = None
+    logged: set[str] = field(default_factory=set)  # bad-frame reasons logged (once a session)
 
 
 def _member_id(instance_id: str) -> str:
@@ -72,6 +84,13 @@ class Sampler:
         self.limits = Limits(settings.max_input_bytes, settings.max_pixels, settings.max_dimension)
         self.pool = ThreadPoolExecutor(settings.workers or os.cpu_count() or 1,
                                        thread_name_prefix="sampler")
+        self.still_pool = ThreadPoolExecutor(settings.still_concurrency,
+                                             thread_name_prefix="sampler-still")
+        self.memory = DecodeMemory(settings.decode_bytes_in_flight
+                                   or 2 * settings.max_decode_bytes)
+        self.stills = StillQueue(settings.still_session_pending, settings.still_queue)
+        self.still_rates: dict[str, PixelRate] = {}
+        self._still_workers: list[asyncio.Task[None]] = []
         self.sessions: dict[str, Session] = {}
         self.nc: NATS | None = None          # frames in and out
         self.nc_members: NATS | None = None  # heartbeats never wait behind frames
@@ -83,9 +102,12 @@ class Sampler:
     def ready(self) -> tuple[bool, str]:
         if self.nc is None or not self.nc.is_connected:
             return False, "not connected to NATS"
+        if self._gc is None:
+            return False, "starting"  # not subscribed yet
         return True, "ok"
 
     async def start(self) -> None:
+        memory.tune()
         name = f"sampler-{self.member_id}"
         self.nc_members = await bus.connect(self.s.nats_url, f"{name}-members")
         self.nc = await bus.connect(self.s.nats_url, f"{name}-video")
@@ -101,6 +123,8 @@ class Sampler:
         self._still_sub = await self.nc.subscribe(subjects.SAMPLER_STILL,
                                                   queue=subjects.SAMPLER_QUEUE,
                                                   cb=self._on_still)
+        self._still_workers = [asyncio.create_task(self._still_worker())
+                               for _ in range(self.s.still_concurrency)]
         self._gc = asyncio.create_task(self._collect())
         log.info("sampler %s started", self.member_id)
 
@@ -113,7 +137,8 @@ class Sampler:
         for sub in (self._sub, self._still_sub):
             if sub is not None:
                 await sub.unsubscribe()
-        await cancel_and_wait(self._gc, *(s.task for s in self.sessions.values()))
+        await cancel_and_wait(self._gc, *self._still_workers,
+                              *(s.task for s in self.sessions.values()))
         self.sessions.clear()
         metrics.SESSIONS.set(0)
         for nc in (self.nc, self.nc_members):
@@ -123,6 +148,7 @@ class Sampler:
                 except Exception:  # NATS away or slow: close without waiting
                     await nc.close()
         self.pool.shutdown(wait=True, cancel_futures=True)
+        self.still_pool.shutdown(wait=True, cancel_futures=True)
 
     # -- intake: on the event loop, cheap ----------------------------------------------------
 
@@ -139,7 +165,8 @@ class Sampler:
                       hdrs.get(headers.SENT_NS, ""))
         session = self.sessions.get(sid)
         if session is None:
-            session = self.sessions[sid] = Session(sid)
+            session = self.sessions[sid] = Session(
+                sid, pixels=PixelRate(self.s.session_pixels_per_s, self.s.session_pixel_burst))
             session.task = asyncio.create_task(self._run(session))
             metrics.SESSIONS.set(len(self.sessions))
         session.last_seen = frame.received
@@ -164,11 +191,23 @@ class Sampler:
                 continue
             started = time.perf_counter()
             try:
-                outcome = await loop.run_in_executor(self.pool, self._process, session.state,
-                                                     frame)
+                head = probe(frame.data, self.limits)
+                need = self._decode_bytes(head, frame.still)
+            except BadFrame as e:
+                self._bad_frame(session, e)
+                continue
+            assert session.pixels is not None
+            if not session.pixels.allow():
+                metrics.DROPPED.labels("pixel_budget").inc()
+                continue
+            try:
+                async with self.memory.hold(need):
+                    outcome = await loop.run_in_executor(self.pool, self._process, session.state,
+                                                         frame, head)
             except Exception:
                 log.exception("frame processing failed (session %s)", session.id)
                 outcome = Outcome("error")
+            session.pixels.charge(outcome.pixels)
             elapsed = time.perf_counter() - started
             if outcome.output is None:
                 metrics.DROPPED.labels(outcome.reason).inc()
@@ -177,43 +216,107 @@ class Sampler:
             metrics.PROCESS_SECONDS.labels("emitted").observe(elapsed)
             await self._emit(session.id, outcome, frame)
 
-    def _process(self, state: SessionState, frame: Frame) -> Outcome:
+    def _decode_bytes(self, head: Header, still: bool) -> int:
+        """The most one decode of this frame may hold; BadFrame past max_decode_bytes."""
+        render = image.render_cost(head, self.s.max_side)
+        need = render.bytes if still else max(render.bytes, image.thumbnail_cost(head).bytes)
+        if need > self.s.max_decode_bytes:
+            raise BadFrame("too_many_pixels", f"decoding needs {need} bytes")
+        return need
+
+    def _bad_frame(self, session: Session, e: BadFrame) -> None:
+        metrics.DROPPED.labels(e.reason).inc()
+        if e.reason not in session.logged and len(session.logged) < 16:
+            session.logged.add(e.reason)  # a stream of bad frames is one line, not one each
+            log.info("bad frame (session %s): %s", session.id, e)
+
+    def _process(self, state: SessionState, frame: Frame, head: Header) -> Outcome:
         """On a worker thread. Only this session's task touches `state`, one frame at a time."""
         try:
-            head = probe(frame.data, self.limits)
             if frame.still:
-                return Outcome("upload", sampling.still(frame.data, head, self.output))
+                return Outcome("upload", sampling.still(frame.data, head, self.output),
+                               image.render_cost(head, self.s.max_side).pixels)
+            spent = sampling.Spent()
             reason, out = sampling.sample(state, frame.data, head, frame.received, self.rate,
-                                          self.output)
+                                          self.output, spent)
         except BadFrame as e:
-            log.info("bad frame: %s", e)
             return Outcome(e.reason)
-        return Outcome(reason, out)
+        return Outcome(reason, out, spent.pixels)
 
     async def _on_still(self, msg: Msg) -> None:
-        """Downsize an uploaded image to the same bound as video; never rate-dropped."""
+        """An uploaded image to downsize to the same bound as video; never rate-dropped, but
+        refused from its header when too costly, and "busy" when its session or this replica
+        has enough waiting. Answered at once unless queued."""
         metrics.RECEIVED.inc()
-        started = time.monotonic()
-
-        def work() -> image.Encoded:
-            head = probe(msg.data, self.limits)
-            return sampling.still(msg.data, head, self.output)
-
+        session = (msg.headers or {}).get(headers.SESSION, "")[:128]
         try:
-            out = await asyncio.get_running_loop().run_in_executor(self.pool, work)
+            head = probe(msg.data, self.limits)
+            self._decode_bytes(head, still=True)
         except BadFrame as e:
             metrics.DROPPED.labels(e.reason).inc()
             await self._reply(msg, b"", {headers.ERROR: e.reason})
             return
+        cost = image.render_cost(head, self.s.max_side)
+        if session and not self._still_rate(session).take(cost.pixels):
+            await self._busy(msg, "pixel_budget")
+            return
+        offer = self.stills.offer(StillJob(msg, session, head, cost, time.monotonic()))
+        for job in offer.evicted:
+            await self._busy(job.msg, "still_replaced")
+        if not offer.accepted:
+            await self._busy(msg, "still_queue_full")
+
+    def _still_rate(self, session: str) -> PixelRate:
+        rate = self.still_rates.get(session)
+        if rate is None:
+            rate = self.still_rates[session] = PixelRate(self.s.session_pixels_per_s,
+                                                         self.s.session_pixel_burst)
+        return rate
+
+    async def _busy(self, msg: Msg, why: str) -> None:
+        metrics.DROPPED.labels(why).inc()
+        await self._reply(msg, b"", {headers.ERROR: BUSY})
+
+    async def _still_worker(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            job = await self.stills.get()
+            try:
+                await self._still(loop, job)
+            finally:
+                self.stills.done(job)
+            if not self.stills:
+                await loop.run_in_executor(self.still_pool, memory.trim)
+
+    async def _still(self, loop: asyncio.AbstractEventLoop, job: StillJob) -> None:
+        if time.monotonic() - job.queued > self.s.still_max_wait_s:
+            await self._busy(job.msg, "still_expired")  # the requester has given up by now
+            return
+        started = time.monotonic()
+        try:
+            async with self.memory.hold(job.cost.bytes):
+                out = await loop.run_in_executor(self.still_pool, sampling.still, job.msg.data,
+                                                 job.head, self.output)
+        except BadFrame as e:
+            metrics.DROPPED.labels(e.reason).inc()
+            await self._reply(job.msg, b"", {headers.ERROR: e.reason})
+            return
+        except Exception:
+            log.exception("still processing failed")
+            await self._reply(job.msg, b"", {headers.ERROR: "error"})
+            return
         metrics.PROCESS_SECONDS.labels("emitted").observe(time.monotonic() - started)
         metrics.EMITTED.labels("upload").inc()
         metrics.OUTPUT_BYTES.inc(len(out.jpeg))
-        await self._reply(msg, out.jpeg, {headers.MIME: "image/jpeg"})
+        await self._reply(job.msg, out.jpeg, {headers.MIME: "image/jpeg"})
 
     async def _reply(self, msg: Msg, data: bytes, hdrs: dict[str, str]) -> None:
         assert self.nc is not None
         if msg.reply:
-            await self.nc.publish(msg.reply, data, headers=hdrs)
+            try:
+                await self.nc.publish(msg.reply, data, headers=hdrs)
+            except Exception as e:  # NATS away or a bad reply subject: the requester times out
+                log.warning("still reply failed: %s", type(e).__name__)
 
     async def _emit(self, sid: str, outcome: Outcome, frame: Frame) -> None:
         assert self.nc is not None and outcome.output is not None
@@ -251,3 +354,7 @@ class Sampler:
             idle = time.monotonic() - self.s.session_idle_s
             for sid in [sid for sid, s in self.sessions.items() if s.last_seen < idle]:
                 self._forget(sid)
+            for key in [k for k, r in self.still_rates.items()
+                        if r.full() and not self.stills.holding(k)]:
+                del self.still_rates[key]
+            await asyncio.get_running_loop().run_in_executor(self.still_pool, memory.trim)

@@ -35,6 +35,23 @@ class SamplerSettings(ServiceSettings):
     max_pixels: int = 40_000_000
     max_dimension: int = 16_384
 
+    # What costs (docs/security.md). A frame or still whose decode would hold more than
+    # max_decode_bytes is refused from its header (too_many_pixels); all decodes together hold
+    # at most decode_bytes_in_flight (0 = twice max_decode_bytes). Each session may decode
+    # session_pixels_per_s (saving up session_pixel_burst); video frames past it are dropped
+    # (pixel_budget), stills answered "busy".
+    max_decode_bytes: int = 96 * 1024 * 1024
+    decode_bytes_in_flight: int = 0
+    session_pixels_per_s: float = 20_000_000
+    session_pixel_burst: int = 60_000_000
+    # Uploaded stills: decoded on their own threads, at most still_session_pending per session
+    # (a newer one replaces the oldest waiting) and still_queue waiting per replica (more are
+    # "busy" at once); one that waited still_max_wait_s is "busy" (the bridge gave up at 2 s).
+    still_concurrency: int = 1
+    still_session_pending: int = 2
+    still_queue: int = 16
+    still_max_wait_s: float = 2.0
+
     # Work and state.
     workers: int = 0                  # decode/encode threads; 0 = one per CPU
     session_idle_s: float = 30.0      # forget a session's state after this long without frames

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from livebus_sampler import image, synthetic
-from livebus_sampler.probe import Limits, probe
+from livebus_sampler.probe import Header, Limits, probe
 
 LIMITS = Limits(max_bytes=64 << 20, max_pixels=40_000_000, max_dimension=16_384)
 
@@ -81,3 +81,77 @@ def test_exif_rotation_is_applied() -> None:
     out = image.render(data, head, 512, 30_000, 80, 30, pad=False)
     assert (out.width, out.height) == (288, 512) == _decode(out.jpeg)
 
+
+
+# -- what a decode costs: refused from the header, or held within its estimate ----------------
+
+DEFAULT_MAX_DECODE = 96 * 1024 * 1024  # SamplerSettings.max_decode_bytes
+
+_MEASURE = r"""
+import sys, cv2, numpy as np
+from livebus_sampler import image, synthetic
+from livebus_sampler.probe import Limits, probe
+kind, side, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+if kind == "png":  # single colour: tiny file, huge image
+    ok, buf = cv2.imencode(".png", np.full((side, side, 4), (9, 99, 199, 255), np.uint8))
+elif kind == "webp":
+    ok, buf = cv2.imencode(".webp", np.full((side, side, 3), 99, np.uint8))
+else:
+    flags = [cv2.IMWRITE_JPEG_PROGRESSIVE, 1, cv2.IMWRITE_JPEG_SAMPLING_FACTOR,
+             cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444] if kind == "pjpeg" else []
+    ok, buf = cv2.imencode(".jpg", synthetic.scene(side, side), flags)
+data = buf.tobytes()
+del buf
+head = probe(data, Limits(64 << 20, 40_000_000, 16_384))
+cost = image.thumbnail_cost(head) if mode == "thumb" else image.render_cost(head, 512)
+def kb(field):
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith(field))
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # reset the peak (VmHWM) to the current RSS
+before = kb("VmRSS:")
+if mode == "thumb":
+    image.thumbnail(data, head)
+else:
+    image.render(data, head, 512, 30_000, 80, 30, False)
+print(len(data), cost.bytes, (kb("VmHWM:") - before) * 1024)
+"""
+
+
+def _measure(kind: str, side: int, mode: str = "render") -> tuple[int, int, int]:
+    """(file bytes, estimated decode bytes, measured peak growth) in a fresh process."""
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", _MEASURE, kind, str(side), mode],
+                         capture_output=True, text=True, check=True, timeout=60)
+    size, cost, peak = (int(v) for v in out.stdout.split())
+    return size, cost, peak
+
+
+@pytest.mark.parametrize(("kind", "side", "mode"), [
+    ("png", 6000, "render"), ("png", 4000, "render"), ("png", 4000, "thumb"),
+    ("webp", 3000, "render"), ("webp", 3000, "thumb"), ("pjpeg", 3000, "render"),
+    ("jpeg", 6000, "render"), ("jpeg", 6000, "thumb"),
+])
+def test_a_decode_stays_within_its_estimate(kind: str, side: int, mode: str) -> None:
+    size, cost, peak = _measure(kind, side, mode)
+    assert peak <= cost, f"{kind} {side}x{side} {mode}: {size} bytes held {peak} > {cost}"
+
+
+def test_a_small_png_bomb_is_refused_from_its_header() -> None:
+    """A 6000x6000 single-colour PNG is ~150 KB; OpenCV's full decode of it peaks at 200 MB."""
+    size, cost, _ = _measure("png", 6000)
+    assert size < 200_000 and cost > DEFAULT_MAX_DECODE
+    _, within, _ = _measure("png", 4000)
+    assert within <= DEFAULT_MAX_DECODE
+
+
+def test_big_jpegs_decode_near_their_output_size() -> None:
+    """libjpeg scales the DCT: a 36 Mpx baseline JPEG decodes at 1/8 in a few MB; progressive
+    ones must hold every coefficient, and are costed so."""
+    data = synthetic.jpeg(synthetic.scene(6000, 6000))
+    head = probe(data, LIMITS)
+    assert not head.progressive and image.render_cost(head, 512).bytes < 12 << 20
+    assert _measure("jpeg", 6000)[2] < 12 << 20
+    progressive = image.render_cost(Header("jpeg", 6000, 6000, True, 3 * 6000 * 6000), 512)
+    assert progressive.bytes > DEFAULT_MAX_DECODE

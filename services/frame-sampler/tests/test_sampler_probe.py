@@ -56,3 +56,39 @@ def test_rejections() -> None:
     bomb_png = png[:16] + struct.pack(">II", 50_000, 50_000) + png[24:]
     assert _reason(bomb_png) == "too_many_pixels"
     assert _reason(jpg, Limits(1000, LIMITS.max_pixels, LIMITS.max_dimension)) == "oversized"
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    import zlib
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def test_animated_images_are_refused() -> None:
+    png = synthetic.encode(IMG, ".png")
+    apng = png[:33] + _chunk(b"acTL", struct.pack(">II", 100, 0)) + png[33:]
+    assert _reason(apng) == "animated"
+    body = bytes([0x02, 0, 0, 0]) + (319).to_bytes(3, "little") + (199).to_bytes(3, "little")
+    riff = b"WEBP" + b"VP8X" + struct.pack("<I", len(body)) + body
+    assert _reason(b"RIFF" + struct.pack("<I", len(riff)) + riff) == "animated"
+    still = b"WEBP" + b"VP8X" + struct.pack("<I", len(body)) + bytes([0]) + body[1:]
+    assert probe(b"RIFF" + struct.pack("<I", len(still)) + still, LIMITS).width == 320
+
+
+def test_header_floods_are_refused() -> None:
+    jpg = synthetic.jpeg(IMG)
+    padded = jpg[:2] + b"\xff\xfe\x00\x02" * 2000 + jpg[2:]  # 2000 empty comment segments
+    assert _reason(padded) == "bad_header"
+    png = synthetic.encode(IMG, ".png")
+    chunky = png[:33] + _chunk(b"tEXt", b"k\x00v") * 2000 + png[33:]
+    assert _reason(chunky) == "bad_header"
+
+
+def test_jpeg_progressive_and_its_coefficients() -> None:
+    import cv2
+    ok, buf = cv2.imencode(".jpg", IMG, [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])
+    assert ok
+    head = probe(buf.tobytes(), LIMITS)
+    assert head.progressive
+    # 4:2:0: luma 320x200 (in 8x8 blocks: 320x200) and two 160x100 chroma planes (160x104).
+    assert head.samples == 320 * 200 + 2 * 160 * 104
+    assert not probe(synthetic.jpeg(IMG), LIMITS).progressive

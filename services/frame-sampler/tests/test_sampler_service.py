@@ -136,3 +136,72 @@ async def test_health(nats_url: str, sampler: Sampler) -> None:
             assert "livebus_sampler_frames_received_total" in text
     finally:
         await health.stop()
+
+
+# -- what costs: decode size, stills per session and replica, pixels per second ---------------
+
+def _png(side: int) -> bytes:
+    import cv2
+    import numpy as np
+    ok, buf = cv2.imencode(".png", np.full((side, side, 4), (40, 120, 200, 255), np.uint8))
+    assert ok
+    return buf.tobytes()
+
+
+async def _still(nc: bus.NATS, data: bytes, session: str) -> str:
+    reply = await nc.request(subjects.SAMPLER_STILL, data, timeout=5,
+                             headers={headers.MIME: "image/png", headers.SESSION: session})
+    return (reply.headers or {}).get(headers.ERROR) or "jpeg"
+
+
+async def test_a_png_bomb_is_refused_from_its_header(nats_url: str, sampler: Sampler,
+                                                     collector: Collector) -> None:
+    """~150 KB, 6000x6000 (within max_pixels): its decode would hold ~200 MB."""
+    bomb = _png(6000)
+    before = _metric("livebus_sampler_frames_dropped_total", reason="too_many_pixels")
+    nc = await bus.connect(nats_url, "test-bridge")
+    try:
+        assert await _still(nc, bomb, "s5") == "too_many_pixels"
+        await nc.publish(subjects.video_raw("s5"), bomb, headers={headers.MIME: "image/png"})
+        await nc.flush()
+        await asyncio.sleep(0.3)
+    finally:
+        await nc.close()
+    assert _metric("livebus_sampler_frames_dropped_total", reason="too_many_pixels") == before + 2
+    assert "s5" not in collector.frames
+
+
+async def test_a_flooding_session_is_busy_and_another_still_gets_its_upload(
+        nats_url: str, sampler: Sampler) -> None:
+    big = _png(3000)  # within the limit, 9 Mpx
+    nc = await bus.connect(nats_url, "test-bridge")
+    try:
+        flood = [asyncio.create_task(_still(nc, big, "flood")) for _ in range(30)]
+        await asyncio.sleep(0.05)
+        other = await _still(nc, synthetic.encode(synthetic.scene(800, 600), ".png"), "calm")
+        answers = await asyncio.gather(*flood)
+    finally:
+        await nc.close()
+    assert other == "jpeg"
+    # Two at a time per session, and 20 Mpx/s of decoding: most of the flood is refused.
+    assert answers.count("busy") >= 20 and "jpeg" in answers, answers
+
+
+async def test_video_past_its_pixel_budget_is_dropped(nats_url: str,
+                                                      collector: Collector) -> None:
+    s = Sampler(SamplerSettings(nats_url=nats_url, health_port=0, member_ttl_s=1.0,
+                                heartbeat_s=0.2, session_pixels_per_s=300_000,
+                                session_pixel_burst=300_000))
+    await s.start()
+    before = _metric("livebus_sampler_frames_dropped_total", reason="pixel_budget")
+    nc = await bus.connect(nats_url, "test-gateway-video")
+    try:
+        await play(nc, {"s6": clip(1280, 720, still_s=0, moving_s=2, fps=FPS)}, FPS)
+        await asyncio.sleep(0.3)
+    finally:
+        await nc.close()
+        await s.stop()
+    dropped = _metric("livebus_sampler_frames_dropped_total", reason="pixel_budget") - before
+    sent = len(collector.frames.get("s6", []))
+    # 1280x720 at 3 fps decodes ~0.7 Mpx/s (half-scale renders, 1/8 thumbnails): over 0.3.
+    assert dropped >= 5 and 1 <= sent <= 4, (dropped, sent)
