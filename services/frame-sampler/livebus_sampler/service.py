@@ -98,6 +98,7 @@ class Sampler:
         self._sub: Subscription | None = None
         self._still_sub: Subscription | None = None
         self._gc: asyncio.Task[None] | None = None
+        self._quiet_until: dict[str, float] = {}  # log kind -> monotonic time it may log again
 
     def ready(self) -> tuple[bool, str]:
         if self.nc is None or not self.nc.is_connected:
@@ -205,7 +206,8 @@ class Sampler:
                     outcome = await loop.run_in_executor(self.pool, self._process, session.state,
                                                          frame, head)
             except Exception:
-                log.exception("frame processing failed (session %s)", session.id)
+                if self._first("error", session.logged):
+                    log.exception("frame processing failed (session %s)", session.id)
                 outcome = Outcome("error")
             session.pixels.charge(outcome.pixels)
             elapsed = time.perf_counter() - started
@@ -226,9 +228,23 @@ class Sampler:
 
     def _bad_frame(self, session: Session, e: BadFrame) -> None:
         metrics.DROPPED.labels(e.reason).inc()
-        if e.reason not in session.logged and len(session.logged) < 16:
-            session.logged.add(e.reason)  # a stream of bad frames is one line, not one each
+        if self._first(e.reason, session.logged):  # a stream of bad frames is one line
             log.info("bad frame (session %s): %s", session.id, e)
+
+    @staticmethod
+    def _first(kind: str, logged: set[str]) -> bool:
+        if kind in logged or len(logged) >= 16:
+            return False
+        logged.add(kind)
+        return True
+
+    def _now_and_then(self, kind: str) -> bool:
+        """True at most once a minute per kind: for lines any message could repeat."""
+        now = time.monotonic()
+        if now < self._quiet_until.get(kind, 0.0):
+            return False
+        self._quiet_until[kind] = now + 60.0
+        return True
 
     def _process(self, state: SessionState, frame: Frame, head: Header) -> Outcome:
         """On a worker thread. Only this session's task touches `state`, one frame at a time."""
@@ -302,7 +318,9 @@ class Sampler:
             await self._reply(job.msg, b"", {headers.ERROR: e.reason})
             return
         except Exception:
-            log.exception("still processing failed")
+            metrics.DROPPED.labels("error").inc()
+            if self._now_and_then("still_error"):
+                log.exception("still processing failed")
             await self._reply(job.msg, b"", {headers.ERROR: "error"})
             return
         metrics.PROCESS_SECONDS.labels("emitted").observe(time.monotonic() - started)
@@ -316,7 +334,8 @@ class Sampler:
             try:
                 await self.nc.publish(msg.reply, data, headers=hdrs)
             except Exception as e:  # NATS away or a bad reply subject: the requester times out
-                log.warning("still reply failed: %s", type(e).__name__)
+                if self._now_and_then("reply_failed"):
+                    log.warning("still reply failed: %s", type(e).__name__)
 
     async def _emit(self, sid: str, outcome: Outcome, frame: Frame) -> None:
         assert self.nc is not None and outcome.output is not None
@@ -330,7 +349,8 @@ class Sampler:
             await self.nc.publish(subjects.video_sampled(sid), out.jpeg, headers=hdrs)
         except Exception as e:  # NATS away: this frame is lost, the next one will do
             metrics.DROPPED.labels("publish_failed").inc()
-            log.warning("publish failed: %s", e)
+            if self._now_and_then("publish_failed"):
+                log.warning("publish failed: %s", type(e).__name__)
             return
         metrics.EMITTED.labels(outcome.reason).inc()
         metrics.OUTPUT_BYTES.inc(len(out.jpeg))

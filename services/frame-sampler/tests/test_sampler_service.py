@@ -205,3 +205,32 @@ async def test_video_past_its_pixel_budget_is_dropped(nats_url: str,
     sent = len(collector.frames.get("s6", []))
     # 1280x720 at 3 fps decodes ~0.7 Mpx/s (half-scale renders, 1/8 thumbnails): over 0.3.
     assert dropped >= 5 and 1 <= sent <= 4, (dropped, sent)
+
+
+async def test_hostile_input_gets_defined_answers_and_one_log_line(
+        nats_url: str, sampler: Sampler, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    caplog.set_level(logging.DEBUG, logger="livebus_sampler")
+    png = synthetic.encode(synthetic.scene(64, 64), ".png")
+    garbage = [b"", b"\x00" * 100, b"\xff\xd8\xff" + b"\xff" * 5000, png[:40], png[:-20],
+               b"RIFF\xff\xff\xff\xffWEBP", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40 + b"IEND" * 4]
+    nc = await bus.connect(nats_url, "test-hostile")
+    try:
+        for _ in range(10):
+            for data in garbage:
+                await nc.publish(subjects.video_raw("s7"), data,
+                                 headers={headers.MIME: "image/jpeg"})
+                await nc.flush()
+                await asyncio.sleep(0.005)
+        await nc.publish(subjects.SAMPLER_STILL, png)  # no reply subject: nothing to answer
+        for data in garbage:
+            reply = await nc.request(subjects.SAMPLER_STILL, data, timeout=2,
+                                     headers={headers.SESSION: "x" * 10_000})
+            assert reply.data == b"" and (reply.headers or {}).get(headers.ERROR) in (
+                "not_image", "truncated", "bad_header"), data[:20]
+        await asyncio.sleep(0.3)
+    finally:
+        await nc.close()
+    lines = [r for r in caplog.records if r.name.startswith("livebus_sampler")]
+    assert not any(r.exc_info for r in lines)
+    assert len([r for r in lines if "s7" in r.getMessage()]) <= 3  # one per reason, not per frame
