@@ -125,3 +125,13 @@ def turn_text(messages: list[dict[str, Any]]) -> str:
         for p in sc.get("modelTurn", {}).get("parts", []):
             out.append(p.get("text", ""))
     return "".join(out)
+
+
+async def next_handle(ws: websockets.ClientConnection, timeout: float = 10.0) -> str:
+    """The next livebus resumption handle the session hands out."""
+    async with asyncio.timeout(timeout):
+        while True:
+            m = json.loads(await ws.recv())
+            handle = m.get("sessionResumptionUpdate", {}).get("newHandle")
+            if handle:
+                return str(handle)
