@@ -72,8 +72,8 @@ async def attempt(stack: Stack, setup: dict[str, Any] | str, credential: str | N
     frame = setup if isinstance(setup, str) else json.dumps({"setup": setup})
     async with websockets.connect(wss(stack, query), ssl=tls.client_context(stack.ca_file),
                                   additional_headers=headers, max_size=None) as ws:
-        await ws.send(frame)
         try:
+            await ws.send(frame)  # the gateway may already have closed (a bad credential)
             async with asyncio.timeout(timeout):
                 async for msg in ws:
                     out.messages.append(json.loads(msg))
