@@ -21,6 +21,8 @@ from pydantic import Field
 from ..context import ResourceEnv, ToolContext, ToolError, resource
 from ..registry import tool
 
+MAX_QUERY_CHARS = 200
+MAX_WORDS = 8
 COLUMNS = ("part_number", "name", "description", "bin", "quantity", "unit_price")
 SCHEMA = """CREATE TABLE inventory (
     part_number TEXT PRIMARY KEY, name TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',
@@ -61,7 +63,7 @@ class Inventory:
         return cls(conn)
 
     def search(self, query: str, limit: int) -> list[dict[str, Any]]:
-        words = query.split()
+        words = query.split()[:MAX_WORDS]  # each word is a scan of three columns
         if not words:
             return []
         cols = ", ".join(COLUMNS)
@@ -107,7 +109,7 @@ async def inventory_db(env: ResourceEnv) -> AsyncIterator[Inventory]:
 @tool(timeout=5.0, uses=[inventory_db])
 async def inventory_lookup(
     ctx: ToolContext,
-    query: str,
+    query: Annotated[str, Field(max_length=MAX_QUERY_CHARS)],
     limit: Annotated[int, Field(ge=1, le=20)] = 5,
 ) -> dict[str, Any]:
     """Look up parts in the workshop inventory: bin location, quantity in stock and price.
