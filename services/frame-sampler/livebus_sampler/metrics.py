@@ -12,7 +12,9 @@ EMITTED = Counter("livebus_sampler_frames_emitted_total",
                   "Frames sent to the model, by why (first, cut, moving, still, upload)",
                   ["reason"])
 DROPPED = Counter("livebus_sampler_frames_dropped_total",
-                  "Frames not sent, by reason (rate, duplicate, stale, or a bad-frame reason)",
+                  "Frames not sent, by reason (rate, duplicate, stale, pixel_budget, a bad-frame "
+                  "reason, or for stills answered busy: still_replaced, still_queue_full, "
+                  "still_expired)",
                   ["reason"])
 OUTPUT_BYTES = Counter("livebus_sampler_output_bytes_total", "JPEG bytes sent to the model")
 PROCESS_SECONDS = Histogram(
@@ -27,5 +29,6 @@ HOP_GATEWAY = Histogram("livebus_sampler_hop_seconds",
                                           1.0)).labels("gateway_sampler")
 
 # Known label values start at 0, so dashboards and alerts see the series before the first event.
-for _reason in ("rate", "duplicate", "stale"):
+for _reason in ("rate", "duplicate", "stale", "too_many_pixels", "animated", "pixel_budget",
+                "still_replaced", "still_queue_full", "still_expired"):
     DROPPED.labels(_reason)

@@ -119,11 +119,12 @@ class Sampler:
         # session's frames always reach the one process that holds its motion state.
         self._sub = await self.nc.subscribe(subjects.VIDEO_RAW_ALL, cb=self._on_raw,
                                             pending_msgs_limit=4096,
-                                            pending_bytes_limit=256 * 1024 * 1024)
+                                            pending_bytes_limit=self.s.raw_pending_bytes)
         # Uploaded stills: any sampler may downsize one (no per-session state involved).
         self._still_sub = await self.nc.subscribe(subjects.SAMPLER_STILL,
                                                   queue=subjects.SAMPLER_QUEUE,
-                                                  cb=self._on_still)
+                                                  cb=self._on_still, pending_msgs_limit=4096,
+                                                  pending_bytes_limit=self.s.raw_pending_bytes)
         self._still_workers = [asyncio.create_task(self._still_worker())
                                for _ in range(self.s.still_concurrency)]
         self._gc = asyncio.create_task(self._collect())

@@ -51,6 +51,9 @@ class SamplerSettings(ServiceSettings):
     still_session_pending: int = 2
     still_queue: int = 16
     still_max_wait_s: float = 2.0
+    # Frames the NATS client may hold before the sampler reads them (each subscription); past
+    # it the server drops them as a slow consumer (video is latest-wins anyway).
+    raw_pending_bytes: int = 64 * 1024 * 1024
 
     # Work and state.
     workers: int = 0                  # decode/encode threads; 0 = one per CPU
