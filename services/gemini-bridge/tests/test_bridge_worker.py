@@ -8,6 +8,7 @@ import random
 
 from google import genai
 
+from livebus import subjects
 from livebus_bridge import metrics
 from livebus_bridge.settings import BridgeSettings
 from livebus_bridge.worker import Bridge
@@ -68,3 +69,26 @@ async def test_churn_keeps_the_gauge_exact() -> None:
         ev.set()
     await asyncio.sleep(0.01)
     assert gauge() == 0
+
+
+class CountingNats:
+    is_connected = True
+
+    def __init__(self) -> None:
+        self.subjects: list[str] = []
+
+    async def publish(self, subject: str, payload: bytes = b"") -> None:
+        self.subjects.append(subject)
+
+
+async def test_heartbeats_have_a_connection_of_their_own() -> None:
+    """Sessions' media on the main connection can never queue in front of a heartbeat."""
+    bridge = Bridge(BridgeSettings(instance_id="b1", heartbeat_interval_s=0.01),
+                    genai.Client(api_key="k"))
+    main, alive = CountingNats(), CountingNats()
+    bridge.nc, bridge.nc_alive = main, alive  # type: ignore[assignment]
+    beat = asyncio.create_task(bridge._beat())
+    await asyncio.sleep(0.1)
+    beat.cancel()
+    assert len(alive.subjects) >= 3 and set(alive.subjects) == {subjects.bridge_alive("b1")}
+    assert main.subjects == []
