@@ -535,7 +535,8 @@ class UpstreamSession:
         try:
             reply = await self.nc_video.request(subjects.SAMPLER_STILL, data,
                                                 timeout=self.settings.still_timeout_s,
-                                                headers={headers.MIME: mime})
+                                                headers={headers.MIME: mime,
+                                                         headers.SESSION: self.id})
         except Exception as e:
             log.warning("uploaded image sent as it is (no sampler: %s)", type(e).__name__)
             return None
