@@ -96,3 +96,32 @@ async def test_a_send_failing_on_a_replaced_connection_keeps_the_new_one_ready()
     sender.cancel()
     assert session.live_ready.is_set()
     assert new.kinds() == ["realtime_input.audio"]  # the chunk went to the new connection
+
+
+async def test_server_tool_entries_are_marked_server_client_ones_are_not() -> None:
+    from google.genai import types
+
+    from livebus_bridge.tools import SessionTools
+
+    session, nc, _ = upstream_session()
+    spec = {"declaration": {"name": "clock"}, "timeout_s": 1.0, "behavior": "BLOCKING"}
+    session.tools = SessionTools(nc, [spec], "u", "s1", session._tool_responses)  # type: ignore[list-item]
+    call = types.LiveServerMessage(tool_call=types.LiveServerToolCall(function_calls=[
+        types.FunctionCall(id="a", name="clock", args={}),
+        types.FunctionCall(id="b", name="client_tool", args={})]))
+    assert session._observe(call) is False  # the client's call still reaches the client
+    sock = FakeSocket()
+    attach(session, sock)
+    sender = asyncio.create_task(session._sender())
+    await until(lambda: len(sock.sent) == 1)  # the server tool's (error) result went upstream
+    mine = json.dumps({"functionResponses": [{"id": "b", "name": "client_tool",
+                                              "response": {"output": 1}}]}).encode()
+    session.uplink.put(bus_pb2.ClientEvent(seq=1, tool_response_json=mine))
+    await until(lambda: len(sock.sent) == 2)
+    sender.cancel()
+    entries = []
+    while not session.shadow._queue.empty():
+        entries.append(session.shadow._queue.get_nowait())
+    seen = [(e.role, json.loads(e.text)["name"], e.server) for e in entries]
+    assert seen == [("tool_call", "clock", True), ("tool_call", "client_tool", False),
+                    ("tool_result", "clock", True), ("tool_result", "client_tool", False)]
