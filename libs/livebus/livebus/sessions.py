@@ -65,11 +65,16 @@ class LeaseLost(Exception):
 
 
 class Lease:
+    """Renewals and the release are serialized: once released, a renewal still under way (or a
+    later one) never writes the key again, so a released lease is never re-created."""
+
     def __init__(self, kv: KeyValue, session_id: str, owner: str) -> None:
         self.kv = kv
         self.key = session_id
         self.owner = owner.encode()
         self.revision = 0
+        self.released = False
+        self._lock = asyncio.Lock()
 
     async def acquire(self, timeout: float) -> bool:
         """Take the lease, waiting (up to `timeout`) for a previous owner's to expire."""
@@ -101,7 +106,12 @@ class Lease:
 
     async def renew(self) -> None:
         """Raises LeaseLost when someone else owns it; re-creates it when it merely expired
-        (a NATS outage longer than the TTL)."""
+        (a NATS outage longer than the TTL). Does nothing once released."""
+        async with self._lock:
+            if not self.released:
+                await self._renew()
+
+    async def _renew(self) -> None:
         try:
             self.revision = await self.kv.update(self.key, self.owner, last=self.revision)
             return
@@ -121,5 +131,7 @@ class Lease:
             raise LeaseLost("taken while renewing") from None
 
     async def release(self) -> None:
-        with contextlib.suppress(Exception):  # it expires by itself anyway
-            await self.kv.delete(self.key, last=self.revision)
+        self.released = True  # a renewal waiting for the lock will not write
+        async with self._lock:
+            with contextlib.suppress(Exception):  # it expires by itself anyway
+                await self.kv.delete(self.key, last=self.revision)
