@@ -1,0 +1,104 @@
+"""A flooding client is closed (1008) before it slows anyone else; nobody else's session moves.
+
+Issue 12 item 3: one message with 60,000 mediaChunks counted once against the message rate but
+became 60,000 NATS publishes; three of them delayed bridge heartbeats until the gateway moved an
+innocent session. Here three sockets flood with such messages (reconnecting when closed) and one
+floods with many small multi-chunk messages, while a well-behaved SDK session takes turns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+import websockets
+from converse import read_turn
+from google.genai import types
+from google.genai.live import AsyncSession
+
+from livebus.devstack import Stack
+from livebus.testing.observe import merged, scrape
+from livebus.testing.stack import MODEL, gateway_client, running_stack
+
+from .livews import Ending, ending, live_socket
+
+CHUNK = {"mimeType": "audio/pcm;rate=16000", "data": base64.b64encode(b"\0" * 4).decode()}
+HUGE = json.dumps({"realtimeInput": {"mediaChunks": [CHUNK] * 60_000}})  # ~3 MB
+PCM_20MS = {"mimeType": "audio/pcm;rate=16000", "data": base64.b64encode(b"\0" * 640).decode()}
+MANY = json.dumps({"realtimeInput": {"mediaChunks": [PCM_20MS] * 32}})  # under the per-message cap
+MOVES = "livebus_gateway_session_moves_total"
+
+
+@pytest.fixture(scope="module")
+def flood_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("flood"), bridges=2) as s:
+        yield s
+
+
+async def flood_once(stack: Stack, message: str) -> Ending:
+    async with live_socket(stack) as ws:
+        try:
+            async with asyncio.timeout(20):
+                while True:
+                    await ws.send(message)
+        except websockets.ConnectionClosed:
+            pass
+        except TimeoutError:
+            return Ending(reason="never closed")
+        return await ending(ws, 10)
+
+
+async def flooder(stack: Stack, message: str, rounds: int, stop: asyncio.Event) -> list[Ending]:
+    out = []
+    for _ in range(rounds):
+        out.append(await flood_once(stack, message))
+        if stop.is_set():
+            break
+    return out
+
+
+async def timed_turns(session: AsyncSession, n: int) -> list[float]:
+    took = []
+    for i in range(n):
+        started = time.monotonic()
+        await session.send_client_content(
+            turns=types.Content(role="user", parts=[types.Part(text=f"turn {i}")]),
+            turn_complete=True)
+        turn = await asyncio.wait_for(read_turn(session), 30)
+        assert turn.audio_bytes > 0 and turn.turn_complete
+        took.append(time.monotonic() - started)
+    return took
+
+
+async def moves(stack: Stack) -> float:
+    samples = merged(await scrape(stack, ["gateway"]))
+    return sum(v for (name, _), v in samples.items() if name == MOVES)
+
+
+async def test_flooders_are_closed_and_a_good_session_keeps_its_latency(
+        flood_stack: Stack) -> None:
+    moved_before = await moves(flood_stack)
+    async with gateway_client(flood_stack).aio as client, \
+            client.live.connect(model=MODEL, config=types.LiveConnectConfig(
+                response_modalities=[types.Modality.AUDIO])) as session:
+        baseline = await timed_turns(session, 3)
+        stop = asyncio.Event()
+        floods = [asyncio.create_task(flooder(flood_stack, HUGE, 3, stop)) for _ in range(3)]
+        floods.append(asyncio.create_task(flooder(flood_stack, MANY, 3, stop)))
+        await asyncio.sleep(0.3)  # the floods are under way
+        during = await timed_turns(session, 4)
+        stop.set()
+        endings = [e for f in floods for e in await f]
+    assert endings
+    for e in endings:
+        assert (e.code, e.reason.startswith("rate limit exceeded")) == (1008, True), e
+    print(f"turn seconds alone {baseline}, during the floods {during}")
+    assert max(during) < max(baseline) + 1.0, (baseline, during)
+    assert await moves(flood_stack) == moved_before, "the good session was moved"
+    log = (flood_stack.cfg.dir / "logs" / "gateway-0.log").read_text()
+    assert "moving the session" not in log
+    assert "Traceback" not in log
