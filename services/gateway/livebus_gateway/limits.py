@@ -38,8 +38,8 @@ class TokenBucket:
         self.clock = clock
         self.last = clock()
 
-    def take(self, n: float = 1.0) -> bool:
-        now = self.clock()
+    def take(self, n: float = 1.0, now: float | None = None) -> bool:
+        now = self.clock() if now is None else now
         self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
         self.last = now
         if self.tokens < n:
@@ -98,29 +98,32 @@ class SessionLimits:
 
     def __init__(self, session: Budget, credentials: CredentialBudgets, user: str,
                  clock: Clock = time.monotonic) -> None:
+        self.clock = clock
         self.own = session.buckets(clock)
         self.credentials = credentials
         self.user = user
         self.theirs = credentials.acquire(user)
         self._released = False
 
-    def _charge(self, what: str, n: float) -> None:
+    def _charge(self, what: str, n: float, now: float) -> None:
         if n <= 0:
             return
-        if not self.own[what].take(n):
+        if not self.own[what].take(n, now):
             raise exceeded(what, "")
-        if not self.theirs[what].take(n):
+        if not self.theirs[what].take(n, now):
             raise exceeded(what, " for this credential")
 
     def charge_frame(self, nbytes: int) -> None:
         """A client frame as received, before it is parsed."""
-        self._charge(MESSAGES, 1)
-        self._charge(BYTES, nbytes)
+        now = self.clock()
+        self._charge(MESSAGES, 1, now)
+        self._charge(BYTES, nbytes, now)
 
     def charge_actions(self, chunks: int, publishes: int) -> None:
         """What a parsed frame turns into, before any of it is published."""
-        self._charge(CHUNKS, chunks)
-        self._charge(PUBLISHES, publishes)
+        now = self.clock()
+        self._charge(CHUNKS, chunks, now)
+        self._charge(PUBLISHES, publishes, now)
 
     def release(self) -> None:
         if not self._released:

@@ -86,13 +86,14 @@ def _unknown(name: str) -> ProtocolError:
 
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _BRACKET = re.compile(r"[\[\]{}]")
+_SCAN_BELOW = 16 * 1024  # a text this short is scanned before parsing, a longer one walked after
 
 
 def nesting_problem(text: str) -> str | None:
     """Why a JSON text nests too deep or holds too many values, before json.loads recurses.
 
-    Cheap on the hot path: a media message has a handful of brackets (base64 has none), so two
-    counts decide; only a message with more than MAX_DEPTH brackets is scanned."""
+    Cheap for a short message: two counts decide (base64 holds no brackets); only one with
+    more than MAX_DEPTH brackets is scanned."""
     if text.count("[") + text.count("{") <= MAX_DEPTH:
         return None
     bare = _STRING.sub("", text)
@@ -109,20 +110,41 @@ def nesting_problem(text: str) -> str | None:
     return None
 
 
+def value_problem(value: Any) -> str | None:
+    """The same limits over a parsed value: cheaper than scanning a long text (a video frame's
+    base64), as it visits only containers."""
+    todo: list[tuple[Any, int]] = [(value, 1)]
+    containers = 0
+    while todo:
+        item, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            return f"nesting deeper than {MAX_DEPTH}"
+        containers += 1
+        if containers > MAX_CONTAINERS:
+            return f"more than {MAX_CONTAINERS} objects and arrays"
+        children = item.values() if isinstance(item, dict) else item
+        todo.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return None
+
+
 def load_json(frame: str | bytes) -> dict[str, Any]:
     try:
         text = frame.decode() if isinstance(frame, bytes) else frame
     except UnicodeDecodeError:
         raise invalid("Invalid JSON payload received: not UTF-8") from None
-    problem = nesting_problem(text)
+    short = len(text) < _SCAN_BELOW
+    problem = nesting_problem(text) if short else None
+    if problem is None:
+        try:
+            msg = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise invalid(f"Invalid JSON payload received: {e.msg}") from None
+        except (RecursionError, ValueError):  # ValueError: e.g. an integer of 5,000 digits
+            raise invalid("Invalid JSON payload received") from None
+        if not short and isinstance(msg, dict | list):
+            problem = value_problem(msg)
     if problem is not None:
         raise invalid(f"Invalid JSON payload received: {problem}")
-    try:
-        msg = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise invalid(f"Invalid JSON payload received: {e.msg}") from None
-    except (RecursionError, ValueError):  # ValueError: e.g. an integer of 5,000 digits
-        raise invalid("Invalid JSON payload received") from None
     if not isinstance(msg, dict):
         raise invalid("Invalid JSON payload received: expected an object")
     return msg

@@ -48,6 +48,7 @@ def test_too_many_chunks_in_one_message_is_a_rate_limit() -> None:
     '{"realtimeInput": {"text": ' + "[" * 100_000 + "]" * 100_000 + "}}",
     '{"a": ' + "{\"b\": " * 101 + "1" + "}" * 102,
     "[" + "[]," * 150_000 + "[]]",
+    '{"x": "' + "a" * 20_000 + '", "y": ' + "[" * 500 + "]" * 500 + "}",  # long: walked
 ])
 def test_deep_or_huge_nesting_is_refused_before_parsing(frame: str) -> None:
     e = refused(frame)
