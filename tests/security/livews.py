@@ -21,9 +21,10 @@ PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateCo
 
 @asynccontextmanager
 async def live_socket(stack: Stack, setup: dict[str, Any] | None = None,
-                      key: str | None = None) -> AsyncIterator[ClientConnection]:
+                      key: str | None = None, gateway: int = 0
+                      ) -> AsyncIterator[ClientConnection]:
     """A socket whose session is open (setupComplete received)."""
-    url = stack.gateway_https().replace("https://", "wss://") + PATH
+    url = stack.gateway_https(gateway).replace("https://", "wss://") + PATH
     async with websockets.connect(url, ssl=tls.client_context(stack.ca_file), max_size=None,
                                   additional_headers={"x-goog-api-key": key or stack.api_key},
                                   open_timeout=20) as ws:

@@ -28,7 +28,7 @@ MAX_SESSION_S = 10
 @pytest.fixture(scope="module")
 def short_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env = {"LIVEBUS_GATEWAY_MAX_SESSION_S": str(MAX_SESSION_S)}
-    with running_stack(tmp_path_factory.mktemp("binding"), extra_env=env) as s:
+    with running_stack(tmp_path_factory.mktemp("binding"), extra_env=env, gateways=2) as s:
         yield s
 
 
@@ -44,10 +44,12 @@ async def next_handle(ws: ClientConnection, seen: list[dict[str, Any]]) -> str:
 
 
 async def test_resuming_elsewhere_closes_the_old_socket(short_stack: Stack) -> None:
+    """A on gateway 0, B resumes its session through gateway 1."""
     async with live_socket(short_stack, {"sessionResumption": {}}) as a:
         handle = await next_handle(a, await typed_turn(a, "first"))
         assert handle.startswith("livebus-h1.")
-        async with live_socket(short_stack, {"sessionResumption": {"handle": handle}}) as b:
+        async with live_socket(short_stack, {"sessionResumption": {"handle": handle}},
+                               gateway=1) as b:
             reply = await typed_turn(b, "second")
             assert any("serverContent" in m for m in reply)
             old = await ending(a, 5)
