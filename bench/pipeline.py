@@ -219,7 +219,9 @@ def report(direct: dict[str, Any], live: dict[str, Any]) -> None:
 async def main(args: argparse.Namespace) -> int:
     """1 when a phase had errors or no complete turn (the numbers would mean nothing)."""
     failed = 0
-    env = {"LIVEBUS_EMULATOR_SPEECH_SYNTHESIS": "false"}
+    # Every benchmark session uses the one server key: lift its per-credential session limit.
+    env = {"LIVEBUS_EMULATOR_SPEECH_SYNTHESIS": "false",
+           "LIVEBUS_GATEWAY_MAX_SESSIONS_PER_USER": str(max(args.sessions) + 10)}
     with tempfile.TemporaryDirectory() as tmp, running_stack(
             Path(tmp), bridges=args.bridges, emulator_pace=1.0, extra_env=env) as stack:
         via = {"direct": emulator_client(stack), "livebus": gateway_client(stack)}
