@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 MAX_TOKEN_REQUEST_BYTES = 256 * 1024
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+BRIDGE_GONE_S = 5.0  # no bridge heartbeat for this long: no session can open here
 
 
 @dataclass
@@ -52,6 +54,9 @@ class GatewayState:
             return False, "not connected to NATS"
         if self.admission.full():
             return False, "at max_sessions"
+        heard = max(self.bus.bridges_seen.values(), default=None)
+        if heard is None or time.monotonic() - heard > BRIDGE_GONE_S:
+            return False, "no bridge alive"
         return True, "ok"
 
 

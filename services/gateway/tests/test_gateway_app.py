@@ -76,3 +76,28 @@ def test_auth_tokens_refuses_big_and_deep_bodies() -> None:
                   headers=headers).status_code == 400
     assert c.post("/v1alpha/auth_tokens", json={}, headers={"x-goog-api-key": "no"}
                   ).status_code == 401
+
+
+class FakeBus:
+    """The one seam: what readiness reads of GatewayBus."""
+
+    def __init__(self, seen: dict[str, float]) -> None:
+        self.bridges_seen = seen
+
+    def connected(self) -> bool:
+        return True
+
+
+def test_ready_needs_a_live_bridge_and_room() -> None:
+    import time
+
+    settings = GatewaySettings(token_secret=SECRET, max_sessions=1)
+    state = GatewayState.of(settings)
+    state.bus = FakeBus({})  # type: ignore[assignment]
+    assert state.ready() == (False, "no bridge alive")
+    state.bus = FakeBus({"b": time.monotonic() - 60})  # type: ignore[assignment]
+    assert not state.ready()[0]
+    state.bus = FakeBus({"b": time.monotonic()})  # type: ignore[assignment]
+    assert state.ready() == (True, "ok")
+    state.admission.acquire("u")
+    assert state.ready() == (False, "at max_sessions")
