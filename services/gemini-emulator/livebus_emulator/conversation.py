@@ -15,124 +15,37 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Literal
 
 from livebus_emulator import messages, metrics
 from livebus_emulator.handles import HandleStore
-from livebus_emulator.images import image_size
 from livebus_emulator.outbox import Outbox
 from livebus_emulator.records import ConnectionRecord
 from livebus_emulator.settings import EmulatorSettings
 from livebus_emulator.speech import OUT_RATE, Speaker
-from livebus_emulator.usage import IMAGE_TOKENS, audio_tokens, text_tokens, usage_metadata
+from livebus_emulator.turns import (
+    UserTurn,
+    content_images,
+    describe,
+    find_calls,
+    needs_more_input,
+    spoken_result,
+    tokens,
+)
+from livebus_emulator.usage import audio_tokens, usage_metadata
 from livebus_emulator.wire import (
+    NO_CLIENT_CONTENT,
     ClientContent,
     JsonObject,
     Setup,
+    WireError,
     content_text,
-    decode_b64,
     pick,
 )
 
 _log = logging.getLogger(__name__)
-_MAX_SPOKEN_JSON = 1000
-_MAX_ECHO = 300  # the reply repeats at most this much of what the user wrote or said
 _MAX_CALL_TEXT = 64 * 1024  # tool calls are looked for in this much of the user's text
 _TEXT_FRAGMENT_WORDS = 4
 _TEXT_FRAGMENT_S = 0.05
-
-
-@dataclass
-class UserTurn:
-    kind: Literal["speech", "text"]
-    text: str  # typed text, or the transcript override of a speech turn ("" if none)
-    speech_s: float = 0.0
-    audio_s: float = 0.0  # all audio received since the previous turn
-    frames: list[JsonObject] = field(default_factory=list)  # frames since the previous turn
-    transcript: str = ""  # inputTranscription to send (speech turns)
-
-
-def _identifier_like(name: str) -> bool:
-    """`get_time`, `lookup2`, `getTime`: names no sentence contains by chance."""
-    return "_" in name or any(c.isdigit() for c in name) or any(c.isupper() for c in name[1:])
-
-
-def find_calls(text: str, names: list[str]) -> list[tuple[str, JsonObject]]:
-    """Declared function names in `text`, in order, each with the JSON object after it.
-
-    A name written like an identifier is a call wherever it appears; a plain word (a tool
-    named `remember`) only when followed by `{...}` or `(`, so ordinary sentences
-    ("remember the blue bicycle") do not call tools by accident.
-    """
-    hits: list[tuple[int, str, JsonObject]] = []
-    for name in dict.fromkeys(names):
-        for m in re.finditer(rf"(?<![\w]){re.escape(name)}(?![\w])", text):
-            after = text[m.end():].lstrip(" \t\r\n:")
-            if not _identifier_like(name) and not after.startswith(("{", "(")):
-                continue
-            hits.append((m.start(), name, _args_after(text, m.end())))
-    return [(name, args) for _, name, args in sorted(hits, key=lambda h: h[0])]
-
-
-def _args_after(text: str, pos: int) -> JsonObject:
-    rest = text[pos:]
-    stripped = rest.lstrip(" \t\r\n:(")
-    if not stripped.startswith("{"):
-        return {}
-    try:
-        value, _ = json.JSONDecoder().raw_decode(stripped)
-    except json.JSONDecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _echo(text: str) -> str:
-    return text if len(text) <= _MAX_ECHO else text[:_MAX_ECHO].rstrip() + "..."
-
-
-def describe(turn: UserTurn) -> str:
-    """What the emulated model says back: what it received, so a person can check the pipe."""
-    frames = turn.frames
-    seen = ""
-    if frames:
-        noun = "frame" if len(frames) == 1 else "frames"
-        last = frames[-1]
-        size = f"{last['width']} by {last['height']}" if last.get("width") else ""
-        which = "the last " if len(frames) > 1 else ""
-        seen = f"{len(frames)} {noun}" + (f", {which}{size}" if size else "")
-    if turn.kind == "text":
-        return f"You wrote: {_echo(turn.text)}" + (f". I also saw {seen}." if seen else "")
-    if turn.text:
-        return f"You said: {_echo(turn.text)}" + (f". I also saw {seen}." if seen else "")
-    heard = f"I heard {turn.speech_s:.1f} seconds of speech"
-    return heard + (f" and saw {seen}." if seen else ".")
-
-
-def content_images(turn: JsonObject) -> list[JsonObject]:
-    """Images in a content turn, described like video frames (size, bytes, mime)."""
-    found: list[JsonObject] = []
-    for part in pick(turn, "parts", []) or []:
-        blob = pick(part, "inline_data") if isinstance(part, dict) else None
-        if not isinstance(blob, dict):
-            continue
-        mime = str(pick(blob, "mime_type", "") or "")
-        if not mime.startswith("image/"):
-            continue
-        try:
-            data = decode_b64(pick(blob, "data", ""), "inline_data.data")
-        except Exception:
-            continue
-        size = image_size(data)
-        found.append({"width": size[0] if size else None, "height": size[1] if size else None,
-                      "bytes": len(data), "mime": mime})
-    return found
-
-
-def _tokens(audio_s: float = 0.0, images: int = 0, text: str = "") -> dict[str, int]:
-    tokens = {"AUDIO": audio_tokens(audio_s), "IMAGE": images * IMAGE_TOKENS,
-              "TEXT": text_tokens(text)}
-    return {k: v for k, v in tokens.items() if v}
 
 
 class Conversation:
@@ -149,12 +62,16 @@ class Conversation:
         self.history: list[JsonObject] = record.history
         self.functions = list(setup.functions)
         self.system_text = setup.system_text
-        self.realtime_started = False
+        self.caps = setup.caps
+        self.realtime_started = False  # realtime input or a reply happened: client content is
+        self.seeding = setup.initial_history  # mid-session; seeding: initial history phase
+        self.non_blocking = setup.non_blocking if self.caps.non_blocking_functions else frozenset()
         # Input since the previous turn.
         self.audio_since = 0.0
         self.frames_since: list[JsonObject] = []
         # The reply in flight.
         self._task: asyncio.Task[None] | None = None
+        self._queued: list[asyncio.Task[None]] = []  # replies waiting for the one in flight
         self._generating = False
         self._spoken: list[str] = []
         self._reply_audio_s = 0.0
@@ -165,18 +82,26 @@ class Conversation:
         self._pending_calls: dict[str, JsonObject] = {}
         self._answers: list[JsonObject] = []
         self._answered: asyncio.Event = asyncio.Event()
+        self._async_calls: dict[str, JsonObject] = {}  # NON_BLOCKING calls without a final result
 
     # ---- history ------------------------------------------------------------------------
 
     def restore(self, history: list[JsonObject]) -> None:
         self.history.extend(history)
+        self.realtime_started = True  # a resumed session is mid-session
+        self.seeding = False
+
+    def realtime_input(self) -> None:
+        """Realtime input arrived: the initial history phase (if any) is over."""
+        self.realtime_started = True
+        self.seeding = False
 
     def _add(self, item: JsonObject) -> None:
         item.setdefault("t", self.record.elapsed())
         self.history.append(item)
 
     def _prompt_tokens(self) -> Counter[str]:
-        total: Counter[str] = Counter(_tokens(text=self.system_text))
+        total: Counter[str] = Counter(tokens(text=self.system_text))
         for item in self.history:
             total.update(item.get("tokens", {}))
         return total
@@ -204,6 +129,9 @@ class Conversation:
     # ---- input --------------------------------------------------------------------------
 
     async def client_content(self, content: ClientContent) -> None:
+        seeding = self.seeding
+        if not seeding and self.realtime_started and not self.caps.mid_session_client_content:
+            raise WireError(NO_CLIENT_CONTENT)
         self.record.client_contents.append({
             "turns": content.turns, "turn_complete": content.turn_complete,
             "before_first_turn": not self.realtime_started, "t": self.record.elapsed(),
@@ -218,8 +146,11 @@ class Conversation:
                 last_user = text
                 images += pictures
             self._add({"role": role, "kind": "content", "text": text,
-                       "tokens": _tokens(text=text, images=len(pictures))})
-        if content.turn_complete:
+                       "tokens": tokens(text=text, images=len(pictures))})
+        if seeding and content.turn_complete:  # seed history ends; no model call
+            self.seeding = False
+            await self.issue_handle()
+        elif content.turn_complete:
             await self.barge_in()
             self.start_reply(UserTurn("text", last_user or self._last_user_text(),
                                       frames=images), in_history=True)
@@ -239,40 +170,61 @@ class Conversation:
 
     def start_reply(self, turn: UserTurn, in_history: bool = False) -> None:
         """Answer `turn` (after any reply still finishing)."""
-        self.realtime_started = True
-        self.record.turns += 1
-        metrics.TURNS.labels(turn.kind).inc()
+        self.realtime_input()
+        if turn.kind != "tool":  # a tool result is in the history already, and not a user turn
+            self.record.turns += 1
+            metrics.TURNS.labels(turn.kind).inc()
+            self._add_user_turn(turn, in_history)
+        previous = self._task
+        if previous is not None and not previous.done():
+            self._queued.append(previous)
+        self._queued = [t for t in self._queued if not t.done()]
+        self._generating = True
+        self._task = asyncio.create_task(self._run(turn, previous))
+
+    def _add_user_turn(self, turn: UserTurn, in_history: bool) -> None:
         if not in_history:
             self._add({
                 "role": "user", "kind": turn.kind, "text": turn.text or turn.transcript,
                 "speech_s": round(turn.speech_s, 3), "audio_s": round(turn.audio_s, 3),
                 "images": len(turn.frames),
-                "tokens": _tokens(turn.audio_s, len(turn.frames), turn.text),
+                "tokens": tokens(turn.audio_s, len(turn.frames), turn.text),
             })
         elif turn.frames:
             self._add({"role": "user", "kind": "frames", "images": len(turn.frames),
-                       "tokens": _tokens(images=len(turn.frames))})
-        previous = self._task
-        self._generating = True
-        self._task = asyncio.create_task(self._run(turn, previous))
+                       "tokens": tokens(images=len(turn.frames))})
 
     async def tool_response(self, responses: list[JsonObject]) -> None:
         for response in responses:
             self.record.tool_responses.append({**response, "t": self.record.elapsed()})
         text = json.dumps(responses)
         self._add({"role": "user", "kind": "tool_response", "responses": responses,
-                   "tokens": _tokens(text=text)})
+                   "tokens": tokens(text=text)})
         for response in responses:
             call_id = pick(response, "id", None)
             if call_id is None:  # match by name when the client left the id out
                 name = pick(response, "name", None)
-                call_id = next((i for i, c in self._pending_calls.items() if c["name"] == name),
-                               None)
-            if call_id in self._pending_calls:
+                calls = {**self._pending_calls, **self._async_calls}
+                call_id = next((i for i, c in calls.items() if c["name"] == name), None)
+            if call_id in self._pending_calls:  # scheduling is ignored for blocking calls
                 del self._pending_calls[call_id]
                 self._answers.append(response)
+            elif call_id in self._async_calls:
+                await self._async_result(str(call_id), response)
         if not self._pending_calls:
             self._answered.set()
+
+    async def _async_result(self, call_id: str, response: JsonObject) -> None:
+        """A NON_BLOCKING call's result, scheduled as the response asks (WHEN_IDLE by default)."""
+        call = self._async_calls[call_id]
+        if not pick(response, "willContinue", False):
+            del self._async_calls[call_id]
+        scheduling = str(pick(response, "scheduling", None) or "WHEN_IDLE").upper()
+        if scheduling == "SILENT":
+            return
+        if scheduling == "INTERRUPT":
+            await self.barge_in(force=True)
+        self.start_reply(UserTurn("tool", spoken_result(str(call["name"]), response)))
 
     # ---- barge-in -----------------------------------------------------------------------
 
@@ -280,17 +232,23 @@ class Conversation:
     def generating(self) -> bool:
         return self._generating
 
-    async def barge_in(self) -> bool:
-        """Cut the reply in flight, if any; True if something was interrupted."""
+    async def barge_in(self, force: bool = False) -> bool:
+        """Cut the reply in flight (and those queued after it); True if something was cut.
+
+        `force`: a NON_BLOCKING result with scheduling INTERRUPT, whatever activityHandling says.
+        """
         task = self._task
         if not self._generating or task is None or task.done():
             return False
-        if not self.setup.interrupts:
+        if not self.setup.interrupts and not force:
             return False
         self._generating = False
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+        for cut in [*self._queued, task]:
+            cut.cancel()
+        for cut in [*self._queued, task]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await cut
+        self._queued = []
         self.record.interruptions += 1
         metrics.INTERRUPTIONS.inc()
         cancelled = list(self._pending_calls)
@@ -306,17 +264,24 @@ class Conversation:
                                     "audio_s": round(self._reply_audio_s, 3),
                                     "cancelled_calls": cancelled, "t": self.record.elapsed()})
         await self.outbox.send(messages.turn_complete(usage_metadata(self._prompt,
-                                                                     self._response)))
+                                                                     self._response),
+                                                      status=self._status()))
         await self.issue_handle()
         return True
 
+    def _status(self) -> str | None:
+        """interactionStatus for a turnComplete, if the model sends it."""
+        if not self.caps.interaction_status:
+            return None
+        return "IN_PROGRESS" if self._async_calls else "IDLE"
+
     async def stop(self) -> None:
-        task = self._task
         self._generating = False
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        for task in [*self._queued, self._task]:
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
     # ---- the reply ----------------------------------------------------------------------
 
@@ -342,11 +307,16 @@ class Conversation:
             await self.outbox.send(messages.resumption_update(None))
         if turn.kind == "speech" and self.setup.input_transcription:
             await self.outbox.send(messages.input_transcription(turn.transcript))
-        calls = find_calls(turn.text[:_MAX_CALL_TEXT], self.functions) if turn.text else []
+        if turn.kind == "speech" and needs_more_input(turn):
+            self._generating = False
+            await self._finish(reason="NEED_MORE_INPUT", waiting_for_input=True)
+            return
+        calls = (find_calls(turn.text[:_MAX_CALL_TEXT], self.functions)
+                 if turn.text and turn.kind != "tool" else [])
         if calls:
             text = await self._call_tools(calls)
         else:
-            text = describe(turn)
+            text = turn.text if turn.kind == "tool" else describe(turn)
         await self._speak(text, first=not calls)
         self._generating = False
         await self.outbox.send(messages.generation_complete())
@@ -356,8 +326,12 @@ class Conversation:
                                     "audio_s": round(self._reply_audio_s, 3),
                                     "first_audio_s": self._first_audio_s,
                                     "t": self.record.elapsed()})
-        await self.outbox.send(messages.turn_complete(usage_metadata(self._prompt,
-                                                                     self._response)))
+        await self._finish()
+
+    async def _finish(self, reason: str | None = None, waiting_for_input: bool = False) -> None:
+        await self.outbox.send(messages.turn_complete(
+            usage_metadata(self._prompt, self._response), reason=reason,
+            waiting_for_input=waiting_for_input, status=self._status()))
         self._compress()
         await self.issue_handle()
 
@@ -366,26 +340,26 @@ class Conversation:
         function_calls: list[JsonObject] = [
             {"id": f"function-call-{secrets.randbelow(10**19)}", "name": name, "args": args}
             for name, args in calls]
-        self._pending_calls = {str(c["id"]): c for c in function_calls}
+        self._pending_calls = {str(c["id"]): c for c in function_calls
+                               if c["name"] not in self.non_blocking}
+        started = [c for c in function_calls if c["name"] in self.non_blocking]
+        self._async_calls.update({str(c["id"]): c for c in started})
         self._answers = []
         self._answered = asyncio.Event()
         for call in function_calls:
             self.record.tool_calls.append({**call, "t": self.record.elapsed()})
         text = json.dumps(function_calls)
-        call_tokens = _tokens(text=text)
+        call_tokens = tokens(text=text)
         self._response.update(call_tokens)
         self._add({"role": "model", "kind": "tool_call", "calls": function_calls,
                    "tokens": call_tokens})
         await self.outbox.send(messages.tool_call(function_calls))
-        await self._answered.wait()
+        if self._pending_calls:
+            await self._answered.wait()
         # The tool results are part of the prompt for what the model says next.
         self._prompt = self._prompt_tokens()
-        said = []
-        for answer in self._answers:
-            result = json.dumps(pick(answer, "response", {}))
-            if len(result) > _MAX_SPOKEN_JSON:
-                result = result[:_MAX_SPOKEN_JSON] + "..."
-            said.append(f"The tool {pick(answer, 'name', '')} returned {result}.")
+        said = [spoken_result(str(pick(a, "name", "")), a) for a in self._answers]
+        said += [f"I started {c['name']}." for c in started]  # its result comes later
         return " ".join(said)
 
     async def _delay_first_byte(self) -> None:
@@ -408,7 +382,7 @@ class Conversation:
                 piece = "".join(fragments[i:i + _TEXT_FRAGMENT_WORDS])
                 await self.outbox.send(messages.text_part(piece))
                 self._spoken.append(piece)
-                self._response.update(_tokens(text=piece))
+                self._response.update(tokens(text=piece))
             return
         pcm = await self.speaker.synthesize(text)
         step = max(2, OUT_RATE * 2 * self.settings.audio_chunk_ms // 1000 // 2 * 2)

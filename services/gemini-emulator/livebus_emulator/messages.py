@@ -58,8 +58,27 @@ def interrupted() -> JsonObject:
     return {"serverContent": {"interrupted": True}}
 
 
-def turn_complete(usage: JsonObject | None) -> JsonObject:
-    message: JsonObject = {"serverContent": {"turnComplete": True}}
+def interim_input_transcription(text: str) -> JsonObject:
+    return {"serverContent": {"interimInputTranscription": {"text": text}}}
+
+
+def voice_activity(start: bool, audio_offset_s: float) -> JsonObject:
+    """Wire spelling per google-genai 3.4.0 `_VoiceActivity_from_mldev`: `type`, `audioOffset`."""
+    return {"voiceActivity": {"type": "ACTIVITY_START" if start else "ACTIVITY_END",
+                              "audioOffset": duration(audio_offset_s)}}
+
+
+def turn_complete(usage: JsonObject | None, *, reason: str | None = None,
+                  waiting_for_input: bool = False, status: str | None = None) -> JsonObject:
+    """`reason`: turnCompleteReason; `status`: interactionStatus (IN_PROGRESS / IDLE)."""
+    content: JsonObject = {"turnComplete": True}
+    if reason is not None:
+        content["turnCompleteReason"] = reason
+    if waiting_for_input:
+        content["waitingForInput"] = True
+    if status is not None:
+        content["interactionStatus"] = status
+    message: JsonObject = {"serverContent": content}
     if usage is not None:
         message["usageMetadata"] = usage
     return message

@@ -7,6 +7,9 @@ Close codes (Google maps gRPC status to WebSocket close codes; reasons as seen i
   Google reports ABORTED there (goAway: "...will be terminated as ABORTED").
 - 1011 "Deadline expired before operation could complete.": a session without context window
   compression reached its limit (15 min audio, 2 min audio+video); also internal errors.
+Gemini 3 mode (by the model's entry in livebus.models): 1007 for `mediaChunks`, mid-session
+`clientContent`, `scheduling` inside a function `response`; 1011 for TEXT output where the model
+has none.
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from livebus_emulator import messages, metrics
-from livebus_emulator.conversation import Conversation, UserTurn
+from livebus_emulator.activity import Interim, covered
+from livebus_emulator.conversation import Conversation
 from livebus_emulator.images import image_size
 from livebus_emulator.outbox import Outbox
 from livebus_emulator.records import ConnectionRecord
 from livebus_emulator.state import EmulatorState
+from livebus_emulator.turns import UserTurn
 from livebus_emulator.vad import EnergyVad, SpeechEnded, SpeechStarted
 from livebus_emulator.wire import (
     ActivityEnd,
@@ -42,6 +47,7 @@ from livebus_emulator.wire import (
     Video,
     WireError,
     content_text,
+    declared_functions,
     parse_event,
     parse_frame,
     parse_setup,
@@ -55,6 +61,7 @@ BAD_HANDLE = "Invalid session resumption handle: the handle is unknown or has ex
 ABORTED = "The operation was aborted."
 DEADLINE = "Deadline expired before operation could complete."
 INTERNAL = "Internal error encountered."
+_REALTIME = (Audio, Video, Text, ActivityStart, ActivityEnd, AudioStreamEnd)
 SETUP_TIMEOUT_S = 30.0
 
 
@@ -89,6 +96,7 @@ class LiveSession:
         self.in_activity = False
         self.activity_start_s = 0.0
         self.transcript: str | None = None
+        self.interim = Interim()
         self._opened = time.monotonic()
         self._timers: list[asyncio.Task[None]] = []
         self._lifetime: asyncio.Task[None] | None = None
@@ -177,6 +185,9 @@ class LiveSession:
         except WireError as e:
             await self.close(1007, e.reason)
             return False
+        if "TEXT" in setup.response_modalities and not setup.caps.text_output:
+            await self.close(1011, INTERNAL)
+            return False
         self.setup = setup
         self.record.setup = setup.raw
         self.record.model = setup.model
@@ -213,7 +224,8 @@ class LiveSession:
             if frame is None:
                 return
             try:
-                for event in parse_event(parse_frame(frame)):
+                assert self.setup is not None
+                for event in parse_event(parse_frame(frame), self.setup.caps):
                     await self._handle(event)
             except WireError as e:
                 await self.close(1007, e.reason)
@@ -229,19 +241,23 @@ class LiveSession:
         conversation = self.conversation
         setup = self.setup
         assert conversation is not None and setup is not None
+        if isinstance(event, _REALTIME):
+            conversation.realtime_input()
         match event:
             case Audio():
                 await self._audio(event, conversation)
             case Video():
                 size = image_size(event.data)
                 frame = {"width": size[0] if size else None, "height": size[1] if size else None,
-                         "bytes": len(event.data), "mime": event.mime, "t": self.record.elapsed()}
+                         "bytes": len(event.data), "mime": event.mime, "t": self.record.elapsed(),
+                         "in_activity": self._active()}
                 self.record.frames.append(frame)
                 conversation.frames_since.append(frame)
             case Text():
                 self.record.texts.append(event.text)
                 await conversation.barge_in()
-                audio_s, frames = conversation.take_input()
+                audio_s, frames = covered(setup.turn_coverage, 0.0, *conversation.take_input(),
+                                          typed=True)
                 conversation.start_reply(UserTurn("text", event.text, audio_s=audio_s,
                                                   frames=frames))
             case ActivityStart():
@@ -251,6 +267,7 @@ class LiveSession:
                 await conversation.barge_in()
                 self.in_activity = True
                 self.activity_start_s = self.audio_s
+                self.interim.start(self.audio_s)
             case ActivityEnd():
                 if self.vad is not None:
                     raise WireError("Explicit activity control is not supported when automatic "
@@ -262,7 +279,7 @@ class LiveSession:
                 if self.vad is not None:
                     ended = self.vad.flush()
                     if ended is not None:
-                        self._end_speech(ended.start_s, ended.end_s)
+                        await self._vad_ended(ended)
                 elif self.in_activity:
                     self.in_activity = False
                     self._end_speech(self.activity_start_s, self.audio_s)
@@ -277,11 +294,13 @@ class LiveSession:
                     conversation.system_text = content_text(system)
                 tools = pick(event.raw, "tools")
                 if tools is not None:
-                    tool_list = tools if isinstance(tools, list) else [tools]
-                    conversation.functions = [
-                        str(pick(d, "name", "")) for t in tool_list if isinstance(t, dict)
-                        for d in pick(t, "functionDeclarations", None) or []
-                        if isinstance(d, dict)]
+                    names, non_blocking = declared_functions(tools, "context_update.tools")
+                    conversation.functions = names
+                    if setup.caps.non_blocking_functions:
+                        conversation.non_blocking = frozenset(non_blocking)
+
+    def _active(self) -> bool:
+        return self.in_activity or (self.vad is not None and self.vad.in_speech)
 
     async def _audio(self, event: Audio, conversation: Conversation) -> None:
         seconds = len(event.pcm) / 2 / event.rate
@@ -289,16 +308,24 @@ class LiveSession:
         self.audio_s += seconds
         self.record.audio_seconds += seconds
         conversation.audio_since += seconds
-        if self.vad is None:
-            return
-        if self.vad.rate != event.rate:
-            self.vad = self._new_vad(event.rate, start_s)
-        for vad_event in self.vad.feed(event.pcm):
-            if isinstance(vad_event, SpeechStarted):
-                await conversation.barge_in()
-            elif isinstance(vad_event, SpeechEnded):
-                self._end_speech(self._vad_offset + vad_event.start_s,
-                                 self._vad_offset + vad_event.end_s)
+        if self.vad is not None:
+            if self.vad.rate != event.rate:
+                self.vad = self._new_vad(event.rate, start_s)
+            for vad_event in self.vad.feed(event.pcm):
+                if isinstance(vad_event, SpeechStarted):
+                    at_s = self._vad_offset + vad_event.at_s
+                    await self.outbox.send(messages.voice_activity(True, at_s))
+                    self.interim.start(at_s)
+                    await conversation.barge_in()
+                elif isinstance(vad_event, SpeechEnded):
+                    await self._vad_ended(vad_event)
+        text = self.interim.due(self.audio_s, self.transcript)
+        if text is not None and self.setup is not None and self.setup.input_transcription:
+            await self.outbox.send(messages.interim_input_transcription(text))
+
+    async def _vad_ended(self, ended: SpeechEnded) -> None:
+        await self.outbox.send(messages.voice_activity(False, self._vad_offset + ended.end_s))
+        self._end_speech(self._vad_offset + ended.start_s, self._vad_offset + ended.end_s)
 
     def _new_vad(self, rate: int, at_s: float) -> EnergyVad:
         assert self.setup is not None
@@ -315,7 +342,9 @@ class LiveSession:
         self.record.speech_segments.append({
             "start_s": round(start_s, 3), "duration_s": round(duration, 3),
             "transcript": transcript, "t": self.record.elapsed()})
-        audio_s, frames = conversation.take_input()
+        self.interim.stop()
+        assert self.setup is not None
+        audio_s, frames = covered(self.setup.turn_coverage, duration, *conversation.take_input())
         conversation.start_reply(UserTurn("speech", override or "", speech_s=duration,
                                           audio_s=audio_s, frames=frames,
                                           transcript=transcript))

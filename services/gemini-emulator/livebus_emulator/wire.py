@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from livebus import b64
+from livebus.models import ModelCapabilities, capabilities
 
 JsonObject = dict[str, Any]
 
@@ -103,6 +104,11 @@ class Setup:
     target_tokens: int | None
     input_transcription: bool
     output_transcription: bool
+    # 2026 fields.
+    turn_coverage: str = "TURN_INCLUDES_ONLY_ACTIVITY"
+    initial_history: bool = False  # historyConfig.initialHistoryInClientContent
+    non_blocking: frozenset[str] = frozenset()  # functions declared behavior: NON_BLOCKING
+    caps: ModelCapabilities = field(default_factory=lambda: capabilities(""))
 
     @property
     def audio_out(self) -> bool:
@@ -150,6 +156,18 @@ class ClientContent:
 @dataclass
 class ToolResponse:
     responses: list[JsonObject] = field(default_factory=list)
+
+
+SCHEDULING = frozenset({"SCHEDULING_UNSPECIFIED", "SILENT", "WHEN_IDLE", "INTERRUPT"})
+TURN_COVERAGE = frozenset({"TURN_COVERAGE_UNSPECIFIED", "TURN_INCLUDES_ONLY_ACTIVITY",
+                           "TURN_INCLUDES_ALL_INPUT", "TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO"})
+# Gemini 3 mode (models without legacy shapes, see livebus.models): the reasons it closes with.
+NO_MEDIA_CHUNKS = ("realtime_input.media_chunks is not supported by this model. "
+                   "Use realtime_input.audio or realtime_input.video instead.")
+NO_CLIENT_CONTENT = ("client_content is only supported as initial history "
+                     "(setup.history_config). Use realtime_input.text instead.")
+NO_SCHEDULING_IN_RESPONSE = ("Invalid value at 'tool_response.function_responses[{i}].response':"
+                             " scheduling must be set on the FunctionResponse itself.")
 
 
 @dataclass
@@ -204,15 +222,7 @@ def parse_setup(message: JsonObject) -> Setup:
             raise WireError(f"Invalid value at 'setup.generation_config.response_modalities' "
                             f'(type.googleapis.com/google.ai.generativelanguage.v1beta.Modality), '
                             f'"{m}"')
-    functions: list[str] = []
-    tools = pick(setup, "tools", None) or []
-    if not isinstance(tools, list):
-        raise WireError("Invalid value at 'setup.tools': expected a list.")
-    for tool in tools:
-        for decl in pick(as_object(tool, "setup.tools"), "functionDeclarations", None) or []:
-            name = pick(as_object(decl, "setup.tools.function_declarations"), "name", "")
-            if isinstance(name, str) and name:
-                functions.append(name)
+    functions, non_blocking = declared_functions(pick(setup, "tools", None) or [], "setup.tools")
     ric = as_object(pick(setup, "realtimeInputConfig"), "setup.realtime_input_config")
     aad = as_object(pick(ric, "automaticActivityDetection"),
                     "setup.realtime_input_config.automatic_activity_detection")
@@ -236,6 +246,14 @@ def parse_setup(message: JsonObject) -> Setup:
                        "setup.context_window_compression.sliding_window")
     trigger = pick(compression, "triggerTokens", None)
     target = pick(window, "targetTokens", None)
+    coverage = str(pick(ric, "turnCoverage", None) or "TURN_INCLUDES_ONLY_ACTIVITY").upper()
+    if coverage not in TURN_COVERAGE:
+        raise WireError("Invalid value at 'setup.realtime_input_config.turn_coverage' "
+                        f'(type.googleapis.com/google.ai.generativelanguage.v1beta.TurnCoverage), '
+                        f'"{coverage[:40]}"')
+    if coverage == "TURN_COVERAGE_UNSPECIFIED":
+        coverage = "TURN_INCLUDES_ONLY_ACTIVITY"
+    history = as_object(pick(setup, "historyConfig"), "setup.history_config")
     return Setup(
         raw=setup,
         model=model,
@@ -251,7 +269,30 @@ def parse_setup(message: JsonObject) -> Setup:
         target_tokens=int(target) if target is not None else None,
         input_transcription=pick(setup, "inputAudioTranscription") is not None,
         output_transcription=pick(setup, "outputAudioTranscription") is not None,
+        turn_coverage=coverage,
+        initial_history=bool(pick(history, "initialHistoryInClientContent", False)),
+        non_blocking=frozenset(non_blocking),
+        caps=capabilities(model),
     )
+
+
+def declared_functions(tools: Any, where: str) -> tuple[list[str], list[str]]:
+    """(names of all declared functions, names of those declared `behavior: NON_BLOCKING`)."""
+    if isinstance(tools, dict):  # contextUpdate may carry a single Tool
+        tools = [tools]
+    if not isinstance(tools, list):
+        raise WireError(f"Invalid value at '{where}': expected a list.")
+    names: list[str] = []
+    non_blocking: list[str] = []
+    for tool in tools:
+        for decl in pick(as_object(tool, where), "functionDeclarations", None) or []:
+            decl = as_object(decl, f"{where}.function_declarations")
+            name = pick(decl, "name", "")
+            if isinstance(name, str) and name:
+                names.append(name)
+                if str(pick(decl, "behavior", "")).upper() == "NON_BLOCKING":
+                    non_blocking.append(name)
+    return names, non_blocking
 
 
 def content_text(content: Any) -> str:
@@ -308,12 +349,18 @@ def _video(raw: Any, where: str) -> Video:
     return Video(data, mime.lower())
 
 
-def parse_event(message: JsonObject) -> list[Event]:
-    """The events one (non-setup) client message carries, in a fixed order."""
+def parse_event(message: JsonObject, caps: ModelCapabilities | None = None) -> list[Event]:
+    """The events one (non-setup) client message carries, in a fixed order.
+
+    `caps`: the model's; shapes it does not accept raise `WireError` (its Gemini 3 mode).
+    """
     if pick(message, "setup") is not None:
         raise WireError("Invalid argument: setup must be sent only once, as the first message.")
     if (ri := pick(message, "realtimeInput")) is not None:
-        return _realtime(as_object(ri, "realtime_input"))
+        realtime = as_object(ri, "realtime_input")
+        if caps is not None and not caps.media_chunks and pick(realtime, "mediaChunks") is not None:
+            raise WireError(NO_MEDIA_CHUNKS)
+        return _realtime(realtime)
     if (cc := pick(message, "clientContent")) is not None:
         content = as_object(cc, "client_content")
         check_fields(content, _CLIENT_CONTENT, "client_content")
@@ -327,8 +374,22 @@ def parse_event(message: JsonObject) -> list[Event]:
         items = pick(response, "functionResponses", None) or []
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise WireError("Invalid value at 'tool_response.function_responses': expected a list.")
+        for i, item in enumerate(items):
+            _check_scheduling(item, i, caps)
         return [ToolResponse(items)]
     return [ContextUpdate(as_object(pick(message, "contextUpdate"), "context_update"))]
+
+
+def _check_scheduling(item: JsonObject, i: int, caps: ModelCapabilities | None) -> None:
+    scheduling = pick(item, "scheduling", None)
+    if scheduling is not None and str(scheduling).upper() not in SCHEDULING:
+        raise WireError(f"Invalid value at 'tool_response.function_responses[{i}].scheduling' "
+                        "(type.googleapis.com/google.ai.generativelanguage.v1beta."
+                        f'FunctionResponse.Scheduling), "{str(scheduling)[:40]}"')
+    response = pick(item, "response", None)
+    if (caps is not None and not caps.scheduling_in_response and isinstance(response, dict)
+            and "scheduling" in response):
+        raise WireError(NO_SCHEDULING_IN_RESPONSE.format(i=i))
 
 
 def _realtime(ri: JsonObject) -> list[Event]:

@@ -59,8 +59,9 @@ async def test_spoken_turn_is_answered_with_audio_transcripts_and_usage(
     assert usage is not None and usage.prompt_token_count and usage.response_token_count
     assert usage.total_token_count == usage.prompt_token_count + usage.response_token_count
     by_modality = {d.modality: d.token_count for d in usage.prompt_tokens_details or []}
-    # The turn ends 500 ms into the silence: ~1.7 s of audio at 32 tokens/s.
-    assert 54 <= (by_modality[types.MediaModality.AUDIO] or 0) <= 57
+    # TURN_INCLUDES_ONLY_ACTIVITY (the default): the 1.2 s of speech, not the silence, at
+    # 32 tokens/s.
+    assert 38 <= (by_modality[types.MediaModality.AUDIO] or 0) <= 40
     assert conn["audio_seconds"] == pytest.approx(1.9, abs=0.01)
     detail = await control(emulator, "GET", f"/connections/{conn['id']}")
     assert detail["speech_segments"][0]["duration_s"] == pytest.approx(1.2)
@@ -257,7 +258,10 @@ async def test_session_limit_without_compression(make_emulator: MakeEmulator) ->
 
 async def test_video_frames_are_counted_with_sizes(emulator: EmulatorServer,
                                                    client: genai.Client) -> None:
-    async with client.aio.live.connect(model=MODEL, config=TRANSCRIBE) as session:
+    # Frames sent before the speech count only with a turn coverage that takes all video.
+    config = with_config(realtime_input_config=types.RealtimeInputConfig(
+        turn_coverage=types.TurnCoverage.TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO))
+    async with client.aio.live.connect(model=MODEL, config=config) as session:
         await session.send_realtime_input(video=types.Blob(data=jpeg_header(640, 480),
                                                            mime_type="image/jpeg"))
         await session.send_realtime_input(media=types.Blob(data=png(512, 384),
