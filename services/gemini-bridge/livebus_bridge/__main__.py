@@ -7,12 +7,13 @@ import asyncio
 from livebus import logs, runtime
 from livebus.health import HealthServer
 
-from . import upstream
+from . import sdkws, upstream
 from .settings import BridgeSettings, UpstreamSettings
 from .worker import Bridge
 
 
 async def main(stop: asyncio.Event) -> None:
+    sdkws.check()  # an SDK upgrade that moved what the fast path uses fails here, loudly
     settings = BridgeSettings()
     up = UpstreamSettings()
     logs.register_secret(up.gemini_api_key)

@@ -1,15 +1,42 @@
-"""The session's uplink, in client order, held while the upstream connection is being switched."""
+"""The session's uplink: audio and control in client order, through any connection switch.
+
+Audio goes out as soon as a connection is ready. Control events go in order with it, except
+that an uploaded image must first be downsized: such an event, and every control event after it
+until the still lane is empty, waits there (in order) while audio keeps flowing.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+from google.genai import types
+from nats.aio.client import Client as NATS
+from websockets.exceptions import ConnectionClosed
+
+from livebus import b64, headers, subjects
+from livebus.shadowlog import Entry
 from livebus.v1 import bus_pb2
 
-from . import metrics
+from . import metrics, timing
+from .connection import Connection
+from .sdkws import Upstream
+from .settings import BridgeSettings
+from .shadow import ShadowRecorder
+from .state import Conversation
+from .stills import Control, StillLane, StillLimits, control_of
+
+log = logging.getLogger(__name__)
 
 Item = bytes | bus_pb2.ClientEvent  # bytes: a PCM16 16 kHz chunk
+AUDIO_IN_MIME = "audio/pcm;rate=16000"
+_AUDIO_FRAME = '{"realtime_input":{"audio":{"data":"%s","mime_type":"' + AUDIO_IN_MIME + '"}}}'
+_TURN_END = bus_pb2.ClientEvent(activity_end=True)
+PCM_BYTES_PER_SECOND = 32000
 
 
 class UplinkBuffer:
@@ -47,3 +74,147 @@ class UplinkBuffer:
             self.audio_bytes -= len(it)
         if not self.items:
             self.ready.clear()
+
+
+class Uplink:
+    def __init__(self, conn: Connection, conv: Conversation, shadow: ShadowRecorder,
+                 clock: timing.SessionTiming, settings: BridgeSettings, nc_video: NATS,
+                 save_record: Callable[[], Awaitable[None]]) -> None:
+        self.conn = conn
+        self.conv = conv
+        self.shadow = shadow
+        self.timing = clock
+        self.settings = settings
+        self.nc_video = nc_video
+        self.save_record = save_record
+        self.buffer = UplinkBuffer(int(settings.uplink_buffer_s * PCM_BYTES_PER_SECOND))
+        self.stills = StillLane(StillLimits(
+            max_pending=settings.stills_max_pending, per_minute=settings.stills_per_minute,
+            bytes_per_minute=settings.still_bytes_per_minute, timeout_s=settings.still_timeout_s),
+            self._downsize, self._send_queued)
+        self._bad_logged: set[str] = set()  # kinds of bad client message logged already
+
+    def put(self, item: Item) -> None:
+        self.buffer.put(item)
+
+    async def tool_responses(self, responses: list[dict[str, Any]]) -> None:
+        """Server tools' results go upstream in order with the uplink, through any switch."""
+        body = json.dumps({"functionResponses": responses}).encode()
+        self.buffer.put(bus_pb2.ClientEvent(tool_response_json=body))
+
+    async def run(self) -> None:
+        lane = asyncio.create_task(self.stills.run())
+        try:
+            await self._send_in_order()
+        finally:
+            lane.cancel()
+
+    async def _send_in_order(self) -> None:
+        while True:
+            await self.buffer.ready.wait()
+            await self.conn.ready.wait()
+            item = self.buffer.peek()
+            up = self.conn.current
+            if item is None or up is None:
+                continue
+            try:
+                if isinstance(item, bytes):
+                    await self._send_audio(up, item)
+                else:
+                    await self._route_control(up, item)
+            except ConnectionClosed:
+                self.conn.closed_under(up)
+                continue  # keep the item: it goes to the next connection
+            except Exception as e:
+                self._bad_client_message(item, e)
+            self.buffer.pop()
+
+    def _bad_client_message(self, item: Item, e: Exception) -> None:
+        """Dropped; logged once per session and kind, not per message."""
+        kind = "audio" if isinstance(item, bytes) else str(item.WhichOneof("event"))
+        metrics.BAD_CLIENT_MESSAGES.inc()
+        if kind not in self._bad_logged:
+            self._bad_logged.add(kind)
+            log.warning("a client %s message was dropped (%s); later ones are not logged",
+                        kind, type(e).__name__)
+
+    async def _send_audio(self, up: Upstream, pcm: bytes) -> None:
+        metrics.AUDIO_UP_BYTES.inc(len(pcm))
+        await up.send_frame(_AUDIO_FRAME % b64.encode(pcm))
+        self.timing.sent(pcm)
+
+    async def _route_control(self, up: Upstream, ev: bus_pb2.ClientEvent) -> None:
+        item = control_of(ev)
+        if item.stills or self.stills.busy:
+            self.stills.put(item)
+            return
+        await self._send_control(up, item)
+        self.timing.sent(ev)
+
+    async def _send_queued(self, item: Control) -> None:
+        """The still lane's sender: through connection switches, until it went upstream."""
+        while True:
+            await self.conn.ready.wait()
+            up = self.conn.current
+            if up is None:
+                await asyncio.sleep(0)
+                continue
+            try:
+                await self._send_control(up, item)
+            except ConnectionClosed:
+                self.conn.closed_under(up)
+                await asyncio.sleep(0)
+                continue
+            except Exception as e:
+                self._bad_client_message(item.event, e)
+                return
+            # Its JSON is not kept: a turn end is told by the parsed content.
+            ended = item.content is not None and bool(item.content.turn_complete)
+            self.timing.sent(_TURN_END if ended else item.event)
+            return
+
+    async def _send_control(self, up: Upstream, item: Control) -> None:
+        if item.seq and item.seq <= self.conv.ctl_sent:
+            return  # a predecessor sent it before it died
+        await self._send_event(up, item)
+        if item.seq:
+            self.conv.ctl_sent = item.seq
+            await self.save_record()  # before the next one: a successor must know
+
+    async def _send_event(self, up: Upstream, item: Control) -> None:
+        live, ev = up.session, item.event
+        kind = ev.WhichOneof("event")
+        if item.content is not None:
+            cc = item.content
+            self.shadow.client_content(cc)
+            turns: list[types.Content | types.ContentDict] = list(cc.turns or [])
+            await live.send_client_content(turns=turns, turn_complete=bool(cc.turn_complete))
+        elif kind == "text":
+            self.shadow.add(Entry(role="user", kind="text", text=ev.text))
+            await live.send_realtime_input(text=ev.text)
+        elif kind == "tool_response_json":
+            tr = types.LiveClientToolResponse.model_validate_json(ev.tool_response_json)
+            for r in tr.function_responses or []:
+                # seq 0: the bridge's own results, of server tools
+                self.shadow.tool_result(r, server=ev.seq == 0)
+            await live.send_tool_response(function_responses=tr.function_responses or [])
+        elif kind == "activity_start":
+            await live.send_realtime_input(activity_start=types.ActivityStart())
+        elif kind == "activity_end":
+            await live.send_realtime_input(activity_end=types.ActivityEnd())
+        elif kind == "audio_stream_end":
+            await live.send_realtime_input(audio_stream_end=True)
+
+    async def _downsize(self, data: bytes, mime: str) -> tuple[bytes, str] | None:
+        """An uploaded image at the video bound (512x512, ~30 KB), from a frame-sampler."""
+        try:
+            reply = await self.nc_video.request(subjects.SAMPLER_STILL, data,
+                                                timeout=self.settings.still_timeout_s,
+                                                headers={headers.MIME: mime})
+        except Exception as e:
+            log.warning("uploaded image sent as it is (no sampler: %s)", type(e).__name__)
+            return None
+        if (reply.headers or {}).get(headers.ERROR):
+            log.info("uploaded image refused by the sampler; sent as it is")
+            return None
+        return reply.data, "image/jpeg"

@@ -7,8 +7,9 @@ a message (and refuses) is the SDK's own behaviour; only the bytes stop at the f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from google import genai
@@ -16,8 +17,11 @@ from google.genai.live import AsyncSession
 from websockets.exceptions import ConnectionClosedError
 from websockets.frames import Close
 
+from livebus import subjects
 from livebus.sessions import SessionStore
+from livebus.toolcalls import ToolSpec
 from livebus.v1 import bus_pb2
+from livebus_bridge.sdkws import Upstream
 from livebus_bridge.session import UpstreamSession
 from livebus_bridge.settings import BridgeSettings
 from livebus_bridge.tools import ToolCatalog
@@ -61,11 +65,13 @@ class FakeMsg:
 
 
 class FakeNats:
-    """NATS: publishes are recorded; requests answered by `responder` (default: no responders)."""
+    """NATS: publishes are recorded; the tools list is `tools`; other requests are answered by
+    `responder` (default: no responders)."""
 
     def __init__(self) -> None:
         self.published: list[tuple[str, bytes]] = []
         self.responder: Callable[[str, bytes], Awaitable[FakeMsg]] | None = None
+        self.tools: list[ToolSpec] = []
 
     def jetstream(self) -> object:
         return object()
@@ -76,6 +82,8 @@ class FakeNats:
 
     async def request(self, subject: str, payload: bytes = b"", timeout: float = 1.0,
                       headers: dict[str, str] | None = None) -> FakeMsg:
+        if subject == subjects.TOOLS_LIST:
+            return FakeMsg(json.dumps({"tools": self.tools}).encode())
         if self.responder is None:
             raise RuntimeError("no responders")
         return await self.responder(subject, payload)
@@ -93,19 +101,66 @@ class FakeKV:
         return 1
 
 
-def upstream_session(**settings: Any) -> tuple[UpstreamSession, FakeNats, FakeNats]:
+class FakeReply:
+    """The OpenSession request's reply seam."""
+
+    def __init__(self) -> None:
+        self.replies: list[bus_pb2.OpenSessionReply] = []
+
+    async def respond(self, data: bytes) -> None:
+        self.replies.append(bus_pb2.OpenSessionReply.FromString(data))
+
+
+async def upstream_session(tools: list[ToolSpec] | None = None, setup: bytes = b"{}",
+                           **settings: Any) -> tuple[UpstreamSession, FakeNats, FakeNats]:
+    """A session prepared as `run` does (config and tools built), not yet connected."""
     nc, nc_video = FakeNats(), FakeNats()
+    nc.tools = tools or []
     store = SessionStore(leases=FakeKV(), records=FakeKV())  # type: ignore[arg-type]
-    s = UpstreamSession(bus_pb2.OpenSession(session_id="s1", model="models/m"),
+    s = UpstreamSession(bus_pb2.OpenSession(session_id="s1", model="models/m",
+                                            setup_json=setup),
                         genai.Client(api_key="k"), nc, nc_video,  # type: ignore[arg-type]
                         BridgeSettings(**settings), ToolCatalog(nc, []),  # type: ignore[arg-type]
                         store)
+    assert await s._prepare(FakeReply())  # type: ignore[arg-type]
     return s, nc, nc_video
 
 
-def attach(session: UpstreamSession, sock: FakeSocket) -> AsyncSession:
+def attach(session: UpstreamSession, sock: FakeSocket) -> Upstream:
     """Make `sock` the session's current upstream connection."""
-    live = AsyncSession(api_client=session.client._api_client, websocket=sock)  # type: ignore[arg-type]
-    session.live = live
-    session.live_ready.set()
-    return live
+    live = AsyncSession(api_client=session.conn.client._api_client,
+                        websocket=sock)  # type: ignore[arg-type]
+    session.conn.current = Upstream(live)
+    session.conn.ready.set()
+    return session.conn.current
+
+
+class FakeLive:
+    """`client.aio.live`: connect() yields the SDK's AsyncSession over a FakeSocket. `refuse`
+    makes the next connects fail as the upstream would (an APIError with a close code)."""
+
+    def __init__(self, client: genai.Client) -> None:
+        self.client = client
+        self.sockets: list[FakeSocket] = []
+        self.configs: list[Any] = []
+        self.refuse: list[Exception] = []
+
+    @contextlib.asynccontextmanager
+    async def connect(self, model: str, config: Any) -> AsyncIterator[AsyncSession]:
+        self.configs.append(config)
+        if self.refuse:
+            raise self.refuse.pop(0)
+        sock = FakeSocket()
+        self.sockets.append(sock)
+        try:
+            yield AsyncSession(api_client=self.client._api_client, websocket=sock)  # type: ignore[arg-type]
+        finally:
+            sock.closed = True
+
+
+class FakeClient:
+    """Stands in for genai.Client where only `aio.live.connect` is used."""
+
+    def __init__(self) -> None:
+        self.live = FakeLive(genai.Client(api_key="k"))
+        self.aio = self

@@ -25,7 +25,7 @@ async def until(cond: object, timeout: float = 3.0) -> None:
 
 async def test_bad_tool_responses_are_logged_once_and_audio_goes_on(
         caplog: pytest.LogCaptureFixture) -> None:
-    session, _, _ = upstream_session()
+    session, _, _ = await upstream_session()
     sock = FakeSocket()
     attach(session, sock)
     no_id = json.dumps({"functionResponses": [{"name": "x", "response": {}}]}).encode()
@@ -33,8 +33,8 @@ async def test_bad_tool_responses_are_logged_once_and_audio_goes_on(
         session.uplink.put(bus_pb2.ClientEvent(seq=i + 1, tool_response_json=no_id))
         session.uplink.put(PCM)
     caplog.set_level(logging.DEBUG, "livebus_bridge")
-    sender = asyncio.create_task(session._sender())
-    await until(lambda: not session.uplink.items)
+    sender = asyncio.create_task(session.uplink.run())
+    await until(lambda: not session.uplink.buffer.items)
     sender.cancel()
     assert sock.kinds() == ["realtime_input.audio"] * 100
     records = [r for r in caplog.records if r.name.startswith("livebus_bridge")]
@@ -52,7 +52,7 @@ def upload_event(seq: int) -> bus_pb2.ClientEvent:
 
 
 async def test_audio_flows_while_a_still_is_downsized_control_stays_in_order() -> None:
-    session, _, nc_video = upstream_session()
+    session, _, nc_video = await upstream_session()
     sock = FakeSocket()
     attach(session, sock)
     release = asyncio.Event()
@@ -67,7 +67,7 @@ async def test_audio_flows_while_a_still_is_downsized_control_stays_in_order() -
     session.uplink.put(bus_pb2.ClientEvent(seq=2, text="and this?"))
     for _ in range(20):
         session.uplink.put(PCM)
-    tasks = [asyncio.create_task(session._sender()), asyncio.create_task(session.stills.run())]
+    tasks = [asyncio.create_task(session.uplink.run())]
     await until(lambda: len(sock.sent) == 20)
     assert sock.kinds() == ["realtime_input.audio"] * 20  # the still waits; audio does not
     release.set()
@@ -77,11 +77,11 @@ async def test_audio_flows_while_a_still_is_downsized_control_stays_in_order() -
     assert sock.kinds()[20:] == ["client_content", "realtime_input.text"]
     image = sock.sent[20]["client_content"]["turns"][0]["parts"][1]["inlineData"]
     assert base64.b64decode(image["data"]) == b"small-jpeg"
-    assert session.ctl_sent == 2
+    assert session.conv.ctl_sent == 2
 
 
 async def test_a_send_failing_on_a_replaced_connection_keeps_the_new_one_ready() -> None:
-    session, _, _ = upstream_session()
+    session, _, _ = await upstream_session()
     new = FakeSocket()
 
     async def switch(_: str) -> None:  # the connection is replaced while a send is under way
@@ -91,28 +91,25 @@ async def test_a_send_failing_on_a_replaced_connection_keeps_the_new_one_ready()
     old.closed = True
     attach(session, old)
     session.uplink.put(PCM)
-    sender = asyncio.create_task(session._sender())
-    await until(lambda: not session.uplink.items)
+    sender = asyncio.create_task(session.uplink.run())
+    await until(lambda: not session.uplink.buffer.items)
     sender.cancel()
-    assert session.live_ready.is_set()
+    assert session.conn.ready.is_set()
     assert new.kinds() == ["realtime_input.audio"]  # the chunk went to the new connection
 
 
 async def test_server_tool_entries_are_marked_server_client_ones_are_not() -> None:
     from google.genai import types
 
-    from livebus_bridge.tools import SessionTools
-
-    session, nc, _ = upstream_session()
     spec = {"declaration": {"name": "clock"}, "timeout_s": 1.0, "behavior": "BLOCKING"}
-    session.tools = SessionTools(nc, [spec], "u", "s1", session._tool_responses)  # type: ignore[list-item]
+    session, _, _ = await upstream_session(tools=[spec])  # type: ignore[list-item]
     call = types.LiveServerMessage(tool_call=types.LiveServerToolCall(function_calls=[
         types.FunctionCall(id="a", name="clock", args={}),
         types.FunctionCall(id="b", name="client_tool", args={})]))
-    assert session._observe(call) is False  # the client's call still reaches the client
+    assert session.downlink.observe(call) is False  # the client's call still reaches it
     sock = FakeSocket()
     attach(session, sock)
-    sender = asyncio.create_task(session._sender())
+    sender = asyncio.create_task(session.uplink.run())
     await until(lambda: len(sock.sent) == 1)  # the server tool's (error) result went upstream
     mine = json.dumps({"functionResponses": [{"id": "b", "name": "client_tool",
                                               "response": {"output": 1}}]}).encode()

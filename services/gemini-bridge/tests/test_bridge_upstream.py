@@ -15,7 +15,7 @@ from websockets.exceptions import ConnectionClosedError
 from websockets.frames import Close
 
 from livebus import closecodes, tls
-from livebus_bridge.session import _close_of
+from livebus_bridge.session import close_of
 from livebus_bridge.settings import UpstreamSettings
 from livebus_bridge.upstream import SetupError, connect_config, make_client
 
@@ -109,13 +109,13 @@ async def test_session_connects_to_the_configured_upstream_only(listener: Listen
 
 def test_upstream_close_codes_pass_through_livebus_reasons_reveal_nothing() -> None:
     api = errors.APIError(1008, {"error": {"message": "Quota exceeded", "status": "x"}})
-    assert (_close_of(api).code, _close_of(api).reason) == (1008, "Quota exceeded")
+    assert (close_of(api).code, close_of(api).reason) == (1008, "Quota exceeded")
     closed = ConnectionClosedError(Close(1011, "Internal error encountered."), None)
-    assert (_close_of(closed).code, _close_of(closed).reason) == (1011,
+    assert (close_of(closed).code, close_of(closed).reason) == (1011,
                                                                   "Internal error encountered.")
     for e in (OSError("[Errno 111] Connect call failed ('10.1.2.3', 443)"),
               websockets.InvalidURI("wss://internal.example:9443/ws", "bad"),
               RuntimeError("/srv/livebus/secret.py line 3")):
-        close = _close_of(e)
+        close = close_of(e)
         assert close.code == closecodes.INTERNAL
         assert close.reason == "upstream unavailable"
