@@ -308,3 +308,22 @@ async def test_voice_activity_reaches_the_sdk(emulator: EmulatorServer) -> None:
     assert [(v.voice_activity_type, v.audio_offset) for v in seen] == [
         (types.VoiceActivityType.ACTIVITY_START, "0.200s"),
         (types.VoiceActivityType.ACTIVITY_END, "0.700s")]
+
+
+async def test_cancelled_call_answered_late_is_ignored(emulator: EmulatorServer) -> None:
+    async with raw(emulator) as ws:
+        await setup(ws, outputAudioTranscription={}, tools=[NOTIFY])
+        await ws.send(json.dumps({"realtimeInput": {"text": "get_time now"}}))
+        call = _call(await until(ws, lambda m: "toolCall" in m))
+        await ws.send(json.dumps({"realtimeInput": {"text": "never mind"}}))  # barge-in
+        cut = await replies_until_turn_complete(ws)
+        await ws.send(_answer(call, None, time="noon"))  # too late: the call was cancelled
+        after = await replies_until_turn_complete(ws)
+    assert [m["toolCallCancellation"]["ids"] for m in cut if "toolCallCancellation" in m] == [
+        [call["id"]]]
+    assert any(content(m).get("interrupted") for m in cut)
+    assert transcript(after, "outputTranscription") == "You wrote: never mind"
+    usage = after[-1]["usageMetadata"]
+    assert {d["modality"] for d in usage["responseTokensDetails"]} == {"AUDIO"}
+    assert {d["modality"] for d in usage["promptTokensDetails"]} == {"TEXT"}
+    assert usage["totalTokenCount"] == usage["promptTokenCount"] + usage["responseTokenCount"]
