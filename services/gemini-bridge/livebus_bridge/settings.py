@@ -43,6 +43,9 @@ class BridgeSettings(ServiceSettings):
     stills_per_minute: int = 30
     still_bytes_per_minute: int = 16 * 1024 * 1024
     still_timeout_s: float = 2.0
+    # Control events held while a connection is replaced: past this many bytes the oldest
+    # pending uploaded images become text notes (control events themselves are never dropped).
+    uplink_control_buffer_bytes: int = 16 * 1024 * 1024
 
 
 class UpstreamSettings(BaseSettings):

@@ -70,7 +70,7 @@ def control_of(event: bus_pb2.ClientEvent) -> Control:
     return Control(bus_pb2.ClientEvent(seq=event.seq), content, image_parts(content))
 
 
-def _replace(part: types.Part, note: str) -> None:
+def replace_with_note(part: types.Part, note: str) -> None:
     part.inline_data = None
     part.text = note
 
@@ -96,7 +96,7 @@ class StillLane:
     def put(self, item: Control) -> None:
         for part in list(item.stills):
             if not self._budget(part):
-                _replace(part, OVER_BUDGET_NOTE)
+                replace_with_note(part, OVER_BUDGET_NOTE)
                 item.stills.remove(part)
                 metrics.STILLS_DROPPED.labels("budget").inc()
         self.queue.append(item)
@@ -119,7 +119,7 @@ class StillLane:
     def _drop_oldest(self) -> None:
         for c in self.queue:
             if c.stills:
-                _replace(c.stills.pop(0), DROPPED_NOTE)
+                replace_with_note(c.stills.pop(0), DROPPED_NOTE)
                 metrics.STILLS_DROPPED.labels("queue_full").inc()
                 return
 

@@ -28,7 +28,7 @@ from .sdkws import Upstream
 from .settings import BridgeSettings
 from .shadow import ShadowRecorder
 from .state import Conversation
-from .stills import Control, StillLane, StillLimits, control_of
+from .stills import DROPPED_NOTE, Control, StillLane, StillLimits, control_of, replace_with_note
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +37,32 @@ AUDIO_IN_MIME = "audio/pcm;rate=16000"
 _AUDIO_FRAME = '{"realtime_input":{"audio":{"data":"%s","mime_type":"' + AUDIO_IN_MIME + '"}}}'
 _TURN_END = bus_pb2.ClientEvent(activity_end=True)
 PCM_BYTES_PER_SECOND = 32000
+_UPLOAD_BYTES = 4096  # client content this big carries inline data
+
+
+def without_images(ev: bus_pb2.ClientEvent) -> bus_pb2.ClientEvent:
+    """The client content with its uploaded images as text notes (raises ValueError)."""
+    item = control_of(ev)
+    if item.content is None or not item.stills:
+        return ev
+    for part in item.stills:
+        replace_with_note(part, DROPPED_NOTE)
+        metrics.STILLS_DROPPED.labels("queue_full").inc()
+    body = item.content.model_dump_json(by_alias=True, exclude_none=True).encode()
+    return bus_pb2.ClientEvent(seq=ev.seq, client_content_json=body)
 
 
 class UplinkBuffer:
-    """Bounded FIFO. On overflow the oldest audio goes; control messages are never dropped."""
+    """Bounded FIFO. On overflow the oldest audio goes; control messages are never dropped,
+    but past `max_control_bytes` (uploads piling up while a connection is replaced) the oldest
+    pending uploaded images become short text notes."""
 
-    def __init__(self, max_audio_bytes: int) -> None:
+    def __init__(self, max_audio_bytes: int, max_control_bytes: int = 16 << 20) -> None:
         self.items: deque[Item] = deque()
         self.max_audio_bytes = max_audio_bytes
+        self.max_control_bytes = max_control_bytes
         self.audio_bytes = 0
+        self.control_bytes = 0
         self.ready = asyncio.Event()
 
     def put(self, item: Item) -> None:
@@ -54,7 +71,26 @@ class UplinkBuffer:
             self.audio_bytes += len(item)
             while self.audio_bytes > self.max_audio_bytes and self._drop_oldest_audio():
                 pass
+        else:
+            self.control_bytes += item.ByteSize()
+            while self.control_bytes > self.max_control_bytes and self._shrink_oldest_upload():
+                pass
         self.ready.set()
+
+    def _shrink_oldest_upload(self) -> bool:
+        for i, it in enumerate(self.items):
+            if isinstance(it, bytes) or len(it.client_content_json) < _UPLOAD_BYTES:
+                continue
+            try:
+                smaller = without_images(it)
+            except ValueError:
+                continue
+            if smaller.ByteSize() >= it.ByteSize():
+                continue
+            self.items[i] = smaller
+            self.control_bytes += smaller.ByteSize() - it.ByteSize()
+            return True
+        return False
 
     def _drop_oldest_audio(self) -> bool:
         for i, it in enumerate(self.items):
@@ -72,6 +108,8 @@ class UplinkBuffer:
         it = self.items.popleft()
         if isinstance(it, bytes):
             self.audio_bytes -= len(it)
+        else:
+            self.control_bytes -= it.ByteSize()
         if not self.items:
             self.ready.clear()
 
@@ -87,7 +125,8 @@ class Uplink:
         self.settings = settings
         self.nc_video = nc_video
         self.save_record = save_record
-        self.buffer = UplinkBuffer(int(settings.uplink_buffer_s * PCM_BYTES_PER_SECOND))
+        self.buffer = UplinkBuffer(int(settings.uplink_buffer_s * PCM_BYTES_PER_SECOND),
+                                   settings.uplink_control_buffer_bytes)
         self.stills = StillLane(StillLimits(
             max_pending=settings.stills_max_pending, per_minute=settings.stills_per_minute,
             bytes_per_minute=settings.still_bytes_per_minute, timeout_s=settings.still_timeout_s),
