@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 MAX_TOKEN_REQUEST_BYTES = 256 * 1024
+MAX_DEV_TOKEN_REQUEST_BYTES = 4096  # the page's {"resume": handle}
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 BRIDGE_GONE_S = 5.0  # no bridge heartbeat for this long: no session can open here
 
@@ -82,13 +83,16 @@ def _google_error(status: int, message: str, code: str) -> JSONResponse:
                         status_code=status)
 
 
-async def _json_body(request: Request, limit: int) -> Any:
-    """The request's JSON, at most `limit` bytes; ValueError for anything else."""
+async def _json_body(request: Request, limit: int, empty: Any = None) -> Any:
+    """The request's JSON, at most `limit` bytes (`empty` for no body, when given); ValueError
+    for anything else."""
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
             raise ValueError(f"body larger than {limit} bytes")
+    if not body and empty is not None:
+        return empty
     try:
         return json.loads(body)
     except RecursionError:
@@ -166,11 +170,23 @@ def _token_routes(app: FastAPI, state: GatewayState) -> None:
         """A one-use token for the local page: only when enabled, only same-origin on loopback.
 
         Each call is a new identity (`page:<random>`): visitors never share sessions or notes.
-        Production applications mint tokens in their own backend (docs/tokens.md)."""
+        `{"resume": handle}` keeps the identity of a page session's own handle, so the page can
+        resume it after a network blip. Production applications mint tokens in their own
+        backend (docs/tokens.md)."""
         if not settings.dev_tokens or not same_origin_loopback(request, settings.http_port):
             return _google_error(403, "development tokens are not available here",
                                  "PERMISSION_DENIED")
         user = "page:" + secrets.token_hex(8)
+        try:
+            body = await _json_body(request, MAX_DEV_TOKEN_REQUEST_BYTES, empty={})
+        except ValueError:
+            body = None
+        handle = body.get("resume") if isinstance(body, dict) else None
+        if not isinstance(body, dict) or not isinstance(handle, str | None):
+            return _google_error(400, "invalid development token request", "INVALID_ARGUMENT")
+        held = resumption.claims(state.secret, handle, settings.resume_grace_s) if handle else None
+        if held is not None and held["user"].startswith("page:"):
+            user = held["user"]
         token = tokens.mint(state.secret, {"uses": 1, "livebus": {"user": user}})
         metrics.TOKENS_MINTED.inc()
         return JSONResponse(token)

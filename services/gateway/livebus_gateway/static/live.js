@@ -2,51 +2,15 @@
 // Speaks the Gemini Live wire protocol exactly as Google's endpoint does (docs/web-client.md).
 
 import { decode } from "./b64.js";
+import { CLOSE, backoffMs, describeClose } from "./closes.js";
 
-export const CLOSE = {
-  NORMAL: 1000, GOING_AWAY: 1001, ABNORMAL: 1006, INVALID_ARGUMENT: 1007, POLICY: 1008,
-  TOO_BIG: 1009, INTERNAL: 1011, TRY_AGAIN: 1013,
-};
+export { CLOSE, backoffMs, describeClose };
 
 const SETUP_TIMEOUT_MS = 20000;
-const BACKOFF_BASE_MS = 500;
-const BACKOFF_MAX_MS = 15000;
 const MAX_RETRIES = 6;
 
-/** What a close means for the person, and whether to try again. */
-export function describeClose(code, reason) {
-  const why = reason ? `: ${reason}` : "";
-  const tokenProblem = /token|expired|already been used/i.test(reason || "");
-  switch (code) {
-    case CLOSE.NORMAL:
-      return { kind: "ended", retry: false, text: `The session ended${why}.` };
-    case CLOSE.POLICY:
-      if (tokenProblem) {
-        return { kind: "token", retry: true, text: `Your access token was not accepted${why}. Getting a fresh one…` };
-      }
-      return { kind: "refused", retry: false, text: `The gateway refused the session${why}.` };
-    case CLOSE.INVALID_ARGUMENT:
-      return { kind: "refused", retry: false, text: `The session was refused (invalid request)${why}.` };
-    case CLOSE.TRY_AGAIN:
-      return { kind: "busy", retry: true, text: `The service is busy right now${why}.` };
-    case CLOSE.TOO_BIG:
-      return { kind: "refused", retry: true, text: `A message was too large for the gateway${why}.` };
-    case CLOSE.INTERNAL:
-      return { kind: "lost", retry: true, text: `The server had a problem${why}.` };
-    case CLOSE.GOING_AWAY:
-      return { kind: "lost", retry: true, text: `The gateway is restarting${why}.` };
-    default:
-      return { kind: "lost", retry: true, text: "The connection was lost." };
-  }
-}
-
-export function backoffMs(attempt) {
-  const base = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
-  return Math.round(base * (0.8 + Math.random() * 0.4));
-}
-
-/** Builds the setup message from the page's settings. */
-export function buildSetup(s) {
+/** Builds the setup message from the page's settings; with a handle it resumes that session. */
+export function buildSetup(s, handle = null) {
   const setup = {
     model: s.model,
     generationConfig: {
@@ -59,6 +23,7 @@ export function buildSetup(s) {
       automaticActivityDetection: { disabled: false },
       activityHandling: "START_OF_ACTIVITY_INTERRUPTS",
     },
+    sessionResumption: handle ? { handle } : {},
   };
   if (s.system && s.system.trim()) {
     setup.systemInstruction = { parts: [{ text: s.system.trim() }] };
@@ -69,7 +34,8 @@ export function buildSetup(s) {
 /**
  * What a server message says, in order, as [event, ...args]: ["live"], ["interrupted"],
  * ["inputText", text], ["audio", Uint8Array, mime], ["outputText", text], ["generationComplete"],
- * ["turnComplete", usage], ["toolCall", toolCall]. Unknown fields are ignored.
+ * ["turnComplete", usage], ["toolCall", toolCall], ["handle", newHandle]. Unknown fields are
+ * ignored.
  */
 export function serverEvents(msg) {
   const out = [];
@@ -96,6 +62,10 @@ export function serverEvents(msg) {
     if (sc.turnComplete) out.push(["turnComplete", msg.usageMetadata]);
   }
   if (msg.toolCall && typeof msg.toolCall === "object") out.push(["toolCall", msg.toolCall]);
+  const update = msg.sessionResumptionUpdate;
+  if (update?.resumable && typeof update.newHandle === "string" && update.newHandle) {
+    out.push(["handle", update.newHandle]);
+  }
   return out;
 }
 
@@ -128,6 +98,8 @@ export class LiveSession {
     this.setupTimer = null;
     this.wanted = false;
     this.tokenRetried = false;
+    this.handle = null; // the newest resumption handle: a reconnect resumes the conversation
+    this.resuming = false;
   }
 
   setState(state, detail = {}) {
@@ -146,6 +118,7 @@ export class LiveSession {
     this.wanted = true;
     this.attempt = 0;
     this.tokenRetried = false;
+    this.handle = null; // Start begins a new conversation
     this.open();
   }
 
@@ -172,7 +145,7 @@ export class LiveSession {
     this.setState(this.attempt ? "reconnecting" : "connecting", { attempt: this.attempt });
     let token;
     try {
-      token = await this.getToken(); // tokens are one-use: a fresh one for every connection
+      token = await this.getToken(this.handle); // one-use: a fresh one for every connection
     } catch (e) {
       if (!this.wanted) return;
       if (e.fatal) {
@@ -189,7 +162,8 @@ export class LiveSession {
     ws.binaryType = "arraybuffer";
     this.ws = ws;
     ws.onopen = () => {
-      ws.send(JSON.stringify(buildSetup(this.settings)));
+      this.resuming = Boolean(this.handle);
+      ws.send(JSON.stringify(buildSetup(this.settings, this.handle)));
       this.setupTimer = setTimeout(() => {
         if (this.ws === ws && this.state !== "live") ws.close(4000, "no setupComplete");
       }, SETUP_TIMEOUT_MS);
@@ -218,6 +192,13 @@ export class LiveSession {
     const wasLive = this.state === "live";
     const info = describeClose(code, reason);
     this.h.closed?.({ code, reason, wasLive, ...info });
+    if (code === CLOSE.INVALID_ARGUMENT && this.resuming && !wasLive) {
+      // The handle was refused (expired, or the session is gone): a new conversation instead.
+      this.handle = null;
+      this.h.notice?.({ kind: "lost", text: "The conversation could not be resumed; starting a new one." });
+      this.open();
+      return;
+    }
     if (info.kind === "token" && !this.tokenRetried) {
       // Once, straight away, with a fresh token: a stale token is not worth a backoff.
       this.tokenRetried = true;
@@ -261,6 +242,8 @@ export class LiveSession {
         this.tokenRetried = false;
         this.setState("live");
         this.h.live?.();
+      } else if (event === "handle") {
+        this.handle = args[0];
       } else if (event === "toolCall") {
         this.send(toolErrorResponse(args[0]));
       } else {

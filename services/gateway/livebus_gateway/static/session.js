@@ -23,15 +23,18 @@ function fatal(message) {
  * standard sends `Origin: null` on a POST (Firefox does; Chromium sends the origin anyway), so
  * this request says "same-origin" for itself, and sends no Referer.
  */
-export async function getToken() {
+export async function getToken(handle = null) {
   if (app.config && !app.config.devTokens) {
     throw fatal("This gateway does not hand the page access tokens "
       + "(LIVEBUS_GATEWAY_DEV_TOKENS is off). Serve the page from your own backend that mints "
       + "ephemeral tokens (docs/tokens.md).");
   }
+  // Resuming: the token keeps the identity the handle is bound to.
   const r = await fetch("dev/token", {
     method: "POST", mode: "same-origin", credentials: "same-origin", cache: "no-store",
     referrer: "", referrerPolicy: "same-origin",
+    ...(handle ? { headers: { "content-type": "application/json" },
+      body: JSON.stringify({ resume: handle }) } : {}),
   });
   if (r.status === 403) throw fatal("This gateway does not hand out development tokens.");
   if (!r.ok) throw new Error(`token request failed with HTTP ${r.status}`);

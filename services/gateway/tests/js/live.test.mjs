@@ -85,6 +85,18 @@ test("the setup message", () => {
   assert.deepEqual(setup.generationConfig.responseModalities, ["AUDIO"]);
   assert.equal(buildSetup({ model: "m", voice: "Puck", system: "   " }).setup.systemInstruction,
     undefined);
+  assert.deepEqual(setup.sessionResumption, {}, "the page always asks for resumption handles");
+  assert.deepEqual(buildSetup({ model: "m", voice: "Puck" }, "h1").setup.sessionResumption,
+    { handle: "h1" });
+});
+
+test("a resumable sessionResumptionUpdate carries the new handle; others carry none", () => {
+  assert.deepEqual(serverEvents({ sessionResumptionUpdate: { newHandle: "h2", resumable: true } }),
+    [["handle", "h2"]]);
+  for (const update of [{}, { resumable: false }, { newHandle: "h", resumable: false },
+    { newHandle: 5, resumable: true }, { newHandle: "", resumable: true }, "x"]) {
+    assert.deepEqual(serverEvents({ sessionResumptionUpdate: update }), [], JSON.stringify(update));
+  }
 });
 
 // ---- LiveSession against a fake WebSocket -------------------------------------------------
@@ -112,10 +124,14 @@ class FakeSocket {
 }
 
 function session() {
-  const log = { states: [], notices: [], closes: [], tokens: 0, live: 0 };
+  const log = { states: [], notices: [], closes: [], handles: [], tokens: 0, live: 0 };
   const s = new LiveSession({
     baseUrl: "http://127.0.0.1:8080",
-    getToken: async () => { log.tokens += 1; return `auth_tokens/t${log.tokens}`; },
+    getToken: async (handle) => {
+      log.tokens += 1;
+      log.handles.push(handle);
+      return `auth_tokens/t${log.tokens}`;
+    },
     handlers: {
       state: (st) => log.states.push(st),
       notice: (n) => log.notices.push(n),
@@ -205,6 +221,52 @@ describe("LiveSession", () => {
     assert.equal(FakeSocket.all.length, 1);
     assert.equal(log.states.at(-1), "error");
     assert.equal(log.notices.at(-1).kind, "refused");
+  });
+
+  test("a lost connection resumes with the newest handle and a token for it", async () => {
+    const { s, log } = session();
+    s.start({ model: "m", voice: "Puck", system: "" });
+    await settle();
+    last().serverOpens();
+    assert.deepEqual(last().sent[0].setup.sessionResumption, {});
+    last().serverSends({ setupComplete: {} });
+    last().serverSends({ sessionResumptionUpdate: { newHandle: "h1", resumable: true } });
+    last().serverSends({ sessionResumptionUpdate: {} }); // a reply in flight: keep the last one
+    last().serverSends({ sessionResumptionUpdate: { newHandle: "h2", resumable: true } });
+    last().serverCloses(1006, "");
+    mock.timers.tick(20000);
+    await settle();
+    assert.deepEqual(log.handles, [null, "h2"], "the token is asked for the handle's identity");
+    last().serverOpens();
+    assert.deepEqual(last().sent[0].setup.sessionResumption, { handle: "h2" });
+    last().serverSends({ setupComplete: {} });
+    assert.equal(log.live, 2);
+    s.stop();
+    s.start({ model: "m", voice: "Puck", system: "" }); // Start: a new conversation
+    await settle();
+    last().serverOpens();
+    assert.deepEqual(last().sent[0].setup.sessionResumption, {});
+  });
+
+  test("a refused handle (1007 before setupComplete) starts a new conversation at once", async () => {
+    const { s, log } = session();
+    s.start({ model: "m", voice: "Puck", system: "" });
+    await settle();
+    last().serverOpens();
+    last().serverSends({ setupComplete: {} });
+    last().serverSends({ sessionResumptionUpdate: { newHandle: "h1", resumable: true } });
+    last().serverCloses(1011, "");
+    mock.timers.tick(20000);
+    await settle();
+    last().serverOpens();
+    last().serverCloses(1007, "Invalid session resumption handle");
+    await settle();
+    assert.equal(FakeSocket.all.length, 3, "reconnected without a timer");
+    last().serverOpens();
+    assert.deepEqual(last().sent[0].setup.sessionResumption, {});
+    last().serverSends({ setupComplete: {} });
+    assert.equal(log.states.at(-1), "live");
+    assert.match(log.notices.at(-1).text, /could not be resumed/);
   });
 
   test("a fatal token error (dev tokens off) stops without retrying", async () => {
