@@ -8,7 +8,6 @@ substring-matched) only when they are events; audio is framed without any parsin
 from __future__ import annotations
 
 import json
-import re
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -84,35 +83,9 @@ def _unknown(name: str) -> ProtocolError:
 
 # -- JSON with bounded nesting --------------------------------------------------------------
 
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_BRACKET = re.compile(r"[\[\]{}]")
-_SCAN_BELOW = 16 * 1024  # a text this short is scanned before parsing, a longer one walked after
-
-
-def nesting_problem(text: str) -> str | None:
-    """Why a JSON text nests too deep or holds too many values, before json.loads recurses.
-
-    Cheap for a short message: two counts decide (base64 holds no brackets); only one with
-    more than MAX_DEPTH brackets is scanned."""
-    if text.count("[") + text.count("{") <= MAX_DEPTH:
-        return None
-    bare = _STRING.sub("", text)
-    if bare.count("[") + bare.count("{") > MAX_CONTAINERS:
-        return f"more than {MAX_CONTAINERS} objects and arrays"
-    depth = 0
-    for m in _BRACKET.finditer(bare):
-        if m.group() in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                return f"nesting deeper than {MAX_DEPTH}"
-        else:
-            depth -= 1
-    return None
-
-
 def value_problem(value: Any) -> str | None:
-    """The same limits over a parsed value: cheaper than scanning a long text (a video frame's
-    base64), as it visits only containers."""
+    """Why a parsed value nests deeper than MAX_DEPTH or holds more than MAX_CONTAINERS objects
+    and arrays; it visits only containers, never the strings (a frame's base64)."""
     todo: list[tuple[Any, int]] = [(value, 1)]
     containers = 0
     while todo:
@@ -127,26 +100,41 @@ def value_problem(value: Any) -> str | None:
     return None
 
 
-def load_json(frame: str | bytes) -> dict[str, Any]:
+def _text(frame: str | bytes) -> str:
     try:
-        text = frame.decode() if isinstance(frame, bytes) else frame
+        return frame.decode() if isinstance(frame, bytes) else frame
     except UnicodeDecodeError:
         raise invalid("Invalid JSON payload received: not UTF-8") from None
-    short = len(text) < _SCAN_BELOW
-    problem = nesting_problem(text) if short else None
-    if problem is None:
-        try:
-            msg = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise invalid(f"Invalid JSON payload received: {e.msg}") from None
-        except (RecursionError, ValueError):  # ValueError: e.g. an integer of 5,000 digits
-            raise invalid("Invalid JSON payload received") from None
-        if not short and isinstance(msg, dict | list):
-            problem = value_problem(msg)
-    if problem is not None:
-        raise invalid(f"Invalid JSON payload received: {problem}")
+
+
+def _object(text: str) -> dict[str, Any]:
+    try:
+        msg = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise invalid(f"Invalid JSON payload received: {e.msg}") from None
+    except (RecursionError, ValueError):  # ValueError: e.g. an integer of 5,000 digits
+        raise invalid("Invalid JSON payload received") from None
     if not isinstance(msg, dict):
         raise invalid("Invalid JSON payload received: expected an object")
+    return msg
+
+
+def _bounded(text: str, value: Any) -> None:
+    """Nesting bounded before a value goes to code that recurses (the SDK's types, json.dumps).
+
+    Two counts over the text decide for almost every message; only one with more brackets than
+    MAX_DEPTH is walked."""
+    if text.count("[") + text.count("{") > MAX_DEPTH:
+        problem = value_problem(value)
+        if problem is not None:
+            raise invalid(f"Invalid JSON payload received: {problem}")
+
+
+def load_json(frame: str | bytes) -> dict[str, Any]:
+    """A JSON object with bounded nesting, or ProtocolError 1007."""
+    text = _text(frame)
+    msg = _object(text)
+    _bounded(text, msg)
     return msg
 
 
@@ -250,7 +238,10 @@ def _tool_response(body: dict[str, Any]) -> list[Action]:
 
 def parse_client_frame(frame: str | bytes, max_frame: int,
                        max_chunks: int = MAX_CHUNKS) -> list[Action]:
-    msg = load_json(frame)
+    """Media is never walked (the realtime fields are type-checked, nothing recurses into
+    them): a 60,000-chunk message is refused as soon as it is parsed."""
+    text = _text(frame)
+    msg = _object(text)
     if len(msg) != 1:
         if not msg:
             raise invalid("Empty message")
@@ -269,9 +260,11 @@ def parse_client_frame(frame: str | bytes, max_frame: int,
     if not isinstance(body, dict):
         raise invalid(f"{key} must be an object")
     if kind == "client_content":
+        _bounded(text, body)
         _validate(types.LiveClientContent, body, "client_content")
         return [_ctl(client_content_json=_dumps(body))]
     if kind == "tool_response":
+        _bounded(text, body)
         return _tool_response(body)
     return _realtime(body, max_frame, max_chunks)
 

@@ -46,20 +46,28 @@ def test_too_many_chunks_in_one_message_is_a_rate_limit() -> None:
 @pytest.mark.parametrize("frame", [
     "[" * 100_000 + "]" * 100_000,
     '{"realtimeInput": {"text": ' + "[" * 100_000 + "]" * 100_000 + "}}",
-    '{"a": ' + "{\"b\": " * 101 + "1" + "}" * 102,
-    "[" + "[]," * 150_000 + "[]]",
-    '{"x": "' + "a" * 20_000 + '", "y": ' + "[" * 500 + "]" * 500 + "}",  # long: walked
+    '{"clientContent": ' + '{"b": ' * 101 + "1" + "}" * 102,
+    '{"toolResponse": {"functionResponses": [' + "[" * 150 + "]" * 150 + "]}}",
+    '{"clientContent": {"turns": [' + "[]," * 150_000 + "[]]}}",
+    '{"clientContent": {"x": "' + "a" * 20_000 + '", "y": ' + "[" * 500 + "]" * 500 + "}}",
 ])
-def test_deep_or_huge_nesting_is_refused_before_parsing(frame: str) -> None:
+def test_deep_or_huge_nesting_is_refused(frame: str) -> None:
     e = refused(frame)
     assert e.code == closecodes.INVALID_ARGUMENT
     assert e.reason.startswith("Invalid JSON payload received")
+    assert "Unknown name" not in e.reason
+
+
+def test_setup_nesting_is_bounded() -> None:
+    with pytest.raises(ProtocolError, match="nesting deeper than 100"):
+        wire.parse_setup('{"setup": {"model": "m", "x": ' + "[" * 200 + "]" * 200 + "}}")
 
 
 def test_brackets_inside_strings_do_not_count() -> None:
     [action] = parse({"realtimeInput": {"text": "[" * 5000}})
     assert isinstance(action, wire.Control) and action.event.text == "[" * 5000
-    assert wire.nesting_problem('{"a": [[[[1]]]]}') is None
+    assert wire.value_problem({"a": [[[[1]]]]}) is None
+    assert wire.value_problem([[]] * 10) is None
 
 
 @pytest.mark.parametrize("msg", [
