@@ -115,13 +115,29 @@ async def call_tool(nc: NATS, name: str, args: dict[str, Any] | None, call_id: s
             return error_reply(call_id, name, TIMEOUT, f"no reply within {timeout:g}s")
         except Exception:  # a connection closed or draining, a bad subject: still a reply
             return error_reply(call_id, name, UNAVAILABLE, "the tools service could not be asked")
+    return _checked_reply(msg.data, call_id, name)
+
+
+def _checked_reply(data: bytes, call_id: str, name: str) -> ToolReply:
+    """The service's reply, always for this call (its id and name) and of the documented shape."""
+    bad = error_reply(call_id, name, HANDLER_ERROR, "the tools service sent a bad reply")
     try:
-        reply = json.loads(msg.data)
+        reply = json.loads(data)
     except ValueError:
-        return error_reply(call_id, name, HANDLER_ERROR, "the tools service sent a bad reply")
-    if not isinstance(reply, dict) or ("output" not in reply and "error" not in reply):
-        return error_reply(call_id, name, HANDLER_ERROR, "the tools service sent a bad reply")
-    return reply  # type: ignore[return-value]
+        return bad
+    if not isinstance(reply, dict):
+        return bad
+    out: ToolReply = {"id": call_id, "name": name}
+    error = reply.get("error")
+    if isinstance(error, dict) and isinstance(error.get("code"), str):
+        out["error"] = {"code": error["code"], "message": str(error.get("message", ""))}
+    elif "output" in reply and "error" not in reply:
+        out["output"] = reply["output"]
+    else:
+        return bad
+    if isinstance(reply.get("served_by"), str):
+        out["served_by"] = reply["served_by"]
+    return out
 
 
 async def cancel_tool_calls(nc: NATS, session_id: str, ids: list[str]) -> None:
