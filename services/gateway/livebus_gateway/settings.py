@@ -59,13 +59,13 @@ class GatewaySettings(ServiceSettings):
     burst_uplink_bytes: int = 16 * 1024 * 1024
     max_publishes_per_second: float = 250.0       # NATS publishes the session causes
     burst_publishes: int = 500
-    # Per credential (grant.user: a token's user, "server" for server keys) on one replica.
+    # Per credential (grant.user: a token's user, or one server key's identity), per replica.
     credential_messages_per_second: float = 20000.0
     credential_burst_messages: int = 40000
     credential_chunks_per_second: float = 20000.0
     credential_burst_chunks: int = 40000
-    credential_uplink_bytes_per_second: float = 256 * 1024 * 1024
-    credential_burst_uplink_bytes: int = 512 * 1024 * 1024
+    credential_uplink_bytes_per_second: float = 64 * 1024 * 1024
+    credential_burst_uplink_bytes: int = 128 * 1024 * 1024
     credential_publishes_per_second: float = 25000.0
     credential_burst_publishes: int = 50000
     # One client connection lives at most this long (1008 "maximum session duration reached").
