@@ -102,6 +102,17 @@ async def test_ephemeral_token_then_refused_on_reuse(stack: Stack) -> None:
     assert "reused" not in run.by_name
 
 
+async def test_a_constrained_token_locks_the_setup(stack: Stack) -> None:
+    """liveConnectConstraints + lockAdditionalFields: [] (the JS SDK's bidiGenerateContentSetup
+    and fieldMask): the token's systemInstruction wins over the client's."""
+    run = (await run_script(stack, "constrained.mjs")).ok()
+    assert run.one("minted")["prefix"] == "auth_tokens/"
+    assert "refused" not in run.by_name
+    assert run.one("turn")["outputText"] == "You wrote: hello locked"
+    setup = (await latest_upstream(stack))["setup"]
+    assert setup["systemInstruction"]["parts"] == [{"text": "be brief"}]
+
+
 async def test_video_frames(stack: Stack, tmp_path: Path) -> None:
     frames = jpeg_frames(tmp_path, 10)
     run = (await run_script(stack, "video.mjs", *frames)).ok()
