@@ -4,12 +4,15 @@ Issue 12 item 3: one message with 60,000 mediaChunks counted once against the me
 became 60,000 NATS publishes; three of them delayed bridge heartbeats until the gateway moved an
 innocent session. Here three sockets flood with such messages (reconnecting when closed) and one
 floods with many small multi-chunk messages, while a well-behaved SDK session takes turns.
+And a credential's sessions share one budget: together they are closed past it, each within
+its own, while another credential's session is not charged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
 import json
 import time
 from collections.abc import Iterator
@@ -19,12 +22,13 @@ import websockets
 from converse import read_turn
 from google.genai import types
 from google.genai.live import AsyncSession
+from websockets.asyncio.client import ClientConnection
 
 from livebus.devstack import Stack
 from livebus.testing.observe import merged, scrape
 from livebus.testing.stack import MODEL, gateway_client, running_stack
 
-from .livews import Ending, ending, live_socket
+from .livews import Ending, ending, live_socket, typed_turn
 
 CHUNK = {"mimeType": "audio/pcm;rate=16000", "data": base64.b64encode(b"\0" * 4).decode()}
 HUGE = json.dumps({"realtimeInput": {"mediaChunks": [CHUNK] * 60_000}})  # ~3 MB
@@ -102,3 +106,40 @@ async def test_flooders_are_closed_and_a_good_session_keeps_its_latency(
     log = (flood_stack.cfg.dir / "logs" / "gateway-0.log").read_text()
     assert "moving the session" not in log
     assert "Traceback" not in log
+
+
+@pytest.fixture(scope="module")
+def tight_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A per-credential chunk budget two sessions together exceed, each within its own."""
+    env = {"LIVEBUS_GATEWAY_CREDENTIAL_CHUNKS_PER_SECOND": "100",
+           "LIVEBUS_GATEWAY_CREDENTIAL_BURST_CHUNKS": "150"}
+    with running_stack(tmp_path_factory.mktemp("credential"), extra_env=env) as s:
+        yield s
+
+
+async def stream_audio(ws: ClientConnection, seconds: float, per_second: int) -> Ending:
+    """Audio chunks at a steady rate; the ending if the gateway closes the socket."""
+    frame = json.dumps({"realtimeInput": {"audio": PCM_20MS}})
+    try:
+        for _ in range(int(seconds * per_second)):
+            await ws.send(frame)
+            await asyncio.sleep(1 / per_second)
+    except websockets.ConnectionClosed:
+        return await ending(ws, 5)
+    return Ending()
+
+
+async def test_a_credential_shares_one_budget(tight_stack: Stack) -> None:
+    now = dt.datetime.now(dt.UTC)
+    async with gateway_client(tight_stack).aio as server:
+        token = await server.auth_tokens.create(config=types.CreateAuthTokenConfig(
+            uses=1, expire_time=now + dt.timedelta(minutes=5)))
+    assert token.name
+    async with live_socket(tight_stack) as a, live_socket(tight_stack) as b, \
+            live_socket(tight_stack, key=token.name) as other:
+        same = [stream_audio(ws, 4, 80) for ws in (a, b)]
+        *endings, bystander = await asyncio.gather(*same, stream_audio(other, 4, 80))
+        assert bystander.code is None, "another credential is not charged"
+        assert any("serverContent" in m for m in await typed_turn(other, "still here"))
+    reasons = [(e.code, e.reason) for e in endings if e.code is not None]
+    assert (1008, "rate limit exceeded: media chunks for this credential") in reasons
