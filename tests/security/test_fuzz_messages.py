@@ -78,6 +78,19 @@ def test_parser_answers_only_with_actions_or_documented_codes(frame: str | bytes
     outcome(frame)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.fixed_dictionaries({"setup": st.dictionaries(
+    st.sampled_from(["model", "generationConfig", "tools", "x"]), value, max_size=3)}), message)
+    .map(json.dumps) | st.text(max_size=40) | st.binary(max_size=40))
+def test_setup_parser_answers_only_with_a_setup_or_1007(frame: str | bytes) -> None:
+    try:
+        setup = wire.parse_setup(frame)
+    except ProtocolError as e:
+        assert e.code == 1007, (e.code, e.reason)
+        return
+    assert isinstance(setup["model"], str) and setup["model"]
+
+
 def hostile_examples(n: int) -> list[tuple[str, int]]:
     """A few generated messages the parser refuses, with the code it refuses them with."""
     out: list[tuple[str, int]] = []
