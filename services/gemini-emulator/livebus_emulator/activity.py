@@ -9,7 +9,7 @@ A typed turn has no activity window: it takes every frame (and, with ALL_INPUT, 
 
 from __future__ import annotations
 
-from livebus_emulator.wire import JsonObject
+from livebus_emulator.events import JsonObject
 
 INTERIM_EVERY_S = 0.5  # an interimInputTranscription per this much audio of ongoing activity
 _WORD_S = 0.4  # a transcript override is revealed a word per this much speech

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 
 from livebus_emulator import messages, metrics
+from livebus_emulator.events import ClientContent, JsonObject, Setup
 from livebus_emulator.handles import HandleStore
 from livebus_emulator.outbox import Outbox
 from livebus_emulator.records import ConnectionRecord
@@ -32,15 +33,7 @@ from livebus_emulator.turns import (
     tokens,
 )
 from livebus_emulator.usage import audio_tokens, usage_metadata
-from livebus_emulator.wire import (
-    NO_CLIENT_CONTENT,
-    ClientContent,
-    JsonObject,
-    Setup,
-    WireError,
-    content_text,
-    pick,
-)
+from livebus_emulator.wire import NO_CLIENT_CONTENT, WireError, content_text, pick
 
 _log = logging.getLogger(__name__)
 _MAX_CALL_TEXT = 64 * 1024  # tool calls are looked for in this much of the user's text
@@ -270,10 +263,13 @@ class Conversation:
         return True
 
     def _status(self) -> str | None:
-        """interactionStatus for a turnComplete, if the model sends it."""
+        """interactionStatus for a turnComplete, if the model sends it: IN_PROGRESS while a
+        NON_BLOCKING call has no final result or another reply is queued."""
         if not self.caps.interaction_status:
             return None
-        return "IN_PROGRESS" if self._async_calls else "IDLE"
+        task = self._task
+        queued = task is not None and task is not asyncio.current_task() and not task.done()
+        return "IN_PROGRESS" if self._async_calls or queued else "IDLE"
 
     async def stop(self) -> None:
         self._generating = False
@@ -297,6 +293,7 @@ class Conversation:
             await self.on_failure(e)
 
     async def _reply(self, turn: UserTurn) -> None:
+        self._generating = True  # again, if a reply queued before this one ended
         self._turn_end = time.monotonic()
         self._first_audio_s = None
         self._spoken = []

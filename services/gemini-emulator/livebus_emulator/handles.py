@@ -8,7 +8,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from livebus_emulator.wire import JsonObject
+from livebus_emulator.events import JsonObject
 
 
 @dataclass(frozen=True)

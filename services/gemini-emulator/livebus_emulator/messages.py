@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from livebus import b64
-from livebus_emulator.wire import JsonObject
+from livebus_emulator.events import JsonObject
 
 # The SDK's websockets client refuses messages above 1 MiB (its default max_size).
 MAX_MESSAGE_BYTES = 1024 * 1024 - 1

@@ -7,8 +7,8 @@ import logging
 
 from starlette.websockets import WebSocket
 
+from livebus_emulator.events import JsonObject
 from livebus_emulator.messages import encode
-from livebus_emulator.wire import JsonObject
 
 _log = logging.getLogger(__name__)
 _MAX_REASON_BYTES = 123  # RFC 6455: the close reason fits in a 125-byte control frame

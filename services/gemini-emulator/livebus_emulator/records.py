@@ -7,7 +7,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from livebus_emulator.wire import JsonObject
+from livebus_emulator.events import JsonObject
 
 
 class LiveControl(Protocol):

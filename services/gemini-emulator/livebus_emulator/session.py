@@ -27,13 +27,7 @@ from starlette.websockets import WebSocket
 from livebus_emulator import messages, metrics
 from livebus_emulator.activity import Interim, covered
 from livebus_emulator.conversation import Conversation
-from livebus_emulator.images import image_size
-from livebus_emulator.outbox import Outbox
-from livebus_emulator.records import ConnectionRecord
-from livebus_emulator.state import EmulatorState
-from livebus_emulator.turns import UserTurn
-from livebus_emulator.vad import EnergyVad, SpeechEnded, SpeechStarted
-from livebus_emulator.wire import (
+from livebus_emulator.events import (
     ActivityEnd,
     ActivityStart,
     Audio,
@@ -45,6 +39,14 @@ from livebus_emulator.wire import (
     Text,
     ToolResponse,
     Video,
+)
+from livebus_emulator.images import image_size
+from livebus_emulator.outbox import Outbox
+from livebus_emulator.records import ConnectionRecord
+from livebus_emulator.state import EmulatorState
+from livebus_emulator.turns import UserTurn
+from livebus_emulator.vad import EnergyVad, SpeechEnded, SpeechStarted
+from livebus_emulator.wire import (
     WireError,
     content_text,
     declared_functions,

@@ -7,9 +7,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from livebus_emulator.events import JsonObject
 from livebus_emulator.images import image_size
 from livebus_emulator.usage import IMAGE_TOKENS, audio_tokens, text_tokens
-from livebus_emulator.wire import JsonObject, decode_b64, pick
+from livebus_emulator.wire import decode_b64, pick
 
 _MAX_ECHO = 300  # the reply repeats at most this much of what the user wrote or said
 _MAX_SPOKEN_JSON = 1000

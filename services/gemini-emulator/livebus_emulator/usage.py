@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from livebus_emulator.wire import JsonObject
+from livebus_emulator.events import JsonObject
 
 AUDIO_TOKENS_PER_S = 32
 IMAGE_TOKENS = 258

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from livebus_emulator.wire import VadConfig
+from livebus_emulator.events import VadConfig
 
 FRAME_S = 0.01
 # RMS thresholds relative to full scale (1.0 = 0 dBFS).

@@ -1,4 +1,4 @@
-"""Client -> server frames: JSON, field spellings, base64, and the events they carry.
+"""Client -> server frames: JSON, field spellings, base64, and parsing them into events.
 
 Protobuf JSON accepts both the lowerCamelCase and the original snake_case name of every field,
 and both base64 alphabets; so does this parser. Anything it cannot read raises `WireError`,
@@ -10,13 +10,25 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from livebus import b64
 from livebus.models import ModelCapabilities, capabilities
-
-JsonObject = dict[str, Any]
+from livebus_emulator.events import (
+    ActivityEnd,
+    ActivityStart,
+    Audio,
+    AudioStreamEnd,
+    ClientContent,
+    ContextUpdate,
+    Event,
+    JsonObject,
+    Setup,
+    Text,
+    ToolResponse,
+    VadConfig,
+    Video,
+)
 
 _CAMEL_RE = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -76,88 +88,6 @@ def decode_b64(value: Any, where: str) -> bytes:
                         f'Base64 decoding failed for "{shown}"') from None
 
 
-# ---- events ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VadConfig:
-    disabled: bool = False
-    start_sensitivity: str = "START_SENSITIVITY_HIGH"
-    end_sensitivity: str = "END_SENSITIVITY_HIGH"
-    prefix_padding_ms: int = 20
-    silence_duration_ms: int = 500
-
-
-@dataclass
-class Setup:
-    raw: JsonObject
-    model: str
-    response_modalities: list[str]
-    system_text: str
-    functions: list[str]
-    vad: VadConfig
-    interrupts: bool  # activityHandling != NO_INTERRUPTION
-    resumption: bool
-    handle: str | None
-    compression: bool
-    trigger_tokens: int | None
-    target_tokens: int | None
-    input_transcription: bool
-    output_transcription: bool
-    # 2026 fields.
-    turn_coverage: str = "TURN_INCLUDES_ONLY_ACTIVITY"
-    initial_history: bool = False  # historyConfig.initialHistoryInClientContent
-    non_blocking: frozenset[str] = frozenset()  # functions declared behavior: NON_BLOCKING
-    caps: ModelCapabilities = field(default_factory=lambda: capabilities(""))
-
-    @property
-    def audio_out(self) -> bool:
-        return "TEXT" not in self.response_modalities
-
-
-@dataclass(frozen=True)
-class Audio:
-    pcm: bytes
-    rate: int
-
-
-@dataclass(frozen=True)
-class Video:
-    data: bytes
-    mime: str
-
-
-@dataclass(frozen=True)
-class Text:
-    text: str
-
-
-@dataclass(frozen=True)
-class ActivityStart:
-    pass
-
-
-@dataclass(frozen=True)
-class ActivityEnd:
-    pass
-
-
-@dataclass(frozen=True)
-class AudioStreamEnd:
-    pass
-
-
-@dataclass
-class ClientContent:
-    turns: list[JsonObject]
-    turn_complete: bool
-
-
-@dataclass
-class ToolResponse:
-    responses: list[JsonObject] = field(default_factory=list)
-
-
 SCHEDULING = frozenset({"SCHEDULING_UNSPECIFIED", "SILENT", "WHEN_IDLE", "INTERRUPT"})
 TURN_COVERAGE = frozenset({"TURN_COVERAGE_UNSPECIFIED", "TURN_INCLUDES_ONLY_ACTIVITY",
                            "TURN_INCLUDES_ALL_INPUT", "TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO"})
@@ -169,14 +99,6 @@ NO_CLIENT_CONTENT = ("client_content is only supported as initial history "
 NO_SCHEDULING_IN_RESPONSE = ("Invalid value at 'tool_response.function_responses[{i}].response':"
                              " scheduling must be set on the FunctionResponse itself.")
 
-
-@dataclass
-class ContextUpdate:
-    raw: JsonObject
-
-
-Event = (Setup | Audio | Video | Text | ActivityStart | ActivityEnd | AudioStreamEnd
-         | ClientContent | ToolResponse | ContextUpdate)
 
 _TOP = frozenset({"setup", "clientContent", "realtimeInput", "toolResponse", "contextUpdate"})
 _REALTIME = frozenset({"mediaChunks", "audio", "video", "text", "activityStart", "activityEnd",

@@ -327,3 +327,21 @@ async def test_cancelled_call_answered_late_is_ignored(emulator: EmulatorServer)
     assert {d["modality"] for d in usage["responseTokensDetails"]} == {"AUDIO"}
     assert {d["modality"] for d in usage["promptTokensDetails"]} == {"TEXT"}
     assert usage["totalTokenCount"] == usage["promptTokenCount"] + usage["responseTokenCount"]
+
+
+async def test_a_queued_result_reply_reports_progress_and_can_be_cut(
+        emulator: EmulatorServer) -> None:
+    async with raw(emulator) as ws:
+        call, _ = await _start_non_blocking(ws)
+        await ws.send(json.dumps({"realtimeInput": {"text": LONG}}))
+        await until(ws, lambda m: "outputTranscription" in content(m))
+        await ws.send(_answer(call, "WHEN_IDLE", story=LONG))  # queued behind the reply
+        first = await replies_until_turn_complete(ws)
+        await until(ws, lambda m: "outputTranscription" in content(m))  # the result, spoken
+        await ws.send(json.dumps({"realtimeInput": {"text": "stop"}}))
+        cut = await replies_until_turn_complete(ws)
+        after = await replies_until_turn_complete(ws)
+    assert content(first[-1])["interactionStatus"] == "IN_PROGRESS"  # the result comes next
+    assert any(content(m).get("interrupted") for m in cut)
+    assert content(cut[-1])["interactionStatus"] == "IDLE"
+    assert transcript(after, "outputTranscription") == "You wrote: stop"

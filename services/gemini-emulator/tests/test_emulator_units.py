@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 from emulator_testkit import jpeg_header, png, silence, speech
 
+from livebus_emulator.events import VadConfig
 from livebus_emulator.images import image_size
 from livebus_emulator.messages import duration, encode
 from livebus_emulator.settings import EmulatorSettings
 from livebus_emulator.speech import Speaker, melody, parse_wav, resample
 from livebus_emulator.turns import UserTurn, describe, find_calls
 from livebus_emulator.vad import EnergyVad, SpeechEnded, SpeechStarted
-from livebus_emulator.wire import VadConfig, WireError, decode_b64, parse_setup, pick
+from livebus_emulator.wire import WireError, decode_b64, parse_setup, pick
 
 
 def run_vad(config: VadConfig, pcm: bytes, chunk: int = 640) -> list[object]:

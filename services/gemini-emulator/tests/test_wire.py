@@ -7,10 +7,9 @@ from typing import Any
 import pytest
 
 from livebus import models
+from livebus_emulator.events import Audio, ToolResponse
 from livebus_emulator.wire import (
     NO_MEDIA_CHUNKS,
-    Audio,
-    ToolResponse,
     WireError,
     declared_functions,
     parse_event,
