@@ -113,6 +113,44 @@ async def test_a_constrained_token_locks_the_setup(stack: Stack) -> None:
     assert setup["systemInstruction"]["parts"] == [{"text": "be brief"}]
 
 
+def leaves(value: Any, path: str = "") -> dict[str, str]:
+    """Leaf values by path, names without case or underscores (both spellings are the same
+    field), numbers as floats (an int64 is a string in proto JSON: "25600" is 25600)."""
+    if isinstance(value, dict):
+        out: dict[str, str] = {}
+        for k, v in value.items():
+            out.update(leaves(v, f"{path}.{k.replace('_', '').lower()}"))
+        return out or {path: "{}"}
+    if isinstance(value, list):
+        found: dict[str, str] = {}
+        for i, v in enumerate(value):
+            found.update(leaves(v, f"{path}[{i}]"))
+        return found
+    if isinstance(value, bool):
+        return {path: str(value).lower()}
+    try:
+        return {path: repr(float(value))}  # 40, 40.0 and "40" are the same number in proto JSON
+    except (TypeError, ValueError):
+        return {path: str(value)}
+
+
+async def test_every_setup_field_the_js_sdk_sends_is_accepted_and_forwarded(stack: Stack) -> None:
+    """Every LiveConnectConfig field @google/genai serialises for the Developer API, all at once."""
+    run = (await run_script(stack, "fullsetup.mjs")).ok()
+    if "refused" in run.by_name:
+        fields = (await run_script(stack, "fullsetup.mjs", "--fields")).one("fields")["fields"]
+        refused = {}
+        for name in fields:
+            one = (await run_script(stack, "fullsetup.mjs", name)).ok()
+            if "refused" in one.by_name:
+                refused[name] = one.one("refused")
+        raise AssertionError(f"the gateway refused JS SDK setup fields: {refused}")
+    sent = leaves(run.one("wire")["setup"])
+    got = leaves((await latest_upstream(stack))["setup"])
+    lost = {p: v for p, v in sent.items() if got.get(p) != v}
+    assert not lost, f"sent by the SDK, not received upstream as sent: {lost}"
+
+
 async def test_video_frames(stack: Stack, tmp_path: Path) -> None:
     frames = jpeg_frames(tmp_path, 10)
     run = (await run_script(stack, "video.mjs", *frames)).ok()
