@@ -31,6 +31,7 @@ from livebus_emulator.turns import (
     needs_more_input,
     spoken_result,
     tokens,
+    transcription_details,
 )
 from livebus_emulator.usage import audio_tokens, usage_metadata
 from livebus_emulator.wire import NO_CLIENT_CONTENT, WireError, content_text, pick
@@ -303,7 +304,8 @@ class Conversation:
         if self.setup.resumption:
             await self.outbox.send(messages.resumption_update(None))
         if turn.kind == "speech" and self.setup.input_transcription:
-            await self.outbox.send(messages.input_transcription(turn.transcript))
+            await self.outbox.send(messages.input_transcription(
+                turn.transcript, transcription_details(turn, self.setup.transcription)))
         if turn.kind == "speech" and needs_more_input(turn):
             self._generating = False
             await self._finish(reason="NEED_MORE_INPUT", waiting_for_input=True)

@@ -40,6 +40,7 @@ class Setup:
     initial_history: bool = False  # historyConfig.initialHistoryInClientContent
     non_blocking: frozenset[str] = frozenset()  # functions declared behavior: NON_BLOCKING
     caps: ModelCapabilities = field(default_factory=lambda: capabilities(""))
+    transcription: JsonObject = field(default_factory=dict)  # inputAudioTranscription as sent
 
     @property
     def audio_out(self) -> bool:

@@ -42,8 +42,9 @@ def text_part(text: str) -> JsonObject:
     return {"serverContent": {"modelTurn": {"parts": [{"text": text}]}}}
 
 
-def input_transcription(text: str) -> JsonObject:
-    return {"serverContent": {"inputTranscription": {"text": text}}}
+def input_transcription(text: str, details: JsonObject | None = None) -> JsonObject:
+    """`details`: finished, languageCode, speakerLabel, startOffset, endOffset, words."""
+    return {"serverContent": {"inputTranscription": {"text": text, **(details or {})}}}
 
 
 def output_transcription(text: str) -> JsonObject:

@@ -348,6 +348,7 @@ class LiveSession:
         assert self.setup is not None
         audio_s, frames = covered(self.setup.turn_coverage, duration, *conversation.take_input())
         conversation.start_reply(UserTurn("speech", override or "", speech_s=duration,
+                                          start_s=start_s,
                                           audio_s=audio_s, frames=frames,
                                           transcript=transcript))
 

@@ -9,6 +9,7 @@ from typing import Literal
 
 from livebus_emulator.events import JsonObject
 from livebus_emulator.images import image_size
+from livebus_emulator.messages import duration
 from livebus_emulator.usage import IMAGE_TOKENS, audio_tokens, text_tokens
 from livebus_emulator.wire import decode_b64, pick
 
@@ -25,6 +26,7 @@ class UserTurn:
     audio_s: float = 0.0  # all audio received since the previous turn
     frames: list[JsonObject] = field(default_factory=list)  # frames since the previous turn
     transcript: str = ""  # inputTranscription to send (speech turns)
+    start_s: float = 0.0  # audio time the speech started (speech turns)
 
 
 def _identifier_like(name: str) -> bool:
@@ -113,6 +115,28 @@ def needs_more_input(turn: UserTurn) -> bool:
     """A speech turn the model waits on (turnCompleteReason NEED_MORE_INPUT, waitingForInput):
     a blip of activity, or a transcript that trails off ("..." at the end)."""
     return turn.speech_s < _MIN_SPEECH_S or turn.text.rstrip().endswith(("...", "\u2026"))
+
+
+def transcription_details(turn: UserTurn, config: JsonObject) -> JsonObject:
+    """What a final inputTranscription carries beside `text`, by the setup's transcription
+    config: `finished`; `languageCode` (the first of `languageCodes`); `speakerLabel` with
+    `diarization`; `startOffset`/`endOffset` and `words` spread over the speech with
+    `wordTimestamp`."""
+    details: JsonObject = {"finished": True}
+    codes = pick(config, "languageCodes", None)
+    if isinstance(codes, list) and codes and isinstance(codes[0], str):
+        details["languageCode"] = codes[0]
+    if pick(config, "diarization", False):
+        details["speakerLabel"] = "spk_1"
+    if pick(config, "wordTimestamp", False):
+        start, end = turn.start_s, turn.start_s + turn.speech_s
+        words = turn.transcript.split()
+        step = (end - start) / max(1, len(words))
+        details["startOffset"], details["endOffset"] = duration(start), duration(end)
+        details["words"] = [{"word": w, "startOffset": duration(start + i * step),
+                             "endOffset": duration(start + (i + 1) * step)}
+                            for i, w in enumerate(words)]
+    return details
 
 
 def spoken_result(name: str, response: JsonObject) -> str:

@@ -194,6 +194,8 @@ def parse_setup(message: JsonObject) -> Setup:
         turn_coverage=coverage,
         initial_history=bool(pick(history, "initialHistoryInClientContent", False)),
         non_blocking=frozenset(non_blocking),
+        transcription=as_object(pick(setup, "inputAudioTranscription"),
+                                "setup.input_audio_transcription"),
         caps=capabilities(model),
     )
 

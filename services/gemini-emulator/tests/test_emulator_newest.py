@@ -345,3 +345,34 @@ async def test_a_queued_result_reply_reports_progress_and_can_be_cut(
     assert any(content(m).get("interrupted") for m in cut)
     assert content(cut[-1])["interactionStatus"] == "IDLE"
     assert transcript(after, "outputTranscription") == "You wrote: stop"
+
+
+async def test_final_transcription_carries_language_words_and_speaker(
+        emulator: EmulatorServer) -> None:
+    from emulator_testkit import PCM_MIME, sdk_client
+    from google.genai import types
+
+    config = types.LiveConnectConfig(
+        response_modalities=["AUDIO"], input_audio_transcription=types.AudioTranscriptionConfig(
+            language_codes=["de-DE"], word_timestamp=True, diarization=True))
+    async with sdk_client(emulator).aio.live.connect(model=MODEL, config=config) as session:
+        conn = await only_connection(emulator)
+        await control(emulator, "POST", f"/connections/{conn['id']}/transcript",
+                      {"text": "guten morgen"})
+        pcm = silence(0.5) + speech(1.0) + silence(0.6)
+        for i in range(0, len(pcm), 1280):
+            await session.send_realtime_input(audio=types.Blob(data=pcm[i:i + 1280],
+                                                               mime_type=PCM_MIME))
+        final: list[types.Transcription] = []
+        async with asyncio.timeout(8):
+            async for message in session.receive():
+                sc = message.server_content
+                if sc and sc.input_transcription:
+                    final.append(sc.input_transcription)
+    assert len(final) == 1
+    got = final[0]
+    assert (got.text, got.finished, got.language_code, got.speaker_label) == (
+        "guten morgen", True, "de-DE", "spk_1")
+    assert (got.start_offset, got.end_offset) == ("0.500s", "1.500s")
+    assert [(w.word, w.start_offset, w.end_offset) for w in got.words or []] == [
+        ("guten", "0.500s", "1s"), ("morgen", "1s", "1.500s")]
