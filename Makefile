@@ -46,7 +46,12 @@ $(PROMETHEUS): # tests/observability run Debian's Prometheus and promtool
 	$(SUDO) apt-get update -qq
 	$(SUDO) apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 prometheus
 
-test: lint $(CHROMIUM) $(PROMETHEUS) ## lint, type-check and run every test
+COMPAT_SDK := tests/compat/node_modules/.package-lock.json
+
+$(COMPAT_SDK): tests/compat/package.json tests/compat/package-lock.json # the pinned @google/genai
+	npm ci --prefix tests/compat --no-audit --no-fund
+
+test: lint $(CHROMIUM) $(PROMETHEUS) $(COMPAT_SDK) ## lint, type-check and run every test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff and mypy
