@@ -185,8 +185,8 @@ def _token_routes(app: FastAPI, state: GatewayState) -> None:
         if not isinstance(body, dict) or not isinstance(handle, str | None):
             return _google_error(400, "invalid development token request", "INVALID_ARGUMENT")
         held = resumption.claims(state.secret, handle, settings.resume_grace_s) if handle else None
-        if held is not None and held["user"].startswith("page:"):
-            user = held["user"]
+        if held is not None and held.user.startswith("page:"):
+            user = held.user
         token = tokens.mint(state.secret, {"uses": 1, "livebus": {"user": user}})
         metrics.TOKENS_MINTED.inc()
         return JSONResponse(token)
@@ -203,7 +203,7 @@ def _session_routes(app: FastAPI, state: GatewayState) -> None:
         server = auth.is_server_key(cred, settings.server_keys())
         handle = None if server else resumption.claims(state.secret, cred,
                                                        settings.resume_grace_s)
-        own = handle is not None and handle["sid"] == session_id and bool(handle["user"])
+        own = handle is not None and handle.sid == session_id and bool(handle.user)
         if not (server or own) or state.bus is None:
             return _google_error(403, "a server key or this session's handle is required",
                                  "PERMISSION_DENIED")
@@ -227,7 +227,8 @@ def _session_routes(app: FastAPI, state: GatewayState) -> None:
             if opening.resume is None and not await _spend_use(ws, state.bus, opening):
                 return
             await ClientSession(ws, state.bus, settings, opening.grant, opening.setup,
-                                state.secret, opening.resume).run()
+                                state.secret, opening.resume,
+                                started_at=opening.started_at).run()
         finally:
             state.admission.release(user)
 
@@ -253,7 +254,8 @@ async def _handshake(ws: WebSocket, state: GatewayState, version: str,
         data = first.get("text") or first.get("bytes") or b""
         return handshake.opening(data, grant, allowed_models=settings.allowed_models,
                                  max_bytes=settings.max_message_bytes, secret=state.secret,
-                                 resume_grace_s=settings.resume_grace_s)
+                                 resume_grace_s=settings.resume_grace_s,
+                                 max_session_s=settings.max_session_s)
     except ProtocolError as e:
         metrics.CONNECTIONS_REJECTED.labels(stage if stage == "auth" else f"close_{e.code}").inc()
         await _close(ws, e.code, e.reason)

@@ -6,6 +6,8 @@ names the client's own field or problem and nothing internal.
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +20,7 @@ from .wire import ProtocolError
 
 API_VERSIONS = ("v1alpha", "v1beta", "v1")
 LIVE_METHODS = ("BidiGenerateContent", "BidiGenerateContentConstrained")
+TOO_LONG = "maximum session duration reached"
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,8 @@ class Opening:
     grant: Grant
     setup: dict[str, Any]   # allow-listed, the token's locked fields applied, model normalized
     resume: str | None      # the livebus session id a resumption handle named
+    # When the session first opened (a resumed one keeps its start), for max_session_s.
+    started_at: float = dataclasses.field(default_factory=time.time)
 
 
 def check_endpoint(version: str, method: str) -> None:
@@ -85,23 +90,40 @@ def validated_setup(setup: dict[str, Any], grant: Grant,
 
 
 def resumed_session(setup: dict[str, Any], grant: Grant, secret: str,
-                    grace_s: float) -> tuple[dict[str, Any], str | None]:
-    """The setup without livebus's handle (an empty request upstream) and the session it names."""
+                    grace_s: float) -> tuple[dict[str, Any], resumption.Held | None]:
+    """The setup without livebus's handle (an empty request upstream) and what the handle says."""
     key = "sessionResumption" if "sessionResumption" in setup else "session_resumption"
     config = setup.get(key)
     if not isinstance(config, dict) or not config.get("handle"):
         return setup, None
-    sid = resumption.verify(secret, str(config["handle"]), grant.user, grace_s)
-    if sid is None:
+    held = resumption.verify(secret, str(config["handle"]), grant.user, grace_s)
+    if held is None:
         raise setupcheck.invalid("invalid session resumption handle")
     rest = {k: v for k, v in config.items() if k != "handle"}
-    return {**setup, key: rest}, sid
+    return {**setup, key: rest}, held
+
+
+def resumed_grant(grant: Grant, held: resumption.Held, max_session_s: float | None,
+                  now: float) -> Grant:
+    """The grant a resumed session runs under: the opening token's expiry still holds (a newer
+    token of the same user does not extend it), and a session past max_session_s stays over."""
+    if max_session_s is not None and now >= held.started_at + max_session_s:
+        raise ProtocolError(closecodes.SESSION_EXPIRED, TOO_LONG)
+    if held.expires_at is None:
+        return grant
+    if held.expires_at <= now:
+        raise ProtocolError(closecodes.SESSION_EXPIRED, "token expired")
+    if grant.expires_at is None or held.expires_at < grant.expires_at:
+        return dataclasses.replace(grant, expires_at=held.expires_at)
+    return grant
 
 
 def opening(frame: str | bytes, grant: Grant, *, allowed_models: list[str], max_bytes: int,
-            secret: str, resume_grace_s: float) -> Opening:
+            secret: str, resume_grace_s: float, max_session_s: float | None = None) -> Opening:
     """The whole setup step for one first frame."""
     setup = validated_setup(parse_setup(frame, max_bytes), grant, allowed_models)
-    setup, resume = resumed_session(setup, grant, secret, resume_grace_s)
-    return Opening(grant, setup, resume)
-
+    setup, held = resumed_session(setup, grant, secret, resume_grace_s)
+    if held is None:
+        return Opening(grant, setup, None)
+    return Opening(resumed_grant(grant, held, max_session_s, time.time()), setup, held.sid,
+                   started_at=held.started_at)

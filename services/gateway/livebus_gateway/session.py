@@ -43,7 +43,7 @@ TOO_LONG = "maximum session duration reached"
 class ClientSession:
     def __init__(self, ws: WebSocket, bus: GatewayBus, settings: GatewaySettings,
                  grant: Grant, setup: dict[str, Any], secret: str,
-                 resume: str | None = None) -> None:
+                 resume: str | None = None, started_at: float | None = None) -> None:
         self.ws = ws
         self.bus = bus
         self.settings = settings
@@ -52,7 +52,9 @@ class ClientSession:
         self.id = resume or uuid.uuid4().hex
         self.connection_id = uuid.uuid4().hex  # this socket, as other replicas see it
         self.resuming = resume is not None
-        self.handle = resumption.mint(secret, self.id, grant.user)
+        self.started_at = time.time() if started_at is None else started_at  # a resumed one's
+        self.handle = resumption.mint(secret, self.id, grant.user, started_at=self.started_at,
+                                      expires_at=grant.expires_at)
         self.closed = asyncio.Event()
         self.close_code = closecodes.NORMAL
         self.close_reason = ""
@@ -131,7 +133,7 @@ class ClientSession:
     def ends_in(self, now: float) -> tuple[float, str]:
         """Seconds until this connection must end, and why: the token's expireTime bounds the
         session's messages (as with Google), and no connection outlives max_session_s."""
-        left, why = self.settings.max_session_s, TOO_LONG
+        left, why = self.started_at + self.settings.max_session_s - now, TOO_LONG
         if self.grant.expires_at is not None and self.grant.expires_at - now < left:
             left, why = self.grant.expires_at - now, TOKEN_EXPIRED
         return max(0.0, left), why

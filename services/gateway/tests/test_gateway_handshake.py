@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -104,6 +105,26 @@ def test_resumption_names_the_users_own_session_only() -> None:
                 grant=Grant(user="mallory"))
     assert e.code == closecodes.INVALID_ARGUMENT
     assert refused({"model": MODEL, "sessionResumption": {"handle": "forged"}}).code == 1007
+
+
+def test_a_resumed_session_keeps_its_start_and_its_tokens_expiry() -> None:
+    """max_session_s counts from the session's first connection; a newer token of the same user
+    does not extend the expiry of the token that opened the session."""
+    now = time.time()
+    handle = resumption.mint(SECRET, "sid-1", "alice", started_at=now - 50,
+                             expires_at=now + 100)
+    setup = {"model": MODEL, "sessionResumption": {"handle": handle}}
+    o = handshake.opening(json.dumps({"setup": setup}), Grant(user="alice", expires_at=now + 900),
+                          allowed_models=ALLOWED, max_bytes=1 << 20, secret=SECRET,
+                          resume_grace_s=60, max_session_s=60)
+    assert o.resume == "sid-1" and o.started_at == pytest.approx(now - 50)
+    assert o.grant.expires_at == pytest.approx(now + 100)
+    assert open_({"model": MODEL}).started_at == pytest.approx(now, abs=5)
+    with pytest.raises(ProtocolError) as e:
+        handshake.opening(json.dumps({"setup": setup}), USER, allowed_models=ALLOWED,
+                          max_bytes=1 << 20, secret=SECRET, resume_grace_s=60, max_session_s=40)
+    assert (e.value.code, e.value.reason) == (closecodes.SESSION_EXPIRED,
+                                              "maximum session duration reached")
 
 
 def test_the_credential_is_a_1008_when_missing_or_wrong() -> None:
