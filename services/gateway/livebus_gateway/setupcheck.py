@@ -1,9 +1,12 @@
 """A client's setup against setupfields' allow-list: pure, raises ProtocolError (1007) or passes.
 
 Every key must be a listed field of its message (camelCase or snake_case; the SDK may send one
-field in both), every value of its kind: enums are their names (never numbers or objects),
-numbers are finite, integers fit 64 bits, nesting is bounded. `httpOptions` is refused at any
-depth, free JSON included.
+field in both), every value of its kind as protobuf JSON parses it: enums are their names (never
+numbers or objects; stricter than proto JSON, as Google's endpoint), integers a JSON number or a
+decimal string (the JS SDK sends int64 as "25600") within their type's range, numbers finite
+(a number or a numeric string, never "NaN"/"Infinity"), bytes base64 (standard or URL-safe
+alphabet, padding optional), durations "<seconds>[.<up to 9 digits>]s". Nesting is bounded.
+`httpOptions` is refused at any depth, free JSON included.
 """
 
 from __future__ import annotations
@@ -20,9 +23,15 @@ from .setupfields import ENUMS, MESSAGES, NEVER, SETUP
 from .wire import ProtocolError
 
 MAX_DEPTH = 32          # objects and lists inside the setup, free JSON included
-_INT_LIMIT = 2**63
+# Integer kinds: the range of each (low inclusive, high exclusive); "integer" is an int32.
+_INT_RANGES = {"integer": (-(2**31), 2**31), "int64": (-(2**63), 2**63),
+               "uint32": (0, 2**32), "uint64": (0, 2**64)}
+_INT_STRING = re.compile(r"-?[0-9]{1,20}")
+_NUMBER_STRING = re.compile(r"-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?")
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]*={0,2}")
-_SCALARS = ("string", "integer", "number", "bool", "bytes")
+_DURATION = re.compile(r"-?([0-9]{1,12})(\.[0-9]{1,9})?s")
+_MAX_DURATION_S = 315_576_000_000  # google.protobuf.Duration: about 10,000 years
+_SCALARS = ("string", "number", "bool", "bytes", "duration", *_INT_RANGES)
 
 # Per message: each accepted spelling -> the field's wire name.
 _SPELLINGS: dict[str, dict[str, str]] = {
@@ -109,23 +118,59 @@ def _enum(value: object, name: str, where: str) -> None:
 
 
 def _scalar(value: object, kind: str, where: str) -> None:
-    ok: bool
-    if kind == "string":
-        ok = isinstance(value, str)
-    elif kind == "bool":
-        ok = isinstance(value, bool)
+    if kind in _INT_RANGES:
+        ok = _is_integer(value, *_INT_RANGES[kind])
+        what = f"an integer ({'int32' if kind == 'integer' else kind})"
+    elif kind == "number":
+        ok, what = _is_finite_number(value), "a finite number"
     elif kind == "bytes":
-        ok = isinstance(value, str) and _BASE64.fullmatch(value) is not None
-    elif isinstance(value, bool) or not isinstance(value, int | float):
-        ok = False
-    elif kind == "integer":
-        ok = (isinstance(value, int) or (math.isfinite(value) and value.is_integer())) \
-            and abs(value) < _INT_LIMIT
+        ok, what = _is_base64(value), "base64"
+    elif kind == "duration":
+        ok, what = _is_duration(value), 'a duration such as "1.5s"'
     else:
-        ok = math.isfinite(value)
+        ok = isinstance(value, str) if kind == "string" else isinstance(value, bool)
+        what = "a " + kind
     if not ok:
-        raise invalid(f"{where} must be {'a finite number' if kind == 'number' else 'a ' + kind}"
-                      if kind != "bytes" else f"{where} must be base64")
+        raise invalid(f"{where} must be {what}")
+
+
+def _is_integer(value: object, low: int, high: int) -> bool:
+    """A JSON number of integral value, or a decimal string (proto JSON's int64 form)."""
+    if isinstance(value, str):
+        if _INT_STRING.fullmatch(value) is None:
+            return False
+        n = int(value)
+    elif isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    elif isinstance(value, float):
+        if not (math.isfinite(value) and value.is_integer()):
+            return False
+        n = int(value)
+    else:
+        n = value
+    return low <= n < high
+
+
+def _is_finite_number(value: object) -> bool:
+    if isinstance(value, str):
+        return _NUMBER_STRING.fullmatch(value) is not None and math.isfinite(float(value))
+    return not isinstance(value, bool) and isinstance(value, int | float) \
+        and math.isfinite(value)
+
+
+def _is_base64(value: object) -> bool:
+    if not isinstance(value, str) or _BASE64.fullmatch(value) is None:
+        return False
+    body = value.rstrip("=")
+    padded = len(body) != len(value)
+    return len(body) % 4 != 1 and (not padded or len(value) % 4 == 0)
+
+
+def _is_duration(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    m = _DURATION.fullmatch(value)
+    return m is not None and int(m.group(1)) <= _MAX_DURATION_S
 
 
 def _json(value: object, where: str, depth: int) -> None:

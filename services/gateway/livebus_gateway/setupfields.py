@@ -5,9 +5,11 @@ google-genai SDK sends nested objects snake_case). Anything not listed here is r
 (setupcheck.py walks a setup against it); services/gateway/tests/test_gateway_setupfields.py checks
 it against every name the SDK puts on the wire.
 
-Kinds: "string", "integer", "number", "bool", "bytes" (a base64 string), "json" (any JSON value,
-bounded in depth), "enum:<Name>" (ENUMS) or "enum:A|B", a message name, "[]<kind>" (a list),
-"{}<kind>" (an object with free keys).
+Kinds: "string", "integer" (an int32), "int64", "number" (float or double), "bool", "bytes" (a
+base64 string), "duration" (google.protobuf.Duration, "1.5s"), "json" (any JSON value, bounded in
+depth), "enum:<Name>" (ENUMS) or "enum:A|B", a message name, "[]<kind>" (a list), "{}<kind>" (an
+object with free keys). Integer kinds follow the wire proto's type: int64 fields (and int32 ones)
+may arrive as decimal strings, as protobuf JSON allows and the JS SDK sends them.
 """
 
 from __future__ import annotations
@@ -70,9 +72,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "ModelSelectionConfig": {"featureSelectionPreference": "enum:FeatureSelectionPreference"},
     "Schema": {"additionalProperties": "json", "defs": "{}Schema", "ref": "string",
         "anyOf": "[]Schema", "default": "json", "description": "string", "enum": "[]string",
-        "example": "json", "format": "string", "items": "Schema", "maxItems": "integer",
-        "maxLength": "integer", "maxProperties": "integer", "maximum": "number",
-        "minItems": "integer", "minLength": "integer", "minProperties": "integer",
+        "example": "json", "format": "string", "items": "Schema", "maxItems": "int64",
+        "maxLength": "int64", "maxProperties": "int64", "maximum": "number",
+        "minItems": "int64", "minLength": "int64", "minProperties": "int64",
         "minimum": "number", "nullable": "bool", "pattern": "string", "properties": "{}Schema",
         "propertyOrdering": "[]string", "required": "[]string", "title": "string",
         "type": "enum:Type"},
@@ -117,18 +119,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "videoMetadata": "VideoMetadata", "documentMetadata": "DocumentMetadata",
         "spreadsheetMetadata": "SpreadsheetMetadata", "audioMetadata": "AudioMetadata"},
     "FunctionResponseBlob": {"mimeType": "string", "data": "bytes", "displayName": "string"},
-    "VideoMetadata": {"endOffset": "string", "fps": "number", "startOffset": "string",
+    "VideoMetadata": {"endOffset": "duration", "fps": "number", "startOffset": "duration",
         "contentLayers": "[]enum:VideoMetadataContentLayer"},
     "DocumentMetadata": {"startPage": "integer", "endPage": "integer",
         "contentLayers": "[]enum:DocumentMetadataContentLayer"},
     "SpreadsheetMetadata": {"visibleCells": "string", "sheetIndex": "integer",
         "contentLayers": "[]enum:SpreadsheetMetadataContentLayer"},
-    "AudioMetadata": {"startOffset": "string", "endOffset": "string"},
+    "AudioMetadata": {"startOffset": "duration", "endOffset": "duration"},
     "Blob": {"data": "bytes", "displayName": "string", "mimeType": "string"},
     "Transcription": {"text": "string", "finished": "bool", "languageCode": "string",
-        "speakerLabel": "string", "words": "[]WordInfo", "startOffset": "string",
-        "endOffset": "string"},
-    "WordInfo": {"word": "string", "startOffset": "string", "endOffset": "string"},
+        "speakerLabel": "string", "words": "[]WordInfo", "startOffset": "duration",
+        "endOffset": "duration"},
+    "WordInfo": {"word": "string", "startOffset": "duration", "endOffset": "duration"},
     "SpeechMetadata": {"speaker": "string", "style": "string"},
     "Tool": {"computerUse": "ComputerUse", "googleSearch": "GoogleSearch",
         "googleMaps": "GoogleMaps", "codeExecution": "ToolCodeExecution",
@@ -158,9 +160,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "endOfSpeechSensitivity": "enum:EndSensitivity", "prefixPaddingMs": "integer",
         "silenceDurationMs": "integer"},
     "SessionResumptionConfig": {"handle": "string"},
-    "ContextWindowCompressionConfig": {"triggerTokens": "integer",
+    "ContextWindowCompressionConfig": {"triggerTokens": "int64",
         "slidingWindow": "SlidingWindow"},
-    "SlidingWindow": {"targetTokens": "integer"},
+    "SlidingWindow": {"targetTokens": "int64"},
     "ProactivityConfig": {"proactiveAudio": "bool", "proactiveVideo": "bool"},
     "HistoryConfig": {"initialHistoryInClientContent": "bool"},
     "AvatarConfig": {"avatarName": "string", "customizedAvatar": "CustomizedAvatar",

@@ -69,6 +69,8 @@ def _model(cls: type[pydantic.BaseModel], depth: int) -> pydantic.BaseModel | No
         if (cls.__name__, to_camel(name)) in SKIPPED:
             continue
         value = _fill(f.annotation, depth + 1)
+        if name.endswith("_offset") and value == "x":  # a Duration the SDK types as str
+            value = "1.5s"
         if value is not None:
             values[name] = value
     return cls(**values)
@@ -90,7 +92,7 @@ def sdk_setup(config: types.LiveConnectConfig) -> dict[str, Any]:
 def full_config() -> types.LiveConnectConfig:
     config = _model(types.LiveConnectConfig, 0)
     assert isinstance(config, types.LiveConnectConfig)
-    config.tools = [_model(types.Tool, 1)]  # type: ignore[list-item]
+    config.tools = [_model(types.Tool, 1)]
     return config
 
 
@@ -134,3 +136,85 @@ def test_refused_sdk_fields_are_refused(key: str) -> None:
     if message == "LiveConnectConfig":
         message = setupfields.SETUP
     assert field not in setupfields.MESSAGES.get(message, {})
+
+
+def _cwc(trigger: object, target: object = 1) -> dict[str, Any]:
+    return {"model": MODEL, "contextWindowCompression": {
+        "triggerTokens": trigger, "slidingWindow": {"targetTokens": target}}}
+
+
+def _refused(setup: dict[str, Any]) -> str:
+    with pytest.raises(ProtocolError) as e:
+        setupcheck.check_setup(setup)
+    assert e.value.code == closecodes.INVALID_ARGUMENT
+    return e.value.reason
+
+
+@pytest.mark.parametrize("value", [25600, "25600", 25600.0, "-3", "0", str(2**63 - 1)])
+def test_int64_fields_take_a_number_or_a_decimal_string(value: object) -> None:
+    """Protobuf JSON: int64 is a decimal string (as @google/genai sends it) or a number."""
+    setupcheck.check_setup(_cwc(value, value))
+
+
+@pytest.mark.parametrize("value", ["many", "", " 1", "1 ", "+1", "1_000", "1e3", "0x10", "1.5",
+                                   str(2**63), 2**63, 1.5, True, [1], {"n": 1}, "9" * 400])
+def test_int64_fields_refuse_what_is_not_an_int64(value: object) -> None:
+    assert "triggerTokens" in _refused(_cwc(value))
+    assert "targetTokens" in _refused(_cwc(1, value))
+
+
+def test_int32_fields_take_strings_too_within_their_range() -> None:
+    setupcheck.check_setup({"model": MODEL, "generationConfig": {"maxOutputTokens": "512",
+                                                                 "seed": -(2**31)}})
+    for value in (2**31, str(2**31), "many"):
+        assert "maxOutputTokens" in _refused({"model": MODEL,
+                                              "generationConfig": {"maxOutputTokens": value}})
+
+
+@pytest.mark.parametrize(("value", "ok"), [
+    (0.7, True), ("0.7", True), ("1e-3", True), (".5", True), (3, True),
+    ("NaN", False), ("Infinity", False), ("-Infinity", False), ("1e999", False),
+    ("warm", False), (True, False), ("", False),
+])
+def test_float_fields_take_finite_numbers_or_numeric_strings(value: object, ok: bool) -> None:
+    setup = {"model": MODEL, "generationConfig": {"temperature": value}}
+    if ok:
+        setupcheck.check_setup(setup)
+    else:
+        assert "temperature" in _refused(setup)
+
+
+def _part(part: dict[str, Any]) -> dict[str, Any]:
+    return {"model": MODEL, "systemInstruction": {"parts": [part]}}
+
+
+@pytest.mark.parametrize(("data", "ok"), [
+    ("aGk+Pz8/", True), ("aGk-Pz8_", True), ("aGk", True), ("aGk=", True), ("", True),
+    ("aGk+P", False), ("aGk==", False), ("a b=", False), ("aGk=x", False), (5, False),
+])
+def test_bytes_are_base64_of_either_alphabet(data: object, ok: bool) -> None:
+    setup = _part({"inlineData": {"mimeType": "image/png", "data": data}})
+    if ok:
+        setupcheck.check_setup(setup)
+    else:
+        assert "data" in _refused(setup)
+
+
+@pytest.mark.parametrize(("offset", "ok"), [
+    ("1.5s", True), ("0s", True), ("-2s", True), ("3.000000001s", True), ("10s", True),
+    ("1.5", False), ("1.5 s", False), ("1.0000000001s", False), ("s", False), ("1m", False),
+    (1.5, False), ("999999999999s", False),
+])
+def test_durations_are_protobuf_duration_strings(offset: object, ok: bool) -> None:
+    setup = _part({"videoMetadata": {"startOffset": offset}})
+    if ok:
+        setupcheck.check_setup(setup)
+    else:
+        assert "startOffset" in _refused(setup)
+
+
+@pytest.mark.parametrize("value", [2, "2", {"x": 1}, ["NO_INTERRUPTION"]])
+def test_enums_stay_names_only(value: object) -> None:
+    """Stricter than proto JSON (which takes numbers): as documented, numbers get 1007."""
+    assert "activityHandling" in _refused(
+        {"model": MODEL, "realtimeInputConfig": {"activityHandling": value}})
