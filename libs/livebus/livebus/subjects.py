@@ -127,3 +127,13 @@ def session_attached(session_id: str) -> str:
 # KV: who owns each session (a lease that expires unless renewed), and what a new owner needs.
 KV_SESSION_LEASES = "livebus_session_leases"
 KV_SESSIONS = "livebus_sessions"
+
+
+# Acknowledgements and gap requests of a session's control events (livebus/reliable.py):
+# the bridge acks uplink control, the gateway acks downlink events.
+def ack_up(session_id: str) -> str:
+    return f"{ROOT}.ack.up.{session_id}"
+
+
+def ack_down(session_id: str) -> str:
+    return f"{ROOT}.ack.down.{session_id}"

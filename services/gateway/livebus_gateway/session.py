@@ -28,6 +28,7 @@ from livebus.v1 import bus_pb2
 
 from . import limits, metrics, resumption, timing, wire
 from .buses import GatewayBus
+from .links import SessionLinks
 from .settings import GatewaySettings
 from .takeover import Takeover
 from .tokens import Grant
@@ -69,6 +70,8 @@ class ClientSession:
         self.limits = limits.SessionLimits(limits.session_budget(settings),
                                            limits.credentials(settings), grant.user)
         self._noted: set[str] = set()
+        self.links = SessionLinks(bus.main, self.id, self._on_event)
+        self.bridge_closed = False  # the bridge ended the session (it needs no close)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -82,6 +85,8 @@ class ClientSession:
             subs.append(await self.bus.main.subscribe(
                 subjects.down_all(self.id), cb=self._on_down, pending_msgs_limit=65536,
                 pending_bytes_limit=64 * 1024 * 1024))
+            subs.append(await self.links.subscribe())
+            self.links.start()
             await self._start()
             await self._serve()
         except ProtocolError as e:
@@ -95,12 +100,14 @@ class ClientSession:
             metrics.SESSIONS.dec()
             self.limits.release()
             self.mover.cancel()
+            told = not (self.superseded or self.bridge_closed or self.mover.holding)
             if not self.superseded:  # the session lives on with its new connection
                 await self._tell_bridge_closed()
+            await self._close_ws()
+            await self.links.stop(1.0 if told else 0.0)  # until the bridge has the close
             for sub in subs:
                 with contextlib.suppress(Exception):  # a reconnecting connection drops it anyway
                     await sub.unsubscribe()
-            await self._close_ws()
 
     async def _start(self) -> None:
         reply = await self._open(takeover=self.resuming)
@@ -155,9 +162,12 @@ class ClientSession:
             self.end(closecodes.RESUMED_ELSEWHERE, RESUMED_ELSEWHERE)
 
     async def reopen(self) -> bus_pb2.OpenSessionReply:
-        return await self._open(takeover=True)
+        return await self._open(takeover=True, down_seq=self.links.moving())
 
-    async def _open(self, takeover: bool = False) -> bus_pb2.OpenSessionReply:
+    def moved(self) -> None:
+        self.links.moved()
+
+    async def _open(self, takeover: bool = False, down_seq: int = 0) -> bus_pb2.OpenSessionReply:
         setup = dict(self.setup)
         model = setup.pop("model")
         req = bus_pb2.OpenSession(
@@ -169,6 +179,7 @@ class ClientSession:
             tools_granted=self.grant.tools is not None,
             gateway_id=self.settings.instance_id,
             takeover=takeover,
+            down_seq=down_seq,
         ).SerializeToString()
         last = bus_pb2.OpenSessionReply(
             ok=False, error=bus_pb2.Close(code=closecodes.TRY_AGAIN, reason="no bridge available")
@@ -191,10 +202,14 @@ class ClientSession:
         return last
 
     async def _tell_bridge_closed(self) -> None:
+        self.ctl_seq += 1  # numbered like every control event: resent until acknowledged
         ev = bus_pb2.ClientEvent(close=bus_pb2.Close(code=self.close_code,
-                                                     reason=self.close_reason or "client left"))
+                                                     reason=self.close_reason or "client left"),
+                                 seq=self.ctl_seq)
+        data = ev.SerializeToString()
+        self.links.sent(ev, data)
         try:
-            await self.bus.main.publish(subjects.up_ctl(self.id), ev.SerializeToString())
+            await self.bus.main.publish(subjects.up_ctl(self.id), data)
         except Exception as e:
             log.warning("could not tell the bridge the session closed: %s", type(e).__name__)
 
@@ -263,6 +278,7 @@ class ClientSession:
             if len(data) > self.bus.main.max_payload - 4096:  # room for headers
                 raise ProtocolError(closecodes.TOO_BIG,
                                     f"message of {len(data)} bytes is more than the bus carries")
+            self.links.sent(action.event, data)  # kept first: a failed publish is resent
             await self.bus.main.publish(subjects.up_ctl(self.id), data)
 
     # -- downlink ----------------------------------------------------------------------------
@@ -272,9 +288,18 @@ class ClientSession:
             return
         try:
             if subjects.is_audio(msg.subject):
+                self.links.audio_in(msg)
                 await self._down_audio(msg)
                 return
             ev = bus_pb2.ServerEvent.FromString(msg.data)
+            await self.links.down.receive(ev.seq, ev)  # in order, once: to _on_event
+        except Exception as e:  # the client is gone; the uplink loop will notice and clean up
+            log.debug("downlink send failed: %s", type(e).__name__)
+
+    async def _on_event(self, ev: bus_pb2.ServerEvent) -> None:
+        if self.superseded:
+            return
+        try:
             kind = ev.WhichOneof("event")
             if kind == "message_json":
                 out = wire.server_message(ev.message_json, self.handle)
@@ -286,6 +311,7 @@ class ClientSession:
             elif kind == "migrate":
                 self.mover.start("bridge_drain")
             elif kind == "close":
+                self.bridge_closed = True
                 self.end(ev.close.code or closecodes.NORMAL, ev.close.reason)
         except Exception as e:  # the client is gone; the uplink loop will notice and clean up
             log.debug("downlink send failed: %s", type(e).__name__)

@@ -32,7 +32,8 @@ from livebus.v1 import bus_pb2
 
 from . import metrics, timing, upstream
 from .connection import Connection, switch
-from .downlink import Downlink, Publisher
+from .downlink import Downlink
+from .links import ReliablePublisher, UplinkReceiver
 from .ownership import LeaseKeeper
 from .settings import BridgeSettings
 from .shadow import ShadowRecorder
@@ -93,7 +94,8 @@ class UpstreamSession:
                                  settings.lease_ttl_s, self._lease_lost)
         self.timing = timing.SessionTiming()
         self.shadow = ShadowRecorder(nc.jetstream(), self.id)
-        self.out = Publisher(nc, self.id, self.timing)
+        self.out = ReliablePublisher(nc, self.id, self.timing, req.down_seq)
+        self.up: UplinkReceiver | None = None  # once the last control seq sent is known
         self.conn = Connection(client, req.model, settings, self.conv)
         self.uplink = Uplink(self.conn, self.conv, self.shadow, self.timing, settings, nc_video,
                              self._save_record)
@@ -117,14 +119,17 @@ class UpstreamSession:
             log.warning("upstream refused the session: %s (%s)", close.code, type(e).__name__)
             await self._reply(reply, False, error=close)
             return
-        close = await self._live(reply)
-        metrics.UPSTREAM_CLOSES.labels(str(close.code)).inc()
-        if self.lost or self.migrating:
-            log.info("session handed over (%s)", "lease lost" if self.lost else "drained")
-            return
-        if not self.done.is_set():  # the upstream ended it for good: tell the client
-            await self.out.event(bus_pb2.ServerEvent(close=close))
-        log.info("session closed: %s", close.code)
+        try:
+            close = await self._live(reply)
+            metrics.UPSTREAM_CLOSES.labels(str(close.code)).inc()
+            if self.lost or self.migrating:
+                log.info("session handed over (%s)", "lease lost" if self.lost else "drained")
+                return
+            if not self.done.is_set():  # the upstream ended it for good: tell the client
+                await self.out.event(bus_pb2.ServerEvent(close=close))
+            log.info("session closed: %s", close.code)
+        finally:  # until the gateway has every event (unless another bridge has the session)
+            await self.out.stop(0.0 if self.lost else 1.0)
 
     async def _prepare(self, reply: Msg) -> bool:
         """Config and tools, built once for every connection of the session."""
@@ -164,7 +169,10 @@ class UpstreamSession:
     async def _live(self, reply: Msg) -> bus_pb2.Close:
         close = bus_pb2.Close(code=closecodes.NORMAL, reason="session ended")
         helpers: list[asyncio.Task[None]] = []
+        self.up = UplinkReceiver(self.nc, self.id, self.conv.ctl_sent, self._control)
         try:
+            await self.out.start()
+            self.up.start()
             self._subs = [
                 await self.nc.subscribe(subjects.up_all(self.id), cb=self._on_uplink,
                                         pending_msgs_limit=65536),
@@ -209,6 +217,8 @@ class UpstreamSession:
                 await sub.unsubscribe()
         await self.shadow.flush()
         await cancel_and_wait(*helpers)
+        if self.up is not None:
+            await self.up.stop()
 
     async def _serve(self) -> tuple[str, bus_pb2.Close]:
         """Run one upstream connection until the client leaves, a handoff is due, or it drops."""
@@ -280,13 +290,20 @@ class UpstreamSession:
 
     async def _on_uplink(self, msg: Msg) -> None:
         self.last_uplink = time.monotonic()
+        assert self.up is not None
         if subjects.is_audio(msg.subject):
             self.timing.audio_in(msg)
+            self.up.audio_in(msg)
             self.uplink.put(msg.data)
             return
-        ev = bus_pb2.ClientEvent.FromString(msg.data)
+        await self.up.control_in(bus_pb2.ClientEvent.FromString(msg.data))
+
+    async def _control(self, ev: bus_pb2.ClientEvent) -> None:
+        """A client control event, once and in the gateway's order."""
         if ev.WhichOneof("event") == "close":
             self.done.set()
+            if self.up is not None:
+                await self.up.ack_now()  # the gateway waits for it
             return
         self.uplink.put(ev)
 

@@ -40,6 +40,7 @@ class OpenSession(_message.Message):
     GATEWAY_ID_FIELD_NUMBER: _builtins.int
     TAKEOVER_FIELD_NUMBER: _builtins.int
     TOOLS_GRANTED_FIELD_NUMBER: _builtins.int
+    DOWN_SEQ_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     model: _builtins.str
     """"models/..." """
@@ -56,6 +57,10 @@ class OpenSession(_message.Message):
     """allowed_tools is the whole grant (an empty list grants no server tool); false: the
     credential did not narrow the tools, so the server's default applies.
     """
+    down_seq: _builtins.int
+    """The last downlink event seq the gateway has delivered to its client: the bridge numbers
+    its downlink events on from it, so the gateway's gap detection continues across a move.
+    """
     @_builtins.property
     def allowed_tools(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """server-side tools this session may use; empty = server default"""
@@ -71,10 +76,11 @@ class OpenSession(_message.Message):
         gateway_id: _builtins.str = ...,
         takeover: _builtins.bool = ...,
         tools_granted: _builtins.bool = ...,
+        down_seq: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_tools", b"allowed_tools", "gateway_id", b"gateway_id", "model", b"model", "session_id", b"session_id", "setup_json", b"setup_json", "takeover", b"takeover", "tools_granted", b"tools_granted", "user", b"user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_tools", b"allowed_tools", "down_seq", b"down_seq", "gateway_id", b"gateway_id", "model", b"model", "session_id", b"session_id", "setup_json", b"setup_json", "takeover", b"takeover", "tools_granted", b"tools_granted", "user", b"user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -201,10 +207,15 @@ class ServerEvent(_message.Message):
     MESSAGE_JSON_FIELD_NUMBER: _builtins.int
     CLOSE_FIELD_NUMBER: _builtins.int
     MIGRATE_FIELD_NUMBER: _builtins.int
+    SEQ_FIELD_NUMBER: _builtins.int
     message_json: _builtins.bytes
     """a Gemini server message (camelCase), audio parts removed"""
     migrate: _builtins.bool
     """this bridge is draining: hold the uplink, reopen with takeover"""
+    seq: _builtins.int
+    """Per-session order of downlink events (livebus/reliable.py): the gateway delivers them
+    exactly once, in order, and acknowledges on subjects.ack_down.
+    """
     @_builtins.property
     def close(self) -> Global___Close:
         """the upstream session ended; close the client with this"""
@@ -215,13 +226,41 @@ class ServerEvent(_message.Message):
         message_json: _builtins.bytes = ...,
         close: Global___Close | None = ...,
         migrate: _builtins.bool = ...,
+        seq: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["close", b"close", "event", b"event", "message_json", b"message_json", "migrate", b"migrate"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["close", b"close", "event", b"event", "message_json", b"message_json", "migrate", b"migrate"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["close", b"close", "event", b"event", "message_json", b"message_json", "migrate", b"migrate", "seq", b"seq"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["message_json", "close", "migrate"]  # noqa: Y015
     _WhichOneofArgType_event: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_event) -> _WhichOneofReturnType_event | None: ...
 
 Global___ServerEvent: _TypeAlias = ServerEvent  # noqa: Y015
+
+@_typing.final
+class Ack(_message.Message):
+    """Acknowledgement of a session's control events (uplink: bridge -> gateway on subjects.ack_up;
+    downlink: gateway -> bridge on subjects.ack_down). Cumulative: every seq up to `upto` arrived.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UPTO_FIELD_NUMBER: _builtins.int
+    RESEND_FROM_FIELD_NUMBER: _builtins.int
+    upto: _builtins.int
+    resend_from: _builtins.int
+    """A gap: seq `resend_from` and after are missing (0: no gap). The sender resends at once."""
+    def __init__(
+        self,
+        *,
+        upto: _builtins.int = ...,
+        resend_from: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["resend_from", b"resend_from", "upto", b"upto"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Ack: _TypeAlias = Ack  # noqa: Y015
