@@ -93,12 +93,21 @@ def is_turn_end(ev: bus_pb2.ClientEvent) -> bool:
     return False
 
 
-_TURN_OVER = (b'"turnComplete":true', b'"interrupted":true')
-
-
-def ends_reply(message_json: bytes) -> bool:
-    """A server message (compact wire JSON) that ends the model's reply."""
-    return any(marker in message_json for marker in _TURN_OVER)
+def ends_reply(message: bytes | str | Mapping[str, object]) -> bool:
+    """A server message that ends the model's reply: its serverContent says turnComplete or
+    interrupted. Parsed, never substring-matched: the same words in model text or tool
+    arguments end nothing."""
+    if not isinstance(message, Mapping):
+        try:
+            message = json.loads(message)
+        except (ValueError, RecursionError):
+            return False
+    if not isinstance(message, Mapping):
+        return False
+    content = message.get("serverContent", message.get("server_content"))
+    if not isinstance(content, Mapping):
+        return False
+    return any(content.get(k) is True for k in ("turnComplete", "turn_complete", "interrupted"))
 
 
 def since_ns(hdrs: Mapping[str, str] | None, name: str, now_ns: int) -> int | None:
