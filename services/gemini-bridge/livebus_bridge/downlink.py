@@ -20,9 +20,9 @@ from nats.aio.client import Client as NATS
 from livebus import b64, subjects
 from livebus.v1 import bus_pb2
 
-from . import metrics, timing
+from . import metrics, relay, timing
 from .connection import Connection
-from .sdkws import Upstream
+from .sdkws import Upstream, read_server_message
 from .settings import BridgeSettings
 from .shadow import ShadowRecorder
 from .state import Conversation
@@ -132,18 +132,21 @@ class Downlink:
             for mime, pcm in chunks:
                 await self.out.audio(mime, pcm)
             return
-        try:
-            message = types.LiveServerMessage.model_validate_json(raw)
+        try:  # read as the SDK reads it (unknown fields skipped), relayed as it came
+            message = read_server_message(raw)
         except ValueError:
             await self._unknown(raw)
             return
         self.timing.usage(message)
         if self.observe(message):
             return
-        audio, rest = split_audio(message)
-        for blob in audio:
+        for blob in relay.audio_of(message):
             await self.out.audio(blob.mime_type or "", blob.data or b"")
         self.timing.after(message)
+        # The client gets the upstream's own JSON: the SDK's dump renames and drops fields.
+        cancel = message.tool_call_cancellation
+        rest = relay.client_view(json.loads(raw), is_server=self.tools.is_server,
+                                 cancelled_client_ids=None if cancel is None else cancel.ids or [])
         if rest is not None:
             await self.out.message(rest)
 

@@ -10,7 +10,10 @@ checked once at start-up, so an SDK upgrade that moves it fails loudly instead o
 from __future__ import annotations
 
 import inspect
+import json
 
+from google.genai import _common, types
+from google.genai import _live_converters as converters
 from google.genai.live import AsyncSession
 from websockets.asyncio.client import ClientConnection
 
@@ -28,6 +31,9 @@ def check() -> None:
     probe = AsyncSession(api_client=None, websocket=marker)  # type: ignore[arg-type]
     if getattr(probe, "_ws", None) is not marker:
         raise SdkChanged("google.genai.live.AsyncSession no longer keeps its socket as _ws")
+    if not callable(getattr(converters, "_LiveServerMessage_from_mldev", None)) or \
+            not callable(getattr(_common, "_remove_extra_fields", None)):
+        raise SdkChanged("google.genai's server message converter moved")
     if "decode" not in inspect.signature(ClientConnection.recv).parameters:
         raise SdkChanged("websockets ClientConnection.recv(decode=) changed")
 
@@ -36,15 +42,30 @@ class Upstream:
     """One upstream connection: the SDK session for control messages (its typed send_*
     methods), its socket for media frames in and out."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, seeding: bool = False) -> None:
         self.session = session
         self._ws: ClientConnection = session._ws
+        # A fresh connection before any realtime input: client content is initial history.
+        self.seeding = seeding
 
     async def send_frame(self, frame: str) -> None:
-        """One client message, already wire JSON."""
+        """One realtime input message (audio or video), already wire JSON."""
+        self.seeding = False
         await self._ws.send(frame)
 
     async def recv(self) -> bytes:
         """The next server message as bytes (raises ConnectionClosed when it ends)."""
         raw = await self._ws.recv(decode=False)
         return raw if isinstance(raw, bytes) else raw.encode()
+
+
+def read_server_message(raw: bytes | str) -> types.LiveServerMessage:
+    """A server message as the SDK's own receive() reads it: its converter (e.g.
+    `voiceActivity.type` -> `voice_activity_type`), fields it does not know yet skipped.
+    Raises ValueError (not JSON, not an object, or a value the SDK's types refuse)."""
+    wire = json.loads(raw)
+    if not isinstance(wire, dict):
+        raise ValueError("not a JSON object")
+    converted = converters._LiveServerMessage_from_mldev(wire)
+    _common._remove_extra_fields(types.LiveServerMessage, converted)
+    return types.LiveServerMessage.model_validate(converted)
