@@ -90,6 +90,11 @@ class Lease:
                 # create() looks the key up after a conflict; the old lease may expire in
                 # between, and the next attempt succeeds.
                 pass
+            except Exception:
+                # NATS away or a leader change; the create may have been stored unanswered.
+                with contextlib.suppress(Exception):
+                    if await self._already_mine():
+                        return True
             if time.monotonic() > deadline:
                 return False
             await asyncio.sleep(0.05)
@@ -123,12 +128,18 @@ class Lease:
             entry = None
         if entry is not None and entry.value and entry.value != self.owner:
             raise LeaseLost(entry.value.decode())
+        if entry is not None and entry.value == self.owner and entry.revision is not None:
+            # An earlier renewal was stored but its answer was lost (a timeout while the
+            # stream elected a leader): the lease is still ours, at that revision.
+            self.revision = entry.revision
+            return
         try:
             self.revision = await self.kv.create(self.key, self.owner)
         except (KeyNotFoundError, NotFoundError):
             return  # expired between the two calls: the next renewal creates it
         except KeyWrongLastSequenceError:
-            raise LeaseLost("taken while renewing") from None
+            if not await self._already_mine():  # our own create, answered too late
+                raise LeaseLost("taken while renewing") from None
 
     async def release(self) -> None:
         self.released = True  # a renewal waiting for the lock will not write

@@ -13,9 +13,18 @@ from typing import Literal
 from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
+from prometheus_client import Counter
 from pydantic import BaseModel
 
 from . import subjects
+
+MSG_ID = "Nats-Msg-Id"  # JetStream drops a second message with the same id (within 2 min)
+
+APPEND_RETRIES = Counter("livebus_shadow_append_retries_total",
+                         "Shadow log appends that failed and are tried again")
+DROPPED = Counter("livebus_shadow_dropped_total",
+                  "Shadow log entries given up (the pending buffer was full, or the session "
+                  "ended before they could be written)")
 
 Role = Literal["user", "model", "tool_call", "tool_result"]
 
@@ -39,11 +48,15 @@ async def ensure_stream(js: JetStreamContext, max_age_s: float = 7 * 86400,
         await js.add_stream(config)
 
 
-async def append(js: JetStreamContext, session_id: str, entry: Entry) -> None:
+async def append(js: JetStreamContext, session_id: str, entry: Entry, msg_id: str = "",
+                 timeout: float = 1.0) -> None:
+    """Append one entry. With `msg_id` (unique per entry, the same on every retry) an append
+    whose answer was lost (a leader change) and that is tried again is stored once."""
     if not entry.at:
         entry.at = time.time()
     await js.publish(subjects.shadow(session_id), entry.model_dump_json().encode(),
-                     stream=subjects.SHADOW_STREAM)
+                     stream=subjects.SHADOW_STREAM, timeout=timeout,
+                     headers={MSG_ID: msg_id} if msg_id else None)
 
 
 async def read(js: JetStreamContext, session_id: str, timeout: float = 2.0) -> list[Entry]:

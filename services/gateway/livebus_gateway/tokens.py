@@ -8,6 +8,7 @@ spend the last use.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import math
 import time
@@ -192,31 +193,51 @@ def verify(secret: str, credential: str) -> Grant:
     )
 
 
-async def spend(kv: KeyValue, grant: Grant) -> None:
-    """Spend one use of the token; raises TokenError when none is left."""
+async def spend(kv: KeyValue, grant: Grant, deadline_s: float = 5.0) -> None:
+    """Spend one use of the token; raises TokenError when none is left.
+
+    Counted exactly once through a NATS leader change: the value is "<uses> <attempt id>", so
+    a write whose answer was lost (a timeout) and that is tried again is recognised as this
+    attempt's own, not counted a second time (nor refused as "already used")."""
     if grant.token_id is None:
         return
     key = grant.token_id
-    for _ in range(20):
+    attempt = uuid.uuid4().hex
+    stop = time.monotonic() + deadline_s
+    while time.monotonic() < stop:
         try:
-            entry = await kv.get(key)
-        except NotFoundError:
-            entry = None
-        if entry is None or entry.value is None:
-            try:
-                await kv.create(key, b"1")
+            if await _spend_once(kv, key, grant.uses, attempt):
                 return
-            except KeyWrongLastSequenceError:
-                continue
-        used = int(entry.value.decode() or "0")
-        if used >= grant.uses:
-            raise TokenError("token has already been used")
-        try:
-            await kv.update(key, str(used + 1).encode(), last=entry.revision)
-            return
-        except KeyWrongLastSequenceError:
-            continue
+        except TokenError:
+            raise
+        except Exception:  # NATS away or electing a leader: look again shortly
+            await asyncio.sleep(0.1)
     raise TokenError("token use could not be recorded, try again")
+
+
+async def _spend_once(kv: KeyValue, key: str, uses: int, attempt: str) -> bool:
+    """One compare-and-set; True when this attempt's use is recorded (now or before)."""
+    try:
+        entry = await kv.get(key)
+    except NotFoundError:
+        entry = None
+    value = (entry.value or b"").decode() if entry is not None else ""
+    used_text, _, writer = value.partition(" ")
+    if writer == attempt:
+        return True  # an earlier try of this attempt was stored; its answer was lost
+    mine = attempt.encode()
+    try:
+        if entry is None or not value:
+            await kv.create(key, b"1 " + mine)
+            return True
+        used = int(used_text or "0")
+        if used >= uses:
+            raise TokenError("token has already been used")
+        assert entry.revision is not None
+        await kv.update(key, f"{used + 1} ".encode() + mine, last=entry.revision)
+    except KeyWrongLastSequenceError:
+        return False  # another gateway spent one meanwhile: read again
+    return True
 
 
 def apply_locked_setup(grant: Grant, setup: dict[str, Any]) -> dict[str, Any]:

@@ -6,10 +6,15 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from prometheus_client import Counter
+
 from livebus.runtime import cancel_and_wait
 from livebus.sessions import Lease, LeaseLost
 
 log = logging.getLogger(__name__)
+
+RENEWAL_FAILURES = Counter("livebus_bridge_lease_renewal_failures_total",
+                           "Lease renewals that failed and were tried again at once")
 
 
 class LeaseKeeper:
@@ -25,16 +30,24 @@ class LeaseKeeper:
         self._task = asyncio.create_task(self._renew())
 
     async def _renew(self) -> None:
+        """A renewal that fails (NATS away, a stream electing a leader, an answer lost) is
+        tried again at once, each try bounded by the interval, until one succeeds: only
+        LeaseLost (someone else's value in the key) gives the session away."""
+        wait = self.interval_s
         while True:
-            await asyncio.sleep(self.interval_s)
+            await asyncio.sleep(wait)
             try:
-                await self.lease.renew()
+                async with asyncio.timeout(self.interval_s):
+                    await self.lease.renew()
+                wait = self.interval_s
             except LeaseLost as e:
                 log.warning("lost the session to %s", e)
                 self.on_lost()
                 return
-            except Exception as e:  # NATS away: retry; the lease outlives short outages
+            except Exception as e:  # includes the timeout: a stored write is recognised next
+                RENEWAL_FAILURES.inc()
                 log.debug("lease renewal failed (%s)", type(e).__name__)
+                wait = 0.05
 
     async def stop(self) -> None:
         """Stop renewing (the renewer is cancelled before anything else happens)."""

@@ -215,7 +215,7 @@ class UpstreamSession:
         for sub in self._subs:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
-        await self.shadow.flush()
+        await self.shadow.flush(5.0, final=True)  # retried until stored, or 5 s
         await cancel_and_wait(*helpers)
         if self.up is not None:
             await self.up.stop()
