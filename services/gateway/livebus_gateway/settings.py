@@ -5,6 +5,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from livebus import models
 from livebus.config import CsvList, ServiceSettings
 
 
@@ -26,13 +27,8 @@ class GatewaySettings(ServiceSettings):
     token_secret: str = ""
     token_secret_file: Path | None = None
 
-    allowed_models: CsvList = Field(
-        default_factory=lambda: [
-            "models/gemini-live-2.5-flash-preview",
-            "models/gemini-2.5-flash-native-audio-preview-09-2025",
-            "models/gemini-2.0-flash-live-001",
-        ]
-    )
+    # Every model in the capability table (livebus.models), current Live models included.
+    allowed_models: CsvList = Field(default_factory=models.known_models)
     max_message_bytes: int = 4 * 1024 * 1024   # one client frame
     # One decoded video frame; it must fit a NATS message (1 MiB by default) with its headers.
     max_frame_bytes: int = 960 * 1024

@@ -22,7 +22,7 @@ from google.genai import errors, types
 from livebus import closecodes
 from livebus.v1 import bus_pb2
 
-from . import metrics
+from . import metrics, translate
 from .sdkws import Upstream
 from .settings import BridgeSettings
 from .shadow import ShadowRecorder
@@ -51,7 +51,7 @@ class Connection:
         self._stack: contextlib.AsyncExitStack | None = None
 
     async def open(self, handle: str | None, history: History | None = None) -> None:
-        config = self.config.model_copy(update={
+        config = translate.setup_config(self.config, self.model).model_copy(update={
             "session_resumption": types.SessionResumptionConfig(handle=handle),
             "http_options": None})  # where to connect is the bridge's setting only
         stack = contextlib.AsyncExitStack()
@@ -63,7 +63,7 @@ class Connection:
         except BaseException:
             await stack.aclose()
             raise
-        self._stack, self.current = stack, Upstream(live)
+        self._stack, self.current = stack, Upstream(live, seeding=handle is None)
         self.conv.in_turn = False
         if self._goaway_timer is not None:  # it belonged to the connection just replaced
             self._goaway_timer.cancel()

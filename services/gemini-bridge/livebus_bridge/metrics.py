@@ -66,3 +66,6 @@ for _cause in ("goaway", "drop", "context_lost", "takeover"):
     REBUILDS.labels(_cause)
 for _reason in ("queue_full", "budget", "timeout"):
     STILLS_DROPPED.labels(_reason)
+TRANSLATIONS = Counter("livebus_bridge_translations_total",
+                       "Client shapes the session's model refuses, sent in the form it accepts",
+                       ["kind"])

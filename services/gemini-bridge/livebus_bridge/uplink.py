@@ -29,6 +29,7 @@ from .settings import BridgeSettings
 from .shadow import ShadowRecorder
 from .state import Conversation
 from .stills import DROPPED_NOTE, Control, StillLane, StillLimits, control_of, replace_with_note
+from .translate import Translator
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,7 @@ class Uplink:
             bytes_per_minute=settings.still_bytes_per_minute, timeout_s=settings.still_timeout_s),
             self._downsize, self._send_queued)
         self._bad_logged: set[str] = set()  # kinds of bad client message logged already
+        self.translate = Translator(conn.model)  # shapes the model refuses, in its own form
 
     def put(self, item: Item) -> None:
         self.buffer.put(item)
@@ -224,11 +226,11 @@ class Uplink:
         live, ev = up.session, item.event
         kind = ev.WhichOneof("event")
         if item.content is not None:
-            cc = item.content
-            self.shadow.client_content(cc)
-            turns: list[types.Content | types.ContentDict] = list(cc.turns or [])
-            await live.send_client_content(turns=turns, turn_complete=bool(cc.turn_complete))
-        elif kind == "text":
+            self.shadow.client_content(item.content)
+            await self.translate.client_content(up, item.content)
+            return
+        up.seeding = False  # anything else ends the initial-history phase
+        if kind == "text":
             self.shadow.add(Entry(role="user", kind="text", text=ev.text))
             await live.send_realtime_input(text=ev.text)
         elif kind == "tool_response_json":
@@ -236,7 +238,8 @@ class Uplink:
             for r in tr.function_responses or []:
                 # seq 0: the bridge's own results, of server tools
                 self.shadow.tool_result(r, server=ev.seq == 0)
-            await live.send_tool_response(function_responses=tr.function_responses or [])
+            await live.send_tool_response(
+                function_responses=self.translate.tool_responses(tr.function_responses or []))
         elif kind == "activity_start":
             await live.send_realtime_input(activity_start=types.ActivityStart())
         elif kind == "activity_end":
