@@ -69,7 +69,7 @@ proto: $(STAMP) ## regenerate livebus/v1 from proto/ (generated code is never ed
 docs: $(STAMP) ## regenerate docs/configuration.md from the settings classes
 	$(PY) scripts/settings_doc.py docs/configuration.md
 
-bench: $(STAMP) ## run the benchmarks (~5 min; BENCH_ARGS=--short: ~30 s)
+bench: $(STAMP) ## run the benchmarks (long; BENCH_ARGS=--short: ~30 s)
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean: ## remove the virtualenv and local state
