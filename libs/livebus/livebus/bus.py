@@ -19,9 +19,19 @@ NATS_EVENTS = Counter(
 )
 
 
-async def connect(url: str, name: str, on_reconnect: Callable[[], None] | None = None,
-                  **kwargs: Any) -> NATS:
-    """Connect with unlimited reconnects, so a NATS restart never takes a service down."""
+def servers(urls: str | list[str]) -> list[str]:
+    """Every node of the cluster: a comma-separated `..._NATS_URL` or a list."""
+    items = urls.split(",") if isinstance(urls, str) else urls
+    found = [u.strip() for u in items if u.strip()]
+    if not found:
+        raise ValueError("no NATS URL given")
+    return found
+
+
+async def connect(url: str | list[str], name: str,
+                  on_reconnect: Callable[[], None] | None = None, **kwargs: Any) -> NATS:
+    """Connect to any of the nodes, with unlimited reconnects (to any of them), so neither a
+    NATS restart nor the loss of a cluster node takes a service down."""
 
     async def disconnected() -> None:
         NATS_EVENTS.labels(name, "disconnect").inc()
@@ -41,7 +51,7 @@ async def connect(url: str, name: str, on_reconnect: Callable[[], None] | None =
     for event in ("disconnect", "reconnect", "error", "slow_consumer"):
         NATS_EVENTS.labels(name, event)  # 0 until it happens: dashboards see the series
     opts: dict[str, Any] = {
-        "servers": [url],
+        "servers": servers(url),
         "name": name,
         "max_reconnect_attempts": -1,
         "reconnect_time_wait": 0.25,

@@ -15,6 +15,7 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", env_file=None)
 
+    # One URL, or every node of a cluster comma-separated (any is dialled; reconnects go to any).
     nats_url: str = "nats://127.0.0.1:4222"
     # /metrics, /livez, /readyz. Services without their own HTTP server serve these here.
     health_host: str = "127.0.0.1"

@@ -74,6 +74,7 @@ class Lease:
         self.owner = owner.encode()
         self.revision = 0
         self.released = False
+        self.unavailable = False  # the last acquire failed for NATS, not for another owner
         self._lock = asyncio.Lock()
 
     async def acquire(self, timeout: float) -> bool:
@@ -84,6 +85,7 @@ class Lease:
                 self.revision = await self.kv.create(self.key, self.owner)
                 return True
             except KeyWrongLastSequenceError:
+                self.unavailable = False
                 if await self._already_mine():
                     return True
             except (KeyNotFoundError, NotFoundError):
@@ -92,6 +94,7 @@ class Lease:
                 pass
             except Exception:
                 # NATS away or a leader change; the create may have been stored unanswered.
+                self.unavailable = True
                 with contextlib.suppress(Exception):
                     if await self._already_mine():
                         return True

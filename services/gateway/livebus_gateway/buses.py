@@ -39,7 +39,7 @@ class GatewayBus:
         main = await bus.connect(url, f"gateway-{instance}-main", on_reconnect=back)
         video = await bus.connect(url, f"gateway-{instance}-video")
         alive_nc = await bus.connect(url, f"gateway-{instance}-alive", on_reconnect=back)
-        js = main.jetstream()
+        js = main.jetstream(timeout=1.0)  # a lost answer (a node gone) is retried soon
         try:
             kv = await js.key_value(subjects.KV_TOKEN_USES)
         except Exception:

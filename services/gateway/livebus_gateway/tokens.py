@@ -193,12 +193,13 @@ def verify(secret: str, credential: str) -> Grant:
     )
 
 
-async def spend(kv: KeyValue, grant: Grant, deadline_s: float = 5.0) -> None:
+async def spend(kv: KeyValue, grant: Grant, deadline_s: float = 12.0) -> None:
     """Spend one use of the token; raises TokenError when none is left.
 
     Counted exactly once through a NATS leader change: the value is "<uses> <attempt id>", so
     a write whose answer was lost (a timeout) and that is tried again is recognised as this
-    attempt's own, not counted a second time (nor refused as "already used")."""
+    attempt's own, not counted a second time (nor refused as "already used"). A bucket whose
+    leader died answers again after an election (4-9 s on nats-server): the deadline covers it."""
     if grant.token_id is None:
         return
     key = grant.token_id

@@ -161,6 +161,11 @@ class UpstreamSession:
         except Exception as e:  # NATS trouble: let the gateway try again (maybe elsewhere)
             log.warning("could not take the session lease (%s)", type(e).__name__)
             acquired = False
+        if not acquired and not self.req.takeover and self.lease.lease.unavailable:
+            # A new session id nobody else can own; its bucket is electing a leader (seconds
+            # after a node died): serve now, the keeper writes the lease once it can.
+            log.info("session lease not written yet (JetStream unavailable); serving anyway")
+            acquired = True
         if not acquired:
             await self._reply(reply, False, error=bus_pb2.Close(
                 code=closecodes.TRY_AGAIN, reason="session is owned by another bridge"))
@@ -210,7 +215,7 @@ class UpstreamSession:
         await self.lease.stop()  # before anything else: no renewal after the release
         await self.conn.close()
         if not self.lost:
-            await self._save_record()
+            await self._save_record(3.0)
             await self.lease.release()
         for sub in self._subs:
             with contextlib.suppress(Exception):
@@ -315,11 +320,14 @@ class UpstreamSession:
         while time.monotonic() - self.last_uplink < self.settings.idle_timeout_s:
             await asyncio.sleep(min(5.0, self.settings.idle_timeout_s))
 
-    async def _save_record(self) -> None:
+    async def _save_record(self, within_s: float = 0.5) -> None:
+        """Bounded: while a stream elects a leader (seconds) the uplink must not wait on it;
+        a save given up is made good by the next one."""
         with contextlib.suppress(Exception):
-            await self.store.save(self.id, handle=self.conv.handle,
-                                  prompt_tokens=self.conv.prompt_tokens,
-                                  ctl_sent=self.conv.ctl_sent)
+            async with asyncio.timeout(within_s):
+                await self.store.save(self.id, handle=self.conv.handle,
+                                      prompt_tokens=self.conv.prompt_tokens,
+                                      ctl_sent=self.conv.ctl_sent)
 
     async def _reply(self, reply: Msg, ok: bool, complete: dict[str, Any] | None = None,
                      error: bus_pb2.Close | None = None) -> None:

@@ -49,7 +49,9 @@ class Bridge:
         await shadowlog.ensure_stream(self.nc.jetstream(), self.settings.shadow_max_age_s,
                                       self.settings.js_replicas)
         self.catalog = ToolCatalog(self.nc, self.settings.tools)
-        self.store = await SessionStore.open(self.nc.jetstream(), self.settings.lease_ttl_s,
+        # Short JetStream timeouts: an answer lost while a node goes is retried, not waited for.
+        self.store = await SessionStore.open(self.nc.jetstream(timeout=1.0),
+                                             self.settings.lease_ttl_s,
                                              self.settings.session_record_ttl_s,
                                              self.settings.js_replicas)
         self._heartbeat = asyncio.create_task(self._beat())

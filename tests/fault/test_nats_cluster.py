@@ -1,0 +1,194 @@
+"""A NATS node goes away (a crash, a rolling upgrade) under a live conversation.
+
+A real 3-node JetStream cluster on loopback, every stream and bucket with 3 replicas, every
+service given all three URLs. The node the session's bridge is connected to is SIGKILLed while a
+reply streams, then each other node in turn (restarted in between). Every turn is answered,
+transcripts arrive exactly once, the shadow log holds every turn exactly once, new sessions open
+and ephemeral tokens are counted exactly once throughout; and the same with the owning bridge
+SIGKILLed while a node is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import time
+from collections.abc import Callable, Iterator
+
+import nats
+import pytest
+import websockets
+from converse import CONFIG, mint_token, read_turn, speak
+from google.genai import types
+from google.genai.live import AsyncSession
+from websockets.exceptions import ConnectionClosed
+
+from livebus import closecodes, shadowlog, subjects, tls
+from livebus.devstack import Stack
+from livebus.testing.cluster import Cluster, running_cluster
+from livebus.testing.stack import MODEL, gateway_client, running_stack
+
+PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+SETUP = json.dumps({"setup": {"model": MODEL}})
+REPLICAS = {f"LIVEBUS_{svc}_JS_REPLICAS": "3" for svc in ("GATEWAY", "BRIDGE", "TOOLS", "SAMPLER")}
+TURN_BOUND_S = 3.0  # past the same turn's time with every node up
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    with running_cluster(tmp_path_factory.mktemp("cluster")) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def stack(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("stack"), bridges=2, emulator_pace=4.0,
+                       nats_url=cluster.url, extra_env=REPLICAS) as s:
+        yield s
+
+
+async def ask(session: AsyncSession, text: str) -> None:
+    await session.send_client_content(
+        turns=types.Content(role="user", parts=[types.Part(text=text)]), turn_complete=True)
+
+
+async def kv_value(stack: Stack, bucket: str, key: str) -> bytes:
+    nc = await nats.connect(stack.nats_url.split(","))
+    try:
+        entry = await (await nc.jetstream().key_value(bucket)).get(key)
+        return entry.value or b""
+    finally:
+        await nc.close()
+
+
+async def shadow(stack: Stack, session_id: str) -> list[shadowlog.Entry]:
+    nc = await nats.connect(stack.nats_url.split(","))
+    try:
+        return await shadowlog.read(nc.jetstream(), session_id)
+    finally:
+        await nc.close()
+
+
+async def opens(stack: Stack, key: str) -> tuple[bool, str]:
+    """Open a session with this credential: (setupComplete came, the close if refused)."""
+    url = stack.gateway_https().replace("https://", "wss://") + PATH
+    async with websockets.connect(url, ssl=tls.client_context(stack.ca_file),
+                                  additional_headers={"x-goog-api-key": key}) as ws:
+        await ws.send(SETUP)
+        try:
+            first = json.loads(await asyncio.wait_for(ws.recv(), 30))
+        except ConnectionClosed as e:
+            return False, f"{e.rcvd.code} {e.rcvd.reason}" if e.rcvd else "no close frame"
+        return "setupComplete" in first, ""
+
+
+async def tokens_count_right(stack: Stack) -> None:
+    """A 2-use token opens two sessions and is refused on the third."""
+    async with gateway_client(stack, api_version="v1alpha").aio as server:
+        token = await mint_token(server, uses=2)
+    assert await opens(stack, token) == (True, "")
+    assert await opens(stack, token) == (True, ""), "the first use was not counted twice"
+    assert await opens(stack, token) == (
+        False, f"{closecodes.POLICY} token has already been used"), "every use was counted"
+
+
+async def timed_turn(session: AsyncSession, text: str,
+                     kill: Callable[[], None] | None = None) -> float:
+    """Ask, and (if given) call `kill` once the reply's audio streams; the seconds
+    until turnComplete. The reply's transcript holds the question exactly once."""
+    started = time.monotonic()
+    await ask(session, text)
+    audio = asyncio.Event()
+    reader = asyncio.create_task(read_turn(session, 1, audio))
+    if kill is not None:
+        await asyncio.wait_for(audio.wait(), 10)
+        kill()
+    turn = await asyncio.wait_for(reader, 15)
+    assert turn.turn_complete and turn.output_text.count(text) == 1, turn.output_text
+    return time.monotonic() - started
+
+
+async def spoken_turn(session: AsyncSession) -> float:
+    started = time.monotonic()
+    await speak(session, 0.6)
+    turn = await asyncio.wait_for(read_turn(session), 15)
+    assert turn.turn_complete and turn.audio_bytes > 0
+    return time.monotonic() - started
+
+
+async def test_every_stream_and_bucket_has_three_replicas(stack: Stack) -> None:
+    nc = await nats.connect(stack.nats_url.split(","))
+    try:
+        js = nc.jetstream()
+        names = [subjects.SHADOW_STREAM] + [f"KV_{b}" for b in (
+            subjects.KV_SESSION_LEASES, subjects.KV_SESSIONS, subjects.KV_TOKEN_USES)]
+        replicas = {n: (await js.stream_info(n)).config.num_replicas for n in names}
+    finally:
+        await nc.close()
+    assert replicas == dict.fromkeys(names, 3)
+
+
+def owner_node(cluster: Cluster, bridge: str) -> int:
+    return cluster.node_of(f"{bridge}-main")
+
+
+async def test_rolling_node_loss_mid_turn(stack: Stack, cluster: Cluster) -> None:
+    async with gateway_client(stack).aio as client, client.live.connect(
+            model=MODEL, config=CONFIG) as session:
+        sid = session.session_id
+        assert sid
+        baseline = max(await timed_turn(session, "warm up"), await spoken_turn(session))
+        typed = ["warm up"]
+        bridge = (await kv_value(stack, subjects.KV_SESSION_LEASES, sid)).decode()
+        first = owner_node(cluster, bridge)
+        order = [first] + [i for i in range(3) if i != first]
+        times: list[float] = []
+        for n, node in enumerate(order):
+            text = f"question {n} while node {node} goes"
+            times.append(await timed_turn(session, text, functools.partial(cluster.kill, node)))
+            typed.append(text)
+            times.append(await spoken_turn(session))  # while the node is down
+            text = f"typed {n} with node {node} down"
+            times.append(await timed_turn(session, text))
+            typed.append(text)
+            await tokens_count_right(stack)
+            cluster.start(node)
+            cluster.wait_healthy(node)
+        print(f"baseline {baseline:.2f} s; turns with a node lost:",
+              [round(t, 2) for t in times])
+        assert max(times) < baseline + TURN_BOUND_S
+    await asyncio.sleep(0.5)
+    entries = await shadow(stack, sid)
+    assert [e.text for e in entries if e.role == "user" and e.kind == "text"] == typed
+    assert len([e for e in entries if e.role == "user" and e.kind == "speech"]) == 1 + 3
+    assert len([e for e in entries if e.role == "model"]) == len(typed) + 1 + 3
+    assert all(p.alive() for p in stack.procs), "no service crashed"
+
+
+async def test_owning_bridge_killed_while_a_node_is_down(stack: Stack, cluster: Cluster) -> None:
+    async with gateway_client(stack).aio as client, client.live.connect(
+            model=MODEL, config=CONFIG) as session:
+        sid = session.session_id
+        assert sid
+        baseline = await timed_turn(session, "before")
+        bridge = (await kv_value(stack, subjects.KV_SESSION_LEASES, sid)).decode()
+        node = owner_node(cluster, bridge)
+        cluster.kill(node)
+        proc = next(p for p in stack.procs if p.name == f"gemini-{bridge}" and p.alive())
+        proc.kill()
+        index = int(bridge.split("-")[1])
+        stack.start_bridge(index, stack.upstream_env, f"{bridge}-r")
+        took = await timed_turn(session, "after the bridge died")
+        took_spoken = await spoken_turn(session)
+        await tokens_count_right(stack)
+        cluster.start(node)
+        cluster.wait_healthy(node)
+        print(f"baseline {baseline:.2f} s; after the bridge and a node died: {took:.2f} s, "
+              f"spoken {took_spoken:.2f} s")
+        assert took < baseline + TURN_BOUND_S + 1.6  # + the takeover (silence 0.6 s, TTL 1 s)
+    await asyncio.sleep(0.5)
+    entries = await shadow(stack, sid)
+    texts = [e.text for e in entries if e.role == "user" and e.kind == "text"]
+    assert texts == ["before", "after the bridge died"]
+
