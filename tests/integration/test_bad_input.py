@@ -64,7 +64,7 @@ CASES: list[tuple[str, list[str | bytes], int, str]] = [
      closecodes.INVALID_ARGUMENT, "Unknown name"),
     ("second setup", [SETUP], closecodes.INVALID_ARGUMENT, "setup may only be sent once"),
     ("wrong audio mime", [audio("audio/wav")], closecodes.INVALID_ARGUMENT, "audio mime"),
-    ("wrong audio rate", [audio("audio/pcm;rate=44100")], closecodes.INVALID_ARGUMENT,
+    ("wrong audio rate", [audio("audio/pcm;rate=96000")], closecodes.INVALID_ARGUMENT,
      "rate"),
     ("broken base64", [audio(data="!!!not base64!!!")], closecodes.INVALID_ARGUMENT, "base64"),
     ("odd PCM length", [audio(data=base64.b64encode(b"\x00\x01\x02").decode())],

@@ -26,7 +26,7 @@ from livebus import closecodes, headers, subjects
 from livebus.logs import session_id_var
 from livebus.v1 import bus_pb2
 
-from . import limits, metrics, resumption, timing, wire
+from . import limits, metrics, pending, resample, resumption, timing, wire
 from .buses import GatewayBus
 from .links import SessionLinks
 from .settings import GatewaySettings
@@ -70,6 +70,8 @@ class ClientSession:
         self.limits = limits.SessionLimits(limits.session_budget(settings),
                                            limits.credentials(settings), grant.user)
         self._noted: set[str] = set()
+        self.resampler = resample.SessionResampler()  # input audio at other rates -> 16 kHz
+        self.gate = pending.SetupGate()  # downlink waits until setupComplete is written
         self.links = SessionLinks(bus.main, self.id, self._on_event)
         self.bridge_closed = False  # the bridge ended the session (it needs no close)
 
@@ -123,7 +125,8 @@ class ClientSession:
         await self.bus.main.flush()
         complete = json.loads(reply.setup_complete_json or b"{}")
         complete["sessionId"] = self.id  # livebus's id: transcripts are read by it
-        await self._send_text(json.dumps({"setupComplete": complete}))
+        async with self._send_lock:  # then what the downlink sent meanwhile, in order
+            await self.gate.open(json.dumps({"setupComplete": complete}), self.ws.send_text)
 
     async def _serve(self) -> None:
         reader = asyncio.create_task(self._uplink())
@@ -240,7 +243,7 @@ class ClientSession:
             actions = wire.parse_client_frame(data, self.settings.max_frame_bytes,
                                               self.settings.max_chunks_per_message)
             self.limits.charge_actions(wire.chunk_count(actions), wire.publish_count(actions))
-            for action in actions:
+            for action in self.resampler.actions(actions):  # input audio at 16 kHz
                 await self._submit(action)
 
     async def _submit(self, action: wire.Action) -> None:
@@ -331,6 +334,8 @@ class ClientSession:
             asyncio.get_running_loop().create_task(self._send_text(wire.TURN_COMPLETE))
 
     async def _send_text(self, text: str) -> None:
+        if self.gate.hold(text):
+            return
         async with self._send_lock:
             await self.ws.send_text(text)
 

@@ -20,6 +20,7 @@ from livebus.v1 import bus_pb2
 
 AUDIO_MIME = "audio/pcm"
 AUDIO_RATE = 16000
+MIN_RATE, MAX_RATE = 8000, 48000  # input PCM rates accepted (resampled to AUDIO_RATE)
 IMAGE_MIMES = frozenset({"image/jpeg", "image/png", "image/webp"})
 # protobuf's default recursion limit, which Google's own JSON parsing applies.
 MAX_DEPTH = 100
@@ -54,6 +55,7 @@ def invalid(reason: str) -> ProtocolError:
 @dataclass(frozen=True)
 class Audio:
     pcm: bytes
+    rate: int = AUDIO_RATE  # the client's; the session resamples to AUDIO_RATE (resample.py)
 
 
 @dataclass(frozen=True)
@@ -162,14 +164,23 @@ def normalize_model(model: str) -> str:
 
 # -- uplink ---------------------------------------------------------------------------------
 
-def check_audio_mime(mime: str) -> None:
+def check_audio_mime(mime: str) -> int:
+    """The sample rate of a PCM16 mime type (`audio/pcm` alone is 16 kHz), else 1007."""
     parts = [p.strip() for p in mime.split(";")]
     if parts[0] != AUDIO_MIME:
-        raise invalid(f"Unsupported audio mime type {mime!r}: send audio/pcm;rate=16000")
+        raise invalid(f"Unsupported audio mime type {mime[:40]!r}: send audio/pcm;rate=N, "
+                      f"N from {MIN_RATE} to {MAX_RATE}")
+    rate = AUDIO_RATE
     for p in parts[1:]:
         k, _, v = p.partition("=")
-        if k.strip() == "rate" and v.strip() != str(AUDIO_RATE):
-            raise invalid(f"Unsupported audio rate in {mime!r}: send 16000 Hz PCM16")
+        if k.strip() == "rate":
+            v = v.strip()
+            if not (v.isascii() and v.isdigit() and len(v) <= 6) or \
+                    not MIN_RATE <= int(v) <= MAX_RATE:
+                raise invalid(f"Unsupported audio rate in {mime[:40]!r}: send PCM16 at "
+                              f"{MIN_RATE} to {MAX_RATE} Hz")
+            rate = int(v)
+    return rate
 
 
 def _blob(obj: Any, where: str) -> tuple[bytes, str]:
@@ -187,10 +198,10 @@ def _blob(obj: Any, where: str) -> tuple[bytes, str]:
 
 def _media(data: bytes, mime: str, max_frame: int, where: str) -> Action:
     if mime.startswith("audio/"):
-        check_audio_mime(mime)
+        rate = check_audio_mime(mime)
         if len(data) % 2:
             raise invalid(f"{where}: PCM16 audio must have an even number of bytes")
-        return Audio(data)
+        return Audio(data, rate)
     base = mime.split(";")[0].strip()
     if base in IMAGE_MIMES:
         if len(data) > max_frame:
