@@ -66,6 +66,7 @@ def client_session(frames: list[str] | None = None, grant: Grant | None = None,
     ws, bus = FakeSocket(frames or []), FakeBus()
     s = ClientSession(ws, bus, GatewaySettings(**settings),  # type: ignore[arg-type]
                       grant or Grant(user="u"), {"model": "models/m"}, "s" * 32)
+    s.gate.is_open = True  # as once setupComplete is written (test_gateway_pending.py)
     return s, ws, bus
 
 
