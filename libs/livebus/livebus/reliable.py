@@ -217,17 +217,18 @@ class AudioGaps:
         return missing
 
 
-def ack_bytes(upto: int, resend_from: int = 0) -> bytes:
-    return bus_pb2.Ack(upto=upto, resend_from=resend_from).SerializeToString()
+def ack_bytes(upto: int, resend_from: int = 0, epoch: int = 0) -> bytes:
+    return bus_pb2.Ack(upto=upto, resend_from=resend_from, epoch=epoch).SerializeToString()
 
 
 class Sender:
     """Keeps a session's sent control messages, resends what is not acknowledged in time."""
 
     def __init__(self, direction: str, publish: Publish, policy: Policy | None = None,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None, epoch: int = 0) -> None:
         self.direction = direction
         self.publish = publish
+        self.epoch = epoch  # acks of another opening of the session are not for us
         self.policy = policy or Policy()
         self.outbox = Outbox(self.policy)
         self.paused = False  # nobody to send to (a move is under way)
@@ -242,6 +243,8 @@ class Sender:
 
     async def on_ack(self, data: bytes) -> None:
         ack = bus_pb2.Ack.FromString(data)
+        if ack.epoch != self.epoch:
+            return
         self.outbox.ack(ack.upto)
         if ack.resend_from and not self.paused:
             await self._send(self.outbox.since(ack.resend_from, self._clock()))
@@ -274,8 +277,9 @@ class Receiver(Generic[T]):
 
     def __init__(self, direction: str, deliver: Callable[[T], Awaitable[None]],
                  send_ack: Publish, delivered: int = 0, policy: Policy | None = None,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None, epoch: int = 0) -> None:
         self.direction = direction
+        self.epoch = epoch
         self.deliver = deliver
         self.send_ack = send_ack
         self.policy = policy or Policy()
@@ -332,7 +336,7 @@ class Receiver(Generic[T]):
 
     async def _ack(self, resend_from: int) -> None:
         with contextlib.suppress(Exception):  # a lost ack is made good by the next one
-            await self.send_ack(ack_bytes(self.inbox.delivered, resend_from))
+            await self.send_ack(ack_bytes(self.inbox.delivered, resend_from, self.epoch))
 
     def close(self) -> None:
         if self._ack_task is not None:

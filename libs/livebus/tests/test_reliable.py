@@ -170,3 +170,30 @@ def test_audio_gaps_are_counted_from_the_first_seen() -> None:
     assert gaps.seen(45) == 3
     assert gaps.seen(43) == 0  # late: not lost twice
     assert gaps.lost == 3
+
+
+async def test_default_policy_resends_a_lost_message_within_a_few_hundred_ms() -> None:
+    got: list[float] = []
+    loop = asyncio.get_running_loop()
+    published: list[bytes] = []
+
+    async def publish(data: bytes) -> None:
+        published.append(data)
+        if len(published) > 1:  # the first copy is lost
+            got.append(loop.time())
+
+    sender = Sender("test", publish)
+    task = asyncio.create_task(sender.run())
+    try:
+        t0 = loop.time()
+        data = bus_pb2.ServerEvent(seq=1).SerializeToString()
+        sender.sent(1, data)
+        await publish(data)
+        async with asyncio.timeout(5):
+            while not got:
+                await asyncio.sleep(0.005)
+    finally:
+        task.cancel()
+    latency = got[0] - t0
+    print(f"resent after {latency * 1000:.0f} ms")
+    assert Policy().resend_after_s <= latency < 0.5

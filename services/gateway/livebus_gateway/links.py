@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from collections.abc import Awaitable, Callable
 
 from google.protobuf.message import DecodeError
@@ -30,6 +31,8 @@ class SessionLinks:
         self.up = Sender("up", self._publish_ctl)
         self.down: Receiver[bus_pb2.ServerEvent] = Receiver("down", deliver, self._ack_down)
         self.audio = AudioGaps("down")
+        self.epoch = 0
+        self._new_epoch()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def subscribe(self) -> Subscription:
@@ -48,6 +51,16 @@ class SessionLinks:
         await cancel_and_wait(*self._tasks)
         self.down.close()
 
+    def _new_epoch(self) -> None:
+        """Each opening of the session has its own: what an earlier bridge still sends (or
+        acknowledges) is not taken for the new one's."""
+        self.epoch = secrets.randbits(63) | 1
+        self.up.epoch = self.down.epoch = self.epoch
+
+    async def event_in(self, ev: bus_pb2.ServerEvent) -> None:
+        if ev.epoch in (0, self.epoch):  # 0: a bridge from before epochs (a rolling upgrade)
+            await self.down.receive(ev.seq, ev)
+
     def sent(self, ev: bus_pb2.ClientEvent, data: bytes) -> None:
         self.up.sent(ev.seq, data)
 
@@ -55,6 +68,7 @@ class SessionLinks:
         """A move begins: nothing is resent to the old bridge, what it sent out of order is
         forgotten; returns the downlink seq the next bridge continues from."""
         self.up.paused = True
+        self._new_epoch()
         self.down.inbox.held.clear()
         self.down.inbox.gap_since = None
         self.audio = AudioGaps("down")

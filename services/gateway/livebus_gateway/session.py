@@ -183,6 +183,7 @@ class ClientSession:
             gateway_id=self.settings.instance_id,
             takeover=takeover,
             down_seq=down_seq,
+            epoch=self.links.epoch,
         ).SerializeToString()
         last = bus_pb2.OpenSessionReply(
             ok=False, error=bus_pb2.Close(code=closecodes.TRY_AGAIN, reason="no bridge available")
@@ -295,7 +296,7 @@ class ClientSession:
                 await self._down_audio(msg)
                 return
             ev = bus_pb2.ServerEvent.FromString(msg.data)
-            await self.links.down.receive(ev.seq, ev)  # in order, once: to _on_event
+            await self.links.event_in(ev)  # in order, once: to _on_event
         except Exception as e:  # the client is gone; the uplink loop will notice and clean up
             log.debug("downlink send failed: %s", type(e).__name__)
 

@@ -33,11 +33,12 @@ class ReliablePublisher(Publisher):
     """Publisher whose events are numbered and resent until acknowledged (audio is not)."""
 
     def __init__(self, nc: NATS, session_id: str, clock: timing.SessionTiming,
-                 down_seq: int = 0) -> None:
+                 down_seq: int = 0, epoch: int = 0) -> None:
         super().__init__(nc, session_id, clock)
         self.seq = down_seq
+        self.epoch = epoch
         self.audio_seq = 0
-        self.sender = Sender("down", self._publish)
+        self.sender = Sender("down", self._publish, epoch=epoch)
         self._sub: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -72,7 +73,7 @@ class ReliablePublisher(Publisher):
 
     async def event(self, ev: bus_pb2.ServerEvent) -> None:
         self.seq += 1
-        ev.seq = self.seq
+        ev.seq, ev.epoch = self.seq, self.epoch
         data = ev.SerializeToString()
         self.sender.sent(ev.seq, data)  # kept before the publish: a failed one is resent
         try:
@@ -85,11 +86,13 @@ class UplinkReceiver:
     """Uplink control in the gateway's order, once each; uplink audio losses counted."""
 
     def __init__(self, nc: NATS, session_id: str, delivered: int,
-                 deliver: Callable[[bus_pb2.ClientEvent], Awaitable[None]]) -> None:
+                 deliver: Callable[[bus_pb2.ClientEvent], Awaitable[None]],
+                 epoch: int = 0) -> None:
         self.nc = nc
         self.session_id = session_id
         self.audio = AudioGaps("up")
-        self.rx: Receiver[bus_pb2.ClientEvent] = Receiver("up", deliver, self._ack, delivered)
+        self.rx: Receiver[bus_pb2.ClientEvent] = Receiver("up", deliver, self._ack, delivered,
+                                                          epoch=epoch)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -108,7 +111,8 @@ class UplinkReceiver:
         await self.rx.receive(ev.seq, ev)
 
     async def ack_now(self) -> None:
-        await self._ack(bus_pb2.Ack(upto=self.rx.delivered).SerializeToString())
+        await self._ack(bus_pb2.Ack(upto=self.rx.delivered, epoch=self.rx.epoch)
+                        .SerializeToString())
 
     async def _ack(self, data: bytes) -> None:
         await self.nc.publish(subjects.ack_up(self.session_id), data)

@@ -86,6 +86,7 @@ class UpstreamSession:
         self.store = store
         self.conv = Conversation()
         self.lost = False                    # another bridge owns the session now
+        self.released = False                # another bridge asked for it
         self.migrate = asyncio.Event()       # draining: hand the session over at a turn boundary
         self.migrating = False
         self.done = asyncio.Event()          # the client left (or the session was taken)
@@ -94,7 +95,7 @@ class UpstreamSession:
                                  settings.lease_ttl_s, self._lease_lost)
         self.timing = timing.SessionTiming()
         self.shadow = ShadowRecorder(nc.jetstream(), self.id)
-        self.out = ReliablePublisher(nc, self.id, self.timing, req.down_seq)
+        self.out = ReliablePublisher(nc, self.id, self.timing, req.down_seq, req.epoch)
         self.up: UplinkReceiver | None = None  # once the last control seq sent is known
         self.conn = Connection(client, req.model, settings, self.conv)
         self.uplink = Uplink(self.conn, self.conv, self.shadow, self.timing, settings, nc_video,
@@ -129,7 +130,7 @@ class UpstreamSession:
                 await self.out.event(bus_pb2.ServerEvent(close=close))
             log.info("session closed: %s", close.code)
         finally:  # until the gateway has every event (unless another bridge has the session)
-            await self.out.stop(0.0 if self.lost else 1.0)
+            await self.out.stop(0.0 if self.lost or self.released else 1.0)
 
     async def _prepare(self, reply: Msg) -> bool:
         """Config and tools, built once for every connection of the session."""
@@ -174,7 +175,8 @@ class UpstreamSession:
     async def _live(self, reply: Msg) -> bus_pb2.Close:
         close = bus_pb2.Close(code=closecodes.NORMAL, reason="session ended")
         helpers: list[asyncio.Task[None]] = []
-        self.up = UplinkReceiver(self.nc, self.id, self.conv.ctl_sent, self._control)
+        self.up = UplinkReceiver(self.nc, self.id, self.conv.ctl_sent, self._control,
+                                 self.req.epoch)
         try:
             await self.out.start()
             self.up.start()
@@ -314,6 +316,7 @@ class UpstreamSession:
 
     async def _on_release(self, _: Msg) -> None:
         log.info("another bridge takes the session over; letting go")
+        self.released = True
         self.done.set()  # ends quietly: the record is saved and the lease released
 
     async def _idle(self) -> None:

@@ -41,6 +41,7 @@ class OpenSession(_message.Message):
     TAKEOVER_FIELD_NUMBER: _builtins.int
     TOOLS_GRANTED_FIELD_NUMBER: _builtins.int
     DOWN_SEQ_FIELD_NUMBER: _builtins.int
+    EPOCH_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     model: _builtins.str
     """"models/..." """
@@ -61,6 +62,10 @@ class OpenSession(_message.Message):
     """The last downlink event seq the gateway has delivered to its client: the bridge numbers
     its downlink events on from it, so the gateway's gap detection continues across a move.
     """
+    epoch: _builtins.int
+    """Names this opening of the session (random, new on every open): downlink events and acks
+    carry it, so nothing a previous bridge still sends is taken for the new one's.
+    """
     @_builtins.property
     def allowed_tools(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """server-side tools this session may use; empty = server default"""
@@ -77,10 +82,11 @@ class OpenSession(_message.Message):
         takeover: _builtins.bool = ...,
         tools_granted: _builtins.bool = ...,
         down_seq: _builtins.int = ...,
+        epoch: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_tools", b"allowed_tools", "down_seq", b"down_seq", "gateway_id", b"gateway_id", "model", b"model", "session_id", b"session_id", "setup_json", b"setup_json", "takeover", b"takeover", "tools_granted", b"tools_granted", "user", b"user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_tools", b"allowed_tools", "down_seq", b"down_seq", "epoch", b"epoch", "gateway_id", b"gateway_id", "model", b"model", "session_id", b"session_id", "setup_json", b"setup_json", "takeover", b"takeover", "tools_granted", b"tools_granted", "user", b"user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -208,6 +214,7 @@ class ServerEvent(_message.Message):
     CLOSE_FIELD_NUMBER: _builtins.int
     MIGRATE_FIELD_NUMBER: _builtins.int
     SEQ_FIELD_NUMBER: _builtins.int
+    EPOCH_FIELD_NUMBER: _builtins.int
     message_json: _builtins.bytes
     """a Gemini server message (camelCase), audio parts removed"""
     migrate: _builtins.bool
@@ -216,6 +223,8 @@ class ServerEvent(_message.Message):
     """Per-session order of downlink events (livebus/reliable.py): the gateway delivers them
     exactly once, in order, and acknowledges on subjects.ack_down.
     """
+    epoch: _builtins.int
+    """OpenSession.epoch of the opening it belongs to"""
     @_builtins.property
     def close(self) -> Global___Close:
         """the upstream session ended; close the client with this"""
@@ -227,10 +236,11 @@ class ServerEvent(_message.Message):
         close: Global___Close | None = ...,
         migrate: _builtins.bool = ...,
         seq: _builtins.int = ...,
+        epoch: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["close", b"close", "event", b"event", "message_json", b"message_json", "migrate", b"migrate"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["close", b"close", "event", b"event", "message_json", b"message_json", "migrate", b"migrate", "seq", b"seq"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["close", b"close", "epoch", b"epoch", "event", b"event", "message_json", b"message_json", "migrate", b"migrate", "seq", b"seq"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["message_json", "close", "migrate"]  # noqa: Y015
     _WhichOneofArgType_event: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
@@ -248,18 +258,22 @@ class Ack(_message.Message):
 
     UPTO_FIELD_NUMBER: _builtins.int
     RESEND_FROM_FIELD_NUMBER: _builtins.int
+    EPOCH_FIELD_NUMBER: _builtins.int
     upto: _builtins.int
     resend_from: _builtins.int
     """A gap: seq `resend_from` and after are missing (0: no gap). The sender resends at once."""
+    epoch: _builtins.int
+    """OpenSession.epoch: acks of another opening are ignored"""
     def __init__(
         self,
         *,
         upto: _builtins.int = ...,
         resend_from: _builtins.int = ...,
+        epoch: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["resend_from", b"resend_from", "upto", b"upto"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["epoch", b"epoch", "resend_from", b"resend_from", "upto", b"upto"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
