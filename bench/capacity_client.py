@@ -43,7 +43,6 @@ VIDEO_EVERY_S = 1.0
 AUDIO = uplink_audio()
 AUDIO_HEADS = [header(c.length, masked=True) for c in AUDIO]
 VIDEO = video_message()
-TURN = text_turn()
 
 
 class Results:
@@ -57,6 +56,7 @@ class Results:
         self.down_gaps = 0
         self.closed_early = 0
         self.down_lat: list[float] = []
+        self.first_lat: list[float] = []  # the first chunk of each reply
         self.ttfab: list[float] = []
         self.tick_lag: list[float] = []
         self.backlog = 0
@@ -106,6 +106,8 @@ class Session:
         self.last_down = seq
         if R.in_window(t):
             R.down_lat.append(now - t)
+        if index == 0 and R.in_window(t):
+            R.first_lat.append(now - t)
         if index == 0 and self.pending:
             asked = self.pending.popleft()
             if R.in_window(asked):
@@ -122,7 +124,7 @@ class Session:
             self.conn.send(VIDEO)
             R.video_sent += 1
         if (k + self.turn_phase) % round(TURN_EVERY_S / TICK_S) == 0:
-            self.conn.send(TURN)
+            self.conn.send(text_turn(now))
             self.pending.append(now)
             R.turns_sent += 1
         R.backlog = max(R.backlog, self.conn.backlog())
@@ -206,7 +208,8 @@ def results(n: int, cpu_share: float) -> dict[str, Any]:
             "video_sent": R.video_sent, "turns_sent": R.turns_sent,
             "turns_done": R.turns_done, "reply_chunks": R.reply_chunks,
             "down_gaps": R.down_gaps, "closed_early": R.closed_early,
-            "down_latency": quantiles(R.down_lat), "ttfab": quantiles(R.ttfab),
+            "down_latency": quantiles(R.down_lat),
+            "first_chunk_latency": quantiles(R.first_lat), "ttfab": quantiles(R.ttfab),
             "tick_lag": quantiles(R.tick_lag), "backlog": R.backlog, "cpu": cpu_share}
 
 

@@ -41,6 +41,7 @@ def plot(out: dict[str, Any], path: Path) -> None:
     lat.axhline(10, color="red", alpha=0.5, linewidth=1)
     lat.set_ylabel("added one-way audio latency, ms\n(worst direction; red: 10 ms)")
     lat.set_yscale("symlog", linthresh=1)
+    lat.set_ylim(bottom=0)
     lat.legend(fontsize=8)
     cpu.axhline(100, color="red", alpha=0.5, linewidth=1)
     cpu.set_ylabel("CPU, % of one core")

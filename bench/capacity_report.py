@@ -61,7 +61,9 @@ def print_step(s: Step, v: Verdict | None) -> None:
     c, u = s.client, s.upstream
     lat = f"up p50/p99 {ms(u['up_latency']['p50'])}/{ms(u['up_latency']['p99'])} ms, down " \
           f"{ms(c['down_latency']['p50'])}/{ms(c['down_latency']['p99'])} ms, TTFAB " \
-          f"{ms(c['ttfab']['p50'])}/{ms(c['ttfab']['p99'])} ms"
+          f"{ms(c['ttfab']['p50'])}/{ms(c['ttfab']['p99'])} ms (turn up " \
+          f"{ms(u['turn_latency']['p50'])}/{ms(u['turn_latency']['p99'])}, first chunk down " \
+          f"{ms(c['first_chunk_latency']['p50'])}/{ms(c['first_chunk_latency']['p99'])})"
     cpu = ", ".join(f"{k} {x:.0f}%" for k, x in by_group(s.cpu).items())
     head = f"{s.target:8} {s.n:5} sessions ({s.opened} open): {lat}; cpu {cpu}"
     if v is not None:
@@ -69,6 +71,9 @@ def print_step(s: Step, v: Verdict | None) -> None:
                  f"{ms(v.down[1])} ms -> {'within real time' if v.ok else 'MISSED: ' + v.why}")
     if s.open_errors:
         head += f"\n         open errors: {s.open_errors}"
+    if s.noise:
+        head += (f"\n         other processes used {s.noise['harness core']:.0f}% of the harness "
+                 f"core, {s.noise['sut core']:.0f}% of the SUT core")
     if c["tick_lag"]["p99"] > 0.005:
         head += f"\n         harness late: tick lag p99 {ms(c['tick_lag']['p99'])} ms"
     print(head, flush=True)
@@ -80,7 +85,8 @@ def record(s: Step, v: Verdict) -> dict[str, Any]:
             "added_p99": v.worst[1], "added_up": v.up, "added_down": v.down, "lost": v.lost,
             "cpu": sut, "cpu_total": sum(sut.values()),
             "harness_cpu": sum(s.cpu.get(k, 0.0) for k in HARNESS),
-            "tick_lag_p99": s.client["tick_lag"]["p99"], "step": s.as_dict()}
+            "tick_lag_p99": s.client["tick_lag"]["p99"], "noise": s.noise,
+            "step": s.as_dict()}
 
 
 def summary(name: str, results: list[tuple[Step, Verdict]], best: tuple[Step, Verdict] | None,
@@ -93,10 +99,7 @@ def summary(name: str, results: list[tuple[Step, Verdict]], best: tuple[Step, Ve
         per = {k: x / s.n for k, x in by_group(s.cpu).items()}
         out["cpu_per_session"] = per
         out["cpu_per_session_sut"] = sum(x for k, x in per.items() if k not in HARNESS)
-        out["rss_per_idle_session"] = by_group(
-            {k: (s.rss_idle[k] - base_rss[k]) / s.n for k in base_rss})
-        out["rss_per_active_session"] = by_group(
-            {k: (s.rss_active[k] - base_rss[k]) / s.n for k in base_rss})
+    out.update(memory(results, base_rss))
     if half is not None and direct_half is not None:
         hs, hd = half[0].client["ttfab"], direct_half.client["ttfab"]
         out["half"] = {"n": half[0].n, "ok": half[1].ok,
@@ -107,12 +110,33 @@ def summary(name: str, results: list[tuple[Step, Verdict]], best: tuple[Step, Ve
     return out
 
 
+def memory(results: list[tuple[Step, Verdict]], base_rss: dict[str, int]) -> dict[str, Any]:
+    """Bytes per idle and per active session, per process: the slope from the first step to
+    the largest that opened every session (what a process holds at start-up or keeps from its
+    first sessions, e.g. JetStream state, drops out; with one step, from before it)."""
+    full = [s for s, _ in results if s.opened == s.n]
+    if not full:
+        return {}
+    hi = max(full, key=lambda s: s.n)
+    lo = min(full, key=lambda s: s.n)
+    out: dict[str, Any] = {"rss_slope_sessions": (lo.n, hi.n) if hi.n > lo.n else (0, hi.n)}
+    for kind in ("idle", "active"):
+        top: dict[str, int] = getattr(hi, f"rss_{kind}")
+        low: dict[str, int] = getattr(lo, f"rss_{kind}") if hi.n > lo.n else base_rss
+        span = hi.n - lo.n if hi.n > lo.n else hi.n
+        out[f"rss_per_{kind}_session"] = by_group({k: (top[k] - low[k]) / span for k in top})
+    return out
+
+
 def print_summary(out: dict[str, Any]) -> None:
     print(f"\n== {out['name']}: {out['capacity']} sessions within real time on one core")
     if "cpu_per_session" in out:
         print("   CPU per session (% of a core): " + ", ".join(
             f"{k} {x:.3f}" for k, x in out["cpu_per_session"].items())
             + f"; system under test {out['cpu_per_session_sut']:.3f}")
+    if "rss_per_idle_session" in out:
+        lo, hi = out["rss_slope_sessions"]
+        print(f"   memory from {lo} to {hi} sessions:")
         for kind in ("idle", "active"):
             print(f"   memory per {kind} session: " + ", ".join(
                 f"{k} {x / 1024:.0f} KB" for k, x in out[f"rss_per_{kind}_session"].items()))

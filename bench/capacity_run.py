@@ -11,11 +11,12 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from capacity_stats import cpu_seconds, rss_bytes
+from capacity_stats import busy_percent, cpu_seconds, cpu_ticks, rss_bytes
 
 HERE = Path(__file__).resolve().parent
 
@@ -69,6 +70,12 @@ class Step:
     rss_active: dict[str, int] = field(default_factory=dict)
     opened: int = 0
     open_errors: list[str] = field(default_factory=list)
+    core_busy: dict[int, float] = field(default_factory=dict)  # % per CPU, every process
+    noise: dict[str, float] = field(default_factory=dict)  # % of each core others used
+
+    def foreign(self, core: int, ours: set[str]) -> float:
+        """% of `core` used by processes other than `ours` (other users of the machine)."""
+        return self.core_busy.get(core, 0.0) - sum(v for k, v in self.cpu.items() if k in ours)
 
     def lost(self) -> int:
         """Audio chunks lost either way, plus sessions that did not open or closed early."""
@@ -82,7 +89,8 @@ class Step:
         return {"target": self.target, "n": self.n, "client": self.client,
                 "upstream": self.upstream, "cpu": self.cpu, "rss_idle": self.rss_idle,
                 "rss_active": self.rss_active, "opened": self.opened,
-                "open_errors": self.open_errors, "lost": self.lost()}
+                "open_errors": self.open_errors, "lost": self.lost(),
+                "core_busy": self.core_busy, "noise": self.noise}
 
 
 def _read(stream: IO[str], want: str) -> dict[str, Any]:
@@ -101,8 +109,10 @@ def _cpu(pids: dict[str, int]) -> dict[str, float]:
 
 
 def run_step(target: str, port: int, key: str, n: int, seconds: float, warmup: float,
-             upstream: Upstream, sut: dict[str, int]) -> Step:
-    """`sut`: name -> pid of the processes under test (empty for the direct baseline)."""
+             upstream: Upstream, sut: dict[str, int],
+             on_window: Callable[[], None] | None = None) -> Step:
+    """`sut`: name -> pid of the processes under test (empty for the direct baseline);
+    `on_window` runs when the measured window starts."""
     step = Step(target, n)
     upstream.ask("reset")
     client = subprocess.Popen(
@@ -118,9 +128,12 @@ def run_step(target: str, port: int, key: str, n: int, seconds: float, warmup: f
         client.stdin.flush()
         watched = {**sut, "harness upstream": upstream.proc.pid, "harness client": client.pid}
         _read(client.stdout, "window")
-        t0, cpu0 = time.monotonic(), _cpu(watched)
+        t0, cpu0, ticks0 = time.monotonic(), _cpu(watched), cpu_ticks()
+        if on_window is not None:
+            on_window()
         _read(client.stdout, "window_end")
-        t1, cpu1 = time.monotonic(), _cpu(watched)
+        t1, cpu1, ticks1 = time.monotonic(), _cpu(watched), cpu_ticks()
+        step.core_busy = busy_percent(ticks0, ticks1)
         step.rss_active = {k: rss_bytes(p) for k, p in sut.items()}
         step.cpu = {k: (cpu1[k] - cpu0[k]) / (t1 - t0) * 100 for k in watched}
         step.client = _read(client.stdout, "done")

@@ -40,3 +40,21 @@ def quantiles(values: list[float]) -> dict[str, float]:
         return {"n": 0, "p50": float("nan"), "p99": float("nan"), "max": float("nan")}
     return {"n": len(values), "p50": q(values, 0.5), "p99": q(values, 0.99),
             "max": max(values)}
+
+
+def cpu_ticks() -> dict[int, tuple[int, int]]:
+    """Per CPU: (busy, total) clock ticks since boot, from /proc/stat."""
+    out = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *vals = line.split()
+        if name.startswith("cpu") and name[3:].isdigit():
+            ticks = [int(v) for v in vals[:8]]
+            idle = ticks[3] + ticks[4]  # idle + iowait
+            out[int(name[3:])] = (sum(ticks) - idle, sum(ticks))
+    return out
+
+
+def busy_percent(before: dict[int, tuple[int, int]],
+                 after: dict[int, tuple[int, int]]) -> dict[int, float]:
+    return {c: (after[c][0] - before[c][0]) / max(1, after[c][1] - before[c][1]) * 100
+            for c in after if c in before}

@@ -36,6 +36,7 @@ from capacity_wire import (
     read_stamp,
     reply_audio,
     stamp,
+    turn_sent_at,
 )
 from capacity_ws import Conn, header
 
@@ -52,6 +53,8 @@ class Totals:
     def reset(self) -> None:
         self.sent_t = array("d")
         self.lat = array("d")
+        self.turn_t = array("d")
+        self.turn_lat = array("d")
         self.audio = 0
         self.gaps = 0
         self.video = 0
@@ -106,7 +109,12 @@ class Session:
         cc = pick(msg, "clientContent", "client_content")
         if cc is not None and pick(cc, "turnComplete", "turn_complete"):
             TOTALS.turns += 1
-            self.pending.append(time.monotonic())
+            now = time.monotonic()
+            sent = turn_sent_at(cc)
+            if sent is not None:
+                TOTALS.turn_t.append(sent)
+                TOTALS.turn_lat.append(now - sent)
+            self.pending.append(now)
             if not self.replying:
                 self.start_reply()
 
@@ -152,6 +160,8 @@ def stats(start: float, end: float) -> dict[str, Any]:
     return {"audio": TOTALS.audio, "gaps": TOTALS.gaps, "video": TOTALS.video,
             "turns": TOTALS.turns, "reply_chunks": TOTALS.reply_chunks,
             "sessions": TOTALS.sessions, "bad": TOTALS.bad, "up_latency": quantiles(lat),
+            "turn_latency": quantiles([x for t, x in zip(TOTALS.turn_t, TOTALS.turn_lat,
+                                                         strict=True) if start <= t <= end]),
             "cpu_s": cpu_seconds("self")}
 
 

@@ -97,10 +97,20 @@ def setup_message() -> bytes:
                       separators=(",", ":")).encode()
 
 
-def text_turn() -> bytes:
-    return json.dumps({"clientContent": {"turns": [{"role": "user", "parts": [
-        {"text": "Say something short."}]}], "turnComplete": True}},
-        separators=(",", ":")).encode()
+TURN_HEAD = b'{"clientContent":{"turns":[{"role":"user","parts":[{"text":"'
+TURN_TAIL = b'"}]}],"turnComplete":true}}'
+
+
+def text_turn(t: float) -> bytes:
+    """A user turn whose text is its send time (the upstream reads it: the turn's uplink)."""
+    return TURN_HEAD + repr(t).encode() + TURN_TAIL
+
+
+def turn_sent_at(cc: dict[str, Any]) -> float | None:
+    try:
+        return float(cc["turns"][-1]["parts"][0]["text"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
 
 
 SETUP_COMPLETE = b'{"setupComplete":{}}'

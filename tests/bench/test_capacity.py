@@ -40,6 +40,8 @@ def delivered(s: Step) -> None:
     assert u["reply_chunks"] == c["reply_chunks"] > 0 and c["down_gaps"] == 0
     assert c["video_sent"] > 0 and c["closed_early"] == 0 and s.lost() == 0
     assert u["up_latency"]["n"] > 0 and c["down_latency"]["n"] > 0 and c["ttfab"]["n"] > 0
+    assert u["turn_latency"]["n"] > 0 and c["first_chunk_latency"]["n"] > 0
+    assert s.core_busy and all(0 <= v <= 100.5 for v in s.core_busy.values())
 
 
 def test_direct_and_naive_deliver_everything(upstream: tuple[Upstream, Path]) -> None:
