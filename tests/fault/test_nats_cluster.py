@@ -14,6 +14,8 @@ import asyncio
 import functools
 import json
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 
 import nats
@@ -22,6 +24,7 @@ import websockets
 from converse import CONFIG, mint_token, read_turn, speak
 from google.genai import types
 from google.genai.live import AsyncSession
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import ConnectionClosed
 
 from livebus import closecodes, shadowlog, subjects, tls
@@ -129,6 +132,26 @@ async def test_every_stream_and_bucket_has_three_replicas(stack: Stack) -> None:
     assert replicas == dict.fromkeys(names, 3)
 
 
+async def until_streams_have_leaders(stack: Stack, timeout: float = 20.0) -> None:
+    names = [subjects.SHADOW_STREAM] + [f"KV_{b}" for b in (
+        subjects.KV_SESSION_LEASES, subjects.KV_SESSIONS, subjects.KV_TOKEN_USES)]
+    nc = await nats.connect(stack.nats_url.split(","))
+    try:
+        js = nc.jetstream(timeout=1.0)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                infos = [await js.stream_info(n) for n in names]
+                if all(i.cluster is not None and i.cluster.leader for i in infos):
+                    return
+            except Exception:
+                pass
+            assert time.monotonic() < deadline, "streams without a leader"
+            await asyncio.sleep(0.2)
+    finally:
+        await nc.close()
+
+
 def owner_node(cluster: Cluster, bridge: str) -> int:
     return cluster.node_of(f"{bridge}-main")
 
@@ -175,6 +198,10 @@ async def test_owning_bridge_killed_while_a_node_is_down(stack: Stack, cluster: 
         bridge = (await kv_value(stack, subjects.KV_SESSION_LEASES, sid)).decode()
         node = owner_node(cluster, bridge)
         cluster.kill(node)
+        down = await timed_turn(session, "with a node down")
+        # The streams whose leader was on that node elect another (4-9 s on nats-server); a
+        # takeover needs the lease bucket writable (see docs/resilience.md, known gaps).
+        await until_streams_have_leaders(stack)
         proc = next(p for p in stack.procs if p.name == f"gemini-{bridge}" and p.alive())
         proc.kill()
         index = int(bridge.split("-")[1])
@@ -184,11 +211,77 @@ async def test_owning_bridge_killed_while_a_node_is_down(stack: Stack, cluster: 
         await tokens_count_right(stack)
         cluster.start(node)
         cluster.wait_healthy(node)
-        print(f"baseline {baseline:.2f} s; after the bridge and a node died: {took:.2f} s, "
-              f"spoken {took_spoken:.2f} s")
+        print(f"baseline {baseline:.2f} s; with a node down {down:.2f} s; after the bridge "
+              f"died too: {took:.2f} s, spoken {took_spoken:.2f} s")
         assert took < baseline + TURN_BOUND_S + 1.6  # + the takeover (silence 0.6 s, TTL 1 s)
     await asyncio.sleep(0.5)
     entries = await shadow(stack, sid)
     texts = [e.text for e in entries if e.role == "user" and e.kind == "text"]
-    assert texts == ["before", "after the bridge died"]
+    assert texts == ["before", "with a node down", "after the bridge died"]
 
+
+
+def metric_sums(url: str) -> dict[str, float]:
+    """Every sample of a /metrics page summed by name and label values (no timestamps)."""
+    with urllib.request.urlopen(url, timeout=5) as r:
+        text = r.read().decode()
+    sums: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+            key = f"{sample.name}{{{labels}}}"
+            sums[key] = sums.get(key, 0.0) + sample.value
+    return sums
+
+
+def reliability_metrics(stack: Stack) -> dict[str, float]:
+    ports = [stack.cfg.gateway_health_port] + [stack.cfg.bridge_health_port + i
+                                               for i in range(stack.cfg.bridges)]
+    total: dict[str, float] = {}
+    for port in ports:
+        for key, value in metric_sums(f"http://127.0.0.1:{port}/metrics").items():
+            if key.startswith(("livebus_control_", "livebus_audio_lost", "livebus_shadow_")) \
+                    or (key.startswith("livebus_nats_events_total") and "reconnect" in key):
+                name = key.split("{")[0] + "{" + ",".join(
+                    p for p in key.split("{")[1].rstrip("}").split(",")
+                    if not p.startswith("connection=")) + "}"
+                total[name] = total.get(name, 0.0) + value
+    return {k: v for k, v in total.items() if v and "_created{" not in k}
+
+
+async def test_readiness_follows_the_nats_connection(stack: Stack, cluster: Cluster) -> None:
+    """Every node gone: gateway and bridges say not ready; back: ready again. What the faults
+    above cost is in the metrics (resends, gaps, lost audio, reconnects)."""
+    print("reliability metrics:", reliability_metrics(stack))
+    urls = [f"{stack.gateway_http()}/readyz"] + [
+        f"http://127.0.0.1:{stack.cfg.bridge_health_port + i}/readyz"
+        for i in range(stack.cfg.bridges)]
+    for i in range(3):
+        cluster.kill(i)
+    await until_status(urls, 503)
+    for i in range(3):
+        cluster.start(i)
+    for i in range(3):
+        cluster.wait_healthy(i)
+    await until_status(urls, 200)
+    assert reliability_metrics(stack).get("livebus_nats_events_total{event=reconnect}", 0) > 0
+
+
+def status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as e:
+        return int(e.code)
+    except OSError:
+        return 0
+
+
+async def until_status(urls: list[str], want: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        got = [await asyncio.to_thread(status, u) for u in urls]
+        if all(g == want for g in got):
+            return
+        assert time.monotonic() < deadline, f"readiness {got}, wanted {want}"
+        await asyncio.sleep(0.1)

@@ -35,6 +35,7 @@ from .connection import Connection, switch
 from .downlink import Downlink
 from .links import ReliablePublisher, UplinkReceiver
 from .ownership import LeaseKeeper
+from .record import RecordKeeper
 from .settings import BridgeSettings
 from .shadow import ShadowRecorder
 from .state import Conversation
@@ -94,6 +95,9 @@ class UpstreamSession:
         self.lease = LeaseKeeper(Lease(store.leases, self.id, settings.instance_id or "bridge"),
                                  settings.lease_ttl_s, self._lease_lost)
         self.timing = timing.SessionTiming()
+        self.record = RecordKeeper(store, self.id, lambda: {
+            "handle": self.conv.handle, "prompt_tokens": self.conv.prompt_tokens,
+            "ctl_sent": self.conv.ctl_sent})
         self.shadow = ShadowRecorder(nc.jetstream(), self.id)
         self.out = ReliablePublisher(nc, self.id, self.timing, req.down_seq, req.epoch)
         self.up: UplinkReceiver | None = None  # once the last control seq sent is known
@@ -193,7 +197,8 @@ class UpstreamSession:
             self.lease.start()
             helpers = [asyncio.create_task(self.uplink.run()),
                        asyncio.create_task(self.video.run()),
-                       asyncio.create_task(self.shadow.run())]
+                       asyncio.create_task(self.shadow.run()),
+                       asyncio.create_task(self.record.run())]
             close = await self._serve_connections(close)
         finally:
             await self._finish(helpers)
@@ -218,6 +223,7 @@ class UpstreamSession:
         await self.conn.close()
         if not self.lost:
             await self._save_record(3.0)
+            self.record.stopped = True
             await self.lease.release()
         for sub in self._subs:
             with contextlib.suppress(Exception):
@@ -280,6 +286,7 @@ class UpstreamSession:
 
     def _lease_lost(self) -> None:
         self.lost = True
+        self.record.stopped = True  # a retried save must not overwrite the new owner's
         self.done.set()
 
     def _turn_ended(self) -> None:
@@ -325,12 +332,8 @@ class UpstreamSession:
 
     async def _save_record(self, within_s: float = 0.5) -> None:
         """Bounded: while a stream elects a leader (seconds) the uplink must not wait on it;
-        a save given up is made good by the next one."""
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(within_s):
-                await self.store.save(self.id, handle=self.conv.handle,
-                                      prompt_tokens=self.conv.prompt_tokens,
-                                      ctl_sent=self.conv.ctl_sent)
+        the keeper goes on trying in the background."""
+        await self.record.save(within_s)
 
     async def _reply(self, reply: Msg, ok: bool, complete: dict[str, Any] | None = None,
                      error: bus_pb2.Close | None = None) -> None:
