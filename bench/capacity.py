@@ -23,14 +23,15 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from capacity_plot import plot
-from capacity_report import Verdict, print_step, summary, verdict
+from capacity_report import Verdict, by_group, print_step, summary, verdict
 from capacity_run import HERE, Step, Upstream, run_step
-from capacity_stats import pin, rss_bytes
+from capacity_stats import cpu_seconds, pin, rss_bytes
 
 from livebus import procs, tls
 from livebus.devstack import Stack
@@ -46,7 +47,8 @@ FOREIGN_MAX = 25.0  # % of the SUT's core used by other processes: the step is r
 def noise(s: Step, sut: set[str], cores: tuple[int, int]) -> None:
     """How much of each core (harness, system under test) other processes used in the step."""
     harness = {"harness client", "harness upstream"}
-    s.noise = {"harness core": s.foreign(cores[0], harness), "sut core": s.foreign(cores[1], sut)}
+    s.noise = {"harness core": max(0.0, s.foreign(cores[0], harness)),
+               "sut core": max(0.0, s.foreign(cores[1], sut))}
 
 
 def livebus_env(max_sessions: int) -> dict[str, str]:
@@ -112,6 +114,7 @@ def ramp(name: str, target: tuple[int, str, dict[str, int]], steps: list[int],
          direct: dict[int, Step], a: argparse.Namespace, upstream: Upstream) -> dict[str, Any]:
     port, key, pids = target
     base_rss = {k: rss_bytes(p) for k, p in pids.items()}
+    idle = idle_cpu(pids)
     results: list[tuple[Step, Verdict]] = []
 
     def measure(n: int) -> tuple[Step, Verdict]:
@@ -153,8 +156,20 @@ def ramp(name: str, target: tuple[int, str, dict[str, int]], steps: list[int],
     half: tuple[Step, Verdict] | None = None
     if best is not None:
         half = measure(max(1, best[0].n // 2))
-    return summary(name, results, best, half, base_rss,
+    out = summary(name, results, best, half, base_rss,
                    direct.get(max(1, best[0].n // 2)) if best else None)
+    out["idle_cpu"] = idle
+    print("   CPU with no session (% of a core): "
+          + ", ".join(f"{k} {v:.1f}" for k, v in by_group(idle).items()), flush=True)
+    return out
+
+
+def idle_cpu(pids: dict[str, int], seconds: float = 3.0) -> dict[str, float]:
+    """What the system under test uses with no session at all (heartbeats, timers)."""
+    before, t0 = {k: cpu_seconds(p) for k, p in pids.items()}, time.monotonic()
+    time.sleep(seconds)
+    wall = time.monotonic() - t0
+    return {k: (cpu_seconds(p) - before[k]) / wall * 100 for k, p in pids.items()}
 
 
 def main(a: argparse.Namespace) -> int:
