@@ -191,7 +191,8 @@ def main(a: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
         certs = tls.ensure_dev_certs(tmp / "certs")
-        upstream = Upstream(procs.free_port(), procs.free_port(), certs.cert, certs.key)
+        upstream = Upstream(procs.free_port(), procs.free_port(), certs.cert, certs.key,
+                            a.reply_delay)
         try:
             if "livebus" in a.systems:
                 with livebus(tmp, upstream, certs.ca, sut, steps[-1], a.bridges) as target:
@@ -223,6 +224,8 @@ if __name__ == "__main__":
     ap.add_argument("--limit-ms", type=float, default=10.0, help="added p99 audio latency")
     ap.add_argument("--bridges", type=int, default=2)
     ap.add_argument("--bisect", type=int, help="steps between the last pass and the first miss")
+    ap.add_argument("--reply-delay", type=float, default=0.0,
+                    help="seconds the upstream waits before each reply (0: at once)")
     ap.add_argument("--systems", default="livebus,naive", type=lambda s: s.split(","))
     ap.add_argument("--out", type=Path, default=HERE / "results")
     args = ap.parse_args()

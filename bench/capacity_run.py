@@ -24,11 +24,13 @@ HERE = Path(__file__).resolve().parent
 class Upstream:
     """The minimal upstream process and its stdin/stdout control channel."""
 
-    def __init__(self, tls_port: int, plain_port: int, cert: Path, key: Path) -> None:
+    def __init__(self, tls_port: int, plain_port: int, cert: Path, key: Path,
+                 reply_delay: float = 0.0) -> None:
         self.tls_port, self.plain_port = tls_port, plain_port
         self.proc = subprocess.Popen(
             [sys.executable, str(HERE / "capacity_upstream.py"), "--tls-port", str(tls_port),
-             "--plain-port", str(plain_port), "--cert", str(cert), "--key", str(key)],
+             "--plain-port", str(plain_port), "--cert", str(cert), "--key", str(key),
+             "--reply-delay", str(reply_delay)],
             cwd=HERE, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         if not json.loads(self._line()).get("ready"):
             raise RuntimeError("the upstream did not start")

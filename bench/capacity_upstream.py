@@ -41,6 +41,7 @@ from capacity_wire import (
 from capacity_ws import Conn, header
 
 REPLY_S = 1.0
+REPLY_DELAY_S = [0.0]  # --reply-delay: the model's "thinking" before its first audio
 VIDEO_BYTES = 65536  # larger messages are video frames: counted, never parsed
 REPLY = reply_audio()
 REPLY_HEAD = header(REPLY.length)
@@ -131,7 +132,11 @@ class Session:
     def start_reply(self) -> None:
         self.pending.popleft()
         self.replying = True
-        self.chunk(0, time.monotonic())
+        if REPLY_DELAY_S[0] > 0:
+            self.loop.call_later(REPLY_DELAY_S[0], self.chunk, 0, time.monotonic()
+                                 + REPLY_DELAY_S[0])
+        else:
+            self.chunk(0, time.monotonic())
 
     def chunk(self, k: int, t0: float) -> None:
         if not self.conn.open:
@@ -199,4 +204,7 @@ if __name__ == "__main__":
     ap.add_argument("--plain-port", type=int, required=True)
     ap.add_argument("--cert", type=Path, required=True)
     ap.add_argument("--key", type=Path, required=True)
-    uvloop.run(main(ap.parse_args()))
+    ap.add_argument("--reply-delay", type=float, default=0.0, help="seconds before a reply")
+    args = ap.parse_args()
+    REPLY_DELAY_S[0] = args.reply_delay
+    uvloop.run(main(args))
