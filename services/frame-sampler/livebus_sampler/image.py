@@ -35,13 +35,22 @@ class Cost:
     bytes: int
 
 
-# Peak decoder memory per pixel, measured with OpenCV 5 (tests/test_sampler_image.py checks the
-# estimate against a real decode): the output colour image is held twice (6 bytes a pixel), a
-# grayscale one twice (2); PNG and WebP decode the whole image before any reduction (up to 4
-# bytes a pixel for WebP, in grayscale too); progressive JPEG holds its coefficients.
+# Peak decoder memory per pixel, measured with OpenCV 5 under the service's malloc settings
+# (memory.tune; tests/test_sampler_image.py checks the estimate against a real decode): the
+# output colour image is held twice (6 bytes a pixel), a grayscale one twice (2). PNG and WebP
+# decode the whole image before any reduction. PNG and lossy WebP hold up to 4 bytes a pixel
+# (lossy WebP: OpenCV's BGR image plus the grayscale result; libwebp itself keeps a few rows).
+# Lossless and extended WebP (VP8L, VP8X) hold up to 8: libwebp's ARGB image (4; palette images
+# pack pixels and need less, but a photo-like one needs all 4) while it writes OpenCV's image of
+# the file's type (BGRA with alpha: 4), before either is converted to the result.
 _OUT_BYTES = {True: 2, False: 6}  # grayscale?
 _FULL_BYTES = 4
+_WEBP_ARGB_FULL_BYTES = 8
 _SLACK = 4 << 20  # row buffers, the compressed input's copy, the library's own tables
+
+
+def _full_bytes(head: Header) -> int:
+    return _WEBP_ARGB_FULL_BYTES if head.kind == "webp" and not head.lossy else _FULL_BYTES
 
 
 def _factor(head: Header, long_min: int) -> int:
@@ -58,8 +67,8 @@ def decode_cost(head: Header, factor: int, gray: bool) -> Cost:
         held = 2 * head.samples if head.progressive else 0
         return Cost(pixels, held + out * _OUT_BYTES[gray] + _SLACK)
     if factor == 1:
-        return Cost(full, full * max(_FULL_BYTES, _OUT_BYTES[gray]) + _SLACK)
-    return Cost(full, full * _FULL_BYTES + out * _OUT_BYTES[gray] + _SLACK)
+        return Cost(full, full * max(_full_bytes(head), _OUT_BYTES[gray]) + _SLACK)
+    return Cost(full, full * _full_bytes(head) + out * _OUT_BYTES[gray] + _SLACK)
 
 
 def thumbnail_cost(head: Header) -> Cost:

@@ -26,6 +26,9 @@ class Header:
     # output scale, so its memory follows the full size; `samples` counts them (all components).
     progressive: bool = False
     samples: int = 0
+    # WebP: a simple lossy file (VP8, no alpha) decodes row by row; a lossless or extended one
+    # (VP8L, VP8X) may hold libwebp's whole ARGB image as well (see image.decode_cost).
+    lossy: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,7 @@ def _webp(data: bytes) -> Header:
     chunk = data[12:16]
     if chunk == b"VP8 " and len(data) >= 30 and data[23:26] == b"\x9d\x01\x2a":
         w, h = struct.unpack_from("<HH", data, 26)
-        return Header("webp", w & 0x3FFF, h & 0x3FFF)
+        return Header("webp", w & 0x3FFF, h & 0x3FFF, lossy=True)
     if chunk == b"VP8L" and len(data) >= 25 and data[20] == 0x2F:
         (bits,) = struct.unpack_from("<I", data, 21)
         return Header("webp", (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)

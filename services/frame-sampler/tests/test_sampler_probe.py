@@ -22,7 +22,10 @@ def test_lossless_webp() -> None:
     import cv2
     ok, buf = cv2.imencode(".webp", IMG, [cv2.IMWRITE_WEBP_QUALITY, 101])
     assert ok and buf.tobytes()[12:16] == b"VP8L"
-    assert (probe(buf.tobytes(), LIMITS).width, probe(buf.tobytes(), LIMITS).height) == (320, 200)
+    head = probe(buf.tobytes(), LIMITS)
+    assert (head.width, head.height, head.lossy) == (320, 200, False)
+    ok, buf = cv2.imencode(".webp", IMG, [cv2.IMWRITE_WEBP_QUALITY, 80])
+    assert ok and buf.tobytes()[12:16] == b"VP8 " and probe(buf.tobytes(), LIMITS).lossy
 
 
 def _reason(data: bytes, limits: Limits = LIMITS) -> str:
