@@ -11,6 +11,7 @@ SIGKILLed while a node is down.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import time
@@ -71,6 +72,29 @@ async def shadow(stack: Stack, session_id: str) -> list[shadowlog.Entry]:
         return await shadowlog.read(nc.jetstream(), session_id)
     finally:
         await nc.close()
+
+
+async def shadow_until(stack: Stack, session_id: str,
+                       done: Callable[[list[shadowlog.Entry]], bool],
+                       timeout: float = 15.0) -> list[shadowlog.Entry]:
+    deadline = time.monotonic() + timeout
+    while True:
+        entries = await shadow(stack, session_id)
+        if done(entries) or time.monotonic() > deadline:
+            await asyncio.sleep(0.5)  # and nothing more (no second copy) comes after
+            return await shadow(stack, session_id)
+        await asyncio.sleep(0.2)
+
+
+async def until_record(stack: Stack, session_id: str,
+                       done: Callable[[dict[str, int]], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(Exception):
+            if done(json.loads(await kv_value(stack, subjects.KV_SESSIONS, session_id))):
+                return
+        assert time.monotonic() < deadline, "the session record was not written"
+        await asyncio.sleep(0.1)
 
 
 async def opens(stack: Stack, key: str) -> tuple[bool, str]:
@@ -181,8 +205,8 @@ async def test_rolling_node_loss_mid_turn(stack: Stack, cluster: Cluster) -> Non
         print(f"baseline {baseline:.2f} s; turns with a node lost:",
               [round(t, 2) for t in times])
         assert max(times) < baseline + TURN_BOUND_S
-    await asyncio.sleep(0.5)
-    entries = await shadow(stack, sid)
+    # Appends made while the shadow stream elected a leader arrive once it has one.
+    entries = await shadow_until(stack, sid, lambda es: len(es) >= 2 * (len(typed) + 4))
     assert [e.text for e in entries if e.role == "user" and e.kind == "text"] == typed
     assert len([e for e in entries if e.role == "user" and e.kind == "speech"]) == 1 + 3
     assert len([e for e in entries if e.role == "model"]) == len(typed) + 1 + 3
@@ -202,6 +226,9 @@ async def test_owning_bridge_killed_while_a_node_is_down(stack: Stack, cluster: 
         # The streams whose leader was on that node elect another (4-9 s on nats-server); a
         # takeover needs the lease bucket writable (see docs/resilience.md, known gaps).
         await until_streams_have_leaders(stack)
+        # The bridge's record is written again (a bridge dying while it cannot be written is a
+        # known gap: its successor may resend the last control event, docs/resilience.md).
+        await until_record(stack, sid, lambda r: r.get("ctl_sent", 0) >= 2)
         proc = next(p for p in stack.procs if p.name == f"gemini-{bridge}" and p.alive())
         proc.kill()
         index = int(bridge.split("-")[1])
@@ -214,8 +241,7 @@ async def test_owning_bridge_killed_while_a_node_is_down(stack: Stack, cluster: 
         print(f"baseline {baseline:.2f} s; with a node down {down:.2f} s; after the bridge "
               f"died too: {took:.2f} s, spoken {took_spoken:.2f} s")
         assert took < baseline + TURN_BOUND_S + 1.6  # + the takeover (silence 0.6 s, TTL 1 s)
-    await asyncio.sleep(0.5)
-    entries = await shadow(stack, sid)
+    entries = await shadow_until(stack, sid, lambda es: len(es) >= 6)
     texts = [e.text for e in entries if e.role == "user" and e.kind == "text"]
     assert texts == ["before", "with a node down", "after the bridge died"]
 

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 class RecordKeeper:
     def __init__(self, store: SessionStore, session_id: str,
-                 state: Callable[[], dict[str, Any]], retry_max_s: float = 1.0) -> None:
+                 state: Callable[[], dict[str, Any]], retry_max_s: float = 0.25) -> None:
         self.store = store
         self.session_id = session_id
         self.state = state
