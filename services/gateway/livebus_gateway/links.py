@@ -18,7 +18,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from livebus import headers, subjects
-from livebus.reliable import AudioGaps, Receiver, Sender
+from livebus.reliable import AudioGaps, Receiver, Sender, ack_bytes
 from livebus.runtime import cancel_and_wait
 from livebus.v1 import bus_pb2
 
@@ -34,6 +34,7 @@ class SessionLinks:
         self.epoch = 0
         self._new_epoch()
         self._tasks: list[asyncio.Task[None]] = []
+        self._final_ack: asyncio.Task[None] | None = None
 
     async def subscribe(self) -> Subscription:
         return await self.nc.subscribe(subjects.ack_up(self.session_id), cb=self._on_ack)
@@ -68,6 +69,9 @@ class SessionLinks:
         """A move begins: nothing is resent to the old bridge, what it sent out of order is
         forgotten; returns the downlink seq the next bridge continues from."""
         self.up.paused = True
+        # The old bridge (draining) waits for its last events' ack: in its epoch, now.
+        last = ack_bytes(self.down.delivered, 0, self.epoch)
+        self._final_ack = asyncio.get_running_loop().create_task(self._ack_quietly(last))
         self._new_epoch()
         self.down.inbox.held.clear()
         self.down.inbox.gap_since = None
@@ -88,6 +92,10 @@ class SessionLinks:
 
     async def _publish_ctl(self, data: bytes) -> None:
         await self.nc.publish(subjects.up_ctl(self.session_id), data)
+
+    async def _ack_quietly(self, data: bytes) -> None:
+        with contextlib.suppress(Exception):
+            await self._ack_down(data)
 
     async def _ack_down(self, data: bytes) -> None:
         await self.nc.publish(subjects.ack_down(self.session_id), data)
