@@ -5,15 +5,22 @@ PNGs of 6000x6000 single-colour pixels (~150 KB, which used to decode to 200 MB 
 within the limit (4000x4000, decoded at a quarter), from three flooding sessions and from
 requesters that name none. Each is answered quickly (a refusal or a JPEG), the process's RSS
 comes back to within 10 % of its baseline, and another session's video stream keeps being
-sampled throughout.
+sampled throughout. The requesters keep at most 32 MiB of uploads in flight: nats-server cuts
+a subscriber that falls more than max_pending (64 MiB) behind as a slow consumer, whatever it
+does with what it has read, and a starved process on a busy machine does fall behind. What
+happens then is the second test: only the sampler's stills connection is cut, and it comes back;
+video sampling goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import signal
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +30,8 @@ import numpy as np
 import pytest
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+from nats.errors import NoRespondersError
+from prometheus_client.parser import text_string_to_metric_families
 
 from livebus import bus, headers, procs, subjects
 from livebus.testing.nats import running_nats
@@ -32,6 +41,7 @@ pytestmark = pytest.mark.slow
 
 FPS = 12
 BURST = 800
+IN_FLIGHT_BYTES = 32 << 20  # half of nats-server's default max_pending per connection
 
 
 def _png(side: int) -> bytes:
@@ -45,10 +55,21 @@ def _png(side: int) -> bytes:
 class Sampler:
     nats_url: str
     proc: procs.Proc
+    health_port: int
 
     def rss_kb(self) -> int:
         with open(f"/proc/{self.proc.pid}/status") as f:
             return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+    def nats_events(self) -> dict[tuple[str, str], float]:
+        """livebus_nats_events_total by (connection, event), from the sampler's /metrics."""
+        url = f"http://127.0.0.1:{self.health_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as r:
+            text = r.read().decode()
+        return {(s.labels["connection"], s.labels["event"]): s.value
+                for family in text_string_to_metric_families(text)
+                if family.name == "livebus_nats_events"
+                for s in family.samples if s.name == "livebus_nats_events_total"}
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +84,7 @@ def sampler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sampler]:
                        tmp / "sampler.log").start()
         try:
             procs.wait_http_ok(f"http://127.0.0.1:{port}/readyz", proc=p)
-            yield Sampler(url, p)
+            yield Sampler(url, p, port)
         finally:
             p.stop()
 
@@ -154,8 +175,14 @@ async def test_a_burst_of_png_bombs_is_answered_fast_and_leaves_no_growth(
         kinds = [(bomb if i % 4 else fits, ("f0", "f1", "f2", "")[i % 4 if i % 8 else 3])
                  for i in range(BURST)]
         burst_start = time.monotonic()
+        in_flight = asyncio.Semaphore(IN_FLIGHT_BYTES // len(bomb))
+
+        async def bounded(data: bytes, session: str) -> tuple[float, str]:
+            async with in_flight:
+                return await _ask(nc, data, session)
+
         with Peak(sampler) as peak:
-            answers = await asyncio.gather(*[_ask(nc, data, s) for data, s in kinds])
+            answers = await asyncio.gather(*[bounded(data, s) for data, s in kinds])
         burst_s = time.monotonic() - burst_start
         await asyncio.sleep(1.0)
         video.stop.set()
@@ -178,3 +205,52 @@ async def test_a_burst_of_png_bombs_is_answered_fast_and_leaves_no_growth(
     during = [t for t in video.arrivals if burst_start <= t <= burst_start + burst_s + 1.0]
     gaps = [b - a for a, b in itertools.pairwise([burst_start, *during])]
     assert during and max(gaps) < 1.5, ("the other session kept being sampled", gaps)
+
+
+async def test_a_flood_past_what_nats_buffers_cuts_only_the_stills_connection(
+        sampler: Sampler) -> None:
+    """The sampler stopped (as a starved process is) while 90 MB of stills arrive: nats-server
+    cuts its stills connection as a slow consumer. The video connection is not cut, so the other
+    session's frames are sampled again as soon as the process runs, and stills are answered again
+    once their connection is back (the requesters saw no responders or a timeout meanwhile)."""
+    bomb = _png(6000)
+    nc = await bus.connect(sampler.nats_url, "test-bridge-flood")
+    video = Video(await bus.connect(sampler.nats_url, "test-gateway-video-flood"))
+    await nc.subscribe(subjects.video_sampled(video.sid), cb=video.on_sampled)
+    await nc.flush()
+    player = asyncio.create_task(video.play())
+    name = "sampler-sampler-bombs"
+    before = sampler.nats_events()
+    try:
+        await asyncio.sleep(1.0)
+        assert video.arrivals, "the video session is sampled before the flood"
+        os.kill(sampler.proc.pid, signal.SIGSTOP)
+        try:
+            for _ in range((90 << 20) // len(bomb)):
+                await nc.publish(subjects.SAMPLER_STILL, bomb, reply=nc.new_inbox(),
+                                 headers={headers.MIME: "image/png"})
+            await nc.flush()
+            await asyncio.sleep(1.0)
+        finally:
+            os.kill(sampler.proc.pid, signal.SIGCONT)
+        resumed = time.monotonic()
+        deadline = resumed + 20
+        while True:
+            try:
+                _, outcome = await _ask(nc, bomb, "after-flood")
+                break
+            except (NoRespondersError, TimeoutError):
+                assert time.monotonic() < deadline, "the stills connection came back"
+                await asyncio.sleep(0.2)
+        assert outcome == "too_many_pixels"
+        while not any(t > resumed for t in video.arrivals):
+            assert time.monotonic() < deadline, "video sampling went on"
+            await asyncio.sleep(0.1)
+    finally:
+        video.stop.set()
+        await player
+        await nc.close()
+        await video.nc.close()
+    after = sampler.nats_events()
+    cut = {c for (c, e), v in after.items() if e == "disconnect" and v > before.get((c, e), 0)}
+    assert cut == {f"{name}-stills"}, cut

@@ -94,6 +94,10 @@ class Sampler:
         self.sessions: dict[str, Session] = {}
         self.nc: NATS | None = None          # frames in and out
         self.nc_members: NATS | None = None  # heartbeats never wait behind frames
+        # Uploaded stills on their own connection: a flood of them that falls more than the
+        # server's max_pending (64 MiB by default) behind gets this connection cut as a slow
+        # consumer, and that must not take the video streams' subscription with it.
+        self.nc_stills: NATS | None = None
         self.members: Membership | None = None
         self._sub: Subscription | None = None
         self._still_sub: Subscription | None = None
@@ -101,7 +105,7 @@ class Sampler:
         self._quiet_until: dict[str, float] = {}  # log kind -> monotonic time it may log again
 
     def ready(self) -> tuple[bool, str]:
-        if self.nc is None or not self.nc.is_connected:
+        if any(nc is None or not nc.is_connected for nc in (self.nc, self.nc_stills)):
             return False, "not connected to NATS"
         if self._gc is None:
             return False, "starting"  # not subscribed yet
@@ -112,6 +116,7 @@ class Sampler:
         name = f"sampler-{self.member_id}"
         self.nc_members = await bus.connect(self.s.nats_url, f"{name}-members")
         self.nc = await bus.connect(self.s.nats_url, f"{name}-video")
+        self.nc_stills = await bus.connect(self.s.nats_url, f"{name}-stills")
         self.members = Membership(self.nc_members, self.s.members_bucket, self.member_id,
                                   self.s.member_ttl_s, self.s.heartbeat_s, self._members_changed)
         await self.members.start()
@@ -121,10 +126,9 @@ class Sampler:
                                             pending_msgs_limit=4096,
                                             pending_bytes_limit=self.s.raw_pending_bytes)
         # Uploaded stills: any sampler may downsize one (no per-session state involved).
-        self._still_sub = await self.nc.subscribe(subjects.SAMPLER_STILL,
-                                                  queue=subjects.SAMPLER_QUEUE,
-                                                  cb=self._on_still, pending_msgs_limit=4096,
-                                                  pending_bytes_limit=self.s.raw_pending_bytes)
+        self._still_sub = await self.nc_stills.subscribe(
+            subjects.SAMPLER_STILL, queue=subjects.SAMPLER_QUEUE, cb=self._on_still,
+            pending_msgs_limit=4096, pending_bytes_limit=self.s.raw_pending_bytes)
         self._still_workers = [asyncio.create_task(self._still_worker())
                                for _ in range(self.s.still_concurrency)]
         self._gc = asyncio.create_task(self._collect())
@@ -143,7 +147,7 @@ class Sampler:
                               *(s.task for s in self.sessions.values()))
         self.sessions.clear()
         metrics.SESSIONS.set(0)
-        for nc in (self.nc, self.nc_members):
+        for nc in (self.nc, self.nc_stills, self.nc_members):
             if nc is not None and not nc.is_closed:
                 try:
                     await asyncio.wait_for(nc.drain(), 5)
@@ -330,10 +334,10 @@ class Sampler:
         await self._reply(job.msg, out.jpeg, {headers.MIME: "image/jpeg"})
 
     async def _reply(self, msg: Msg, data: bytes, hdrs: dict[str, str]) -> None:
-        assert self.nc is not None
+        assert self.nc_stills is not None
         if msg.reply:
             try:
-                await self.nc.publish(msg.reply, data, headers=hdrs)
+                await self.nc_stills.publish(msg.reply, data, headers=hdrs)
             except Exception as e:  # NATS away or a bad reply subject: the requester times out
                 if self._now_and_then("reply_failed"):
                     log.warning("still reply failed: %s", type(e).__name__)
