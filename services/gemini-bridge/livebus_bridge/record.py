@@ -2,7 +2,8 @@
 
 A save that fails (a stream electing a leader after its node died: seconds) is retried in the
 background until the latest state is stored, so a successor never works from a stale record
-for longer than NATS is unavailable. Callers wait (bounded) for their version to be stored.
+for longer than NATS is unavailable. Callers wait (bounded) for their version to be stored, or
+ask now (`request`) and wait later (`stored`).
 """
 
 from __future__ import annotations
@@ -31,14 +32,23 @@ class RecordKeeper:
         self._wake = asyncio.Event()
         self._stored = asyncio.Condition()
 
+    def request(self) -> int:
+        """Ask for the current state to be stored, without waiting; the version to wait for."""
+        self.version += 1
+        self._wake.set()
+        return self.version
+
+    async def stored(self, version: int, within_s: float) -> bool:
+        """Wait at most `within_s` until `version` (or a newer one) is stored."""
+        if self.saved < version and not self.stopped:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(within_s), self._stored:
+                    await self._stored.wait_for(lambda: self.saved >= version)
+        return self.saved >= version
+
     async def save(self, within_s: float = 0.5) -> None:
         """Ask for the current state to be stored; wait for it at most `within_s`."""
-        self.version += 1
-        want = self.version
-        self._wake.set()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(within_s), self._stored:
-                await self._stored.wait_for(lambda: self.saved >= want)
+        await self.stored(self.request(), within_s)
 
     async def run(self) -> None:
         wait = 0.05

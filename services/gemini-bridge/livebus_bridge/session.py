@@ -103,7 +103,7 @@ class UpstreamSession:
         self.up: UplinkReceiver | None = None  # once the last control seq sent is known
         self.conn = Connection(client, req.model, settings, self.conv)
         self.uplink = Uplink(self.conn, self.conv, self.shadow, self.timing, settings, nc_video,
-                             self._save_record)
+                             self.record)
         self.video = VideoSlot(self.conn, self.timing)
         self.tools: SessionTools      # built once the tools the session may use are known
         self.downlink: Downlink
@@ -331,8 +331,8 @@ class UpstreamSession:
             await asyncio.sleep(min(5.0, self.settings.idle_timeout_s))
 
     async def _save_record(self, within_s: float = 0.5) -> None:
-        """Bounded: while a stream elects a leader (seconds) the uplink must not wait on it;
-        the keeper goes on trying in the background."""
+        """Bounded: while a stream elects a leader (seconds) nothing must wait on it for long;
+        the keeper goes on trying in the background. (The uplink asks the keeper itself.)"""
         await self.record.save(within_s)
 
     async def _reply(self, reply: Msg, ok: bool, complete: dict[str, Any] | None = None,

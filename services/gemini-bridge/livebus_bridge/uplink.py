@@ -2,7 +2,8 @@
 
 Audio goes out as soon as a connection is ready. Control events go in order with it, except
 that an uploaded image must first be downsized: such an event, and every control event after it
-until the still lane is empty, waits there (in order) while audio keeps flowing.
+until the still lane is empty, waits there (in order) while audio keeps flowing. Audio never
+waits for the session record's save either: only the next control event does.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from google.genai import types
@@ -24,6 +24,7 @@ from livebus.v1 import bus_pb2
 
 from . import metrics, timing
 from .connection import Connection
+from .record import RecordKeeper
 from .sdkws import Upstream
 from .settings import BridgeSettings
 from .shadow import ShadowRecorder
@@ -116,16 +117,19 @@ class UplinkBuffer:
 
 
 class Uplink:
+    ctl_save_wait_s = 0.5  # the most a control event waits for the previous one's save
+
     def __init__(self, conn: Connection, conv: Conversation, shadow: ShadowRecorder,
                  clock: timing.SessionTiming, settings: BridgeSettings, nc_video: NATS,
-                 save_record: Callable[[], Awaitable[None]]) -> None:
+                 record: RecordKeeper) -> None:
         self.conn = conn
         self.conv = conv
         self.shadow = shadow
         self.timing = clock
         self.settings = settings
         self.nc_video = nc_video
-        self.save_record = save_record
+        self.record = record
+        self._ctl_saved = 0  # the record version holding the last control event sent
         self.buffer = UplinkBuffer(int(settings.uplink_buffer_s * PCM_BYTES_PER_SECOND),
                                    settings.uplink_control_buffer_bytes)
         self.stills = StillLane(StillLimits(
@@ -217,10 +221,18 @@ class Uplink:
     async def _send_control(self, up: Upstream, item: Control) -> None:
         if item.seq and item.seq <= self.conv.ctl_sent:
             return  # a predecessor sent it before it died
+        # A successor resends every control event the record does not count as sent. The
+        # record is saved in the background, so audio goes on at once (audio is never resent:
+        # the record says nothing about it), but the next control event waits until the
+        # previous one is stored. Whenever this bridge dies, the record therefore lacks at
+        # most the last control event sent, which the successor sends again (as a death
+        # between a send and its save always meant), never an earlier one behind a later one.
+        # Bounded: past it (JetStream electing a leader) the event goes, the save goes on.
+        await self.record.stored(self._ctl_saved, self.ctl_save_wait_s)
         await self._send_event(up, item)
         if item.seq:
             self.conv.ctl_sent = item.seq
-            await self.save_record()  # before the next one: a successor must know
+            self._ctl_saved = self.record.request()
 
     async def _send_event(self, up: Upstream, item: Control) -> None:
         live, ev = up.session, item.event

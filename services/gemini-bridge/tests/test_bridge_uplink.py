@@ -1,8 +1,12 @@
-"""The uplink buffer: bounded audio, control never dropped, client order kept."""
+"""The uplink buffer: bounded audio, control never dropped, client order kept. The sender:
+audio never waits for the session record's save, the next control event does."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+
+from bridge_fakes import FakeKV, FakeSocket, attach, upstream_session
 
 from livebus import b64
 from livebus.v1 import bus_pb2
@@ -59,3 +63,68 @@ def test_uploads_piling_up_become_notes_oldest_first_control_order_kept() -> Non
     while buf.items:
         buf.pop()
     assert buf.control_bytes == 0 and buf.audio_bytes == 0
+
+
+class SlowKV(FakeKV):
+    """A record store whose puts wait until `open` is set (JetStream electing a leader)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open = asyncio.Event()
+        self.waiting = 0
+
+    async def put(self, key: str, value: bytes) -> int:
+        self.waiting += 1
+        await self.open.wait()
+        self.waiting -= 1
+        return await super().put(key, value)
+
+    def ctl_sent(self) -> int:
+        return int(json.loads(self.data["s1"])["ctl_sent"]) if "s1" in self.data else 0
+
+
+async def until(cond: object, timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not cond():  # type: ignore[operator]
+            await asyncio.sleep(0.005)
+
+
+async def test_audio_does_not_wait_for_the_record_save_the_next_control_event_does() -> None:
+    session, _, _ = await upstream_session()
+    kv = SlowKV()
+    session.store.records = kv  # type: ignore[assignment]
+    session.uplink.ctl_save_wait_s = 60.0  # only the save's completion may release it
+    stored_at_send: dict[str, int] = {}  # what the record said as each text went upstream
+
+    async def on_send(message: str) -> None:
+        body = json.loads(message).get("realtime_input", {})
+        if "text" in body:
+            stored_at_send[body["text"]] = kv.ctl_sent()
+
+    sock = FakeSocket(on_send)
+    attach(session, sock)
+    pcm = b"\x01\x00" * 320
+    session.uplink.put(bus_pb2.ClientEvent(seq=1, text="first"))
+    for _ in range(5):
+        session.uplink.put(pcm)
+    session.uplink.put(bus_pb2.ClientEvent(seq=2, text="second"))
+    session.uplink.put(pcm)
+    tasks = [asyncio.create_task(session.record.run()),
+             asyncio.create_task(session.uplink.run())]
+    try:
+        await until(lambda: len(sock.sent) >= 6)
+        # The audio went while the first event's save was still not stored...
+        assert sock.kinds() == ["realtime_input.text"] + ["realtime_input.audio"] * 5
+        assert kv.waiting == 1 and session.record.saved == 0
+        await asyncio.sleep(0.2)
+        # ...the second event (and the audio after it, in client order) waits for that save.
+        assert len(sock.sent) == 6 and session.conv.ctl_sent == 1
+        kv.open.set()
+        await until(lambda: len(sock.sent) == 8)
+        assert sock.kinds()[6:] == ["realtime_input.text", "realtime_input.audio"]
+        assert stored_at_send == {"first": 0, "second": 1}
+        await until(lambda: kv.ctl_sent() == 2)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
