@@ -40,3 +40,31 @@ async def test_failed_saves_are_retried_until_the_latest_state_is_stored() -> No
         assert store.saved[-1] == {"ctl_sent": 2}
     finally:
         task.cancel()
+
+
+class GatedStore:
+    def __init__(self) -> None:
+        self.open = asyncio.Event()
+        self.saved: list[dict[str, Any]] = []
+
+    async def save(self, session_id: str, **fields: Any) -> None:
+        await self.open.wait()
+        self.saved.append(fields)
+
+
+async def test_a_requested_save_is_stored_without_the_caller_waiting() -> None:
+    store = GatedStore()
+    state = {"ctl_sent": 1}
+    keeper = RecordKeeper(store, "s", lambda: dict(state))  # type: ignore[arg-type]
+    task = asyncio.create_task(keeper.run())
+    try:
+        version = keeper.request()  # returns at once
+        assert not await keeper.stored(version, within_s=0.05)  # the store is slow
+        store.open.set()
+        assert await keeper.stored(version, within_s=5.0)
+        assert store.saved == [{"ctl_sent": 1}]
+        keeper.stopped = True  # nothing will be stored again: nobody waits for it
+        async with asyncio.timeout(5):
+            assert not await keeper.stored(keeper.request(), within_s=60.0)
+    finally:
+        task.cancel()
