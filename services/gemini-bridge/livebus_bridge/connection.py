@@ -85,19 +85,25 @@ class Connection:
         if up is self.current:
             self.ready.clear()
 
+    def switch_due(self) -> None:
+        """The current connection is to be replaced: hold the uplink from now on, since what
+        would still go to it may never be answered (it is closed before the next one opens)."""
+        self.ready.clear()
+        self.handoff.set()
+
     def go_away(self, time_left_s: float) -> None:
         """Switch at the next turn boundary, or a margin before the deadline at the latest."""
         margin = min(self.settings.goaway_margin_s, time_left_s * 0.25)
         self.goaway_deadline = time.monotonic() + max(0.0, time_left_s - margin)
         log.info("goAway: %.1f s left; switching at the next turn boundary", time_left_s)
         self._goaway_timer = asyncio.get_running_loop().call_later(
-            max(0.0, self.goaway_deadline - time.monotonic()), self.handoff.set)
+            max(0.0, self.goaway_deadline - time.monotonic()), self.switch_due)
         if not self.conv.in_turn:
-            self.handoff.set()
+            self.switch_due()
 
     def turn_ended(self) -> None:
         if self.goaway_deadline is not None:
-            self.handoff.set()
+            self.switch_due()
 
 
 async def switch(conn: Connection, cause: str, why: bus_pb2.Close, shadow: ShadowRecorder,

@@ -218,7 +218,7 @@ class Downlink:
                         conv.prompt_tokens, now)
             metrics.CONTEXT_LOSS.inc()
             conv.context_lost = True
-            self.conn.handoff.set()
+            self.conn.switch_due()
         conv.resumed_check = False
         conv.prompt_tokens = now
 
