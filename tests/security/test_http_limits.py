@@ -3,7 +3,8 @@
 Ten unauthenticated requests with 16 MiB of headers each get a 400 (or a closed connection)
 quickly and leave the gateway's memory within 10 % of its baseline; more than max_headers
 header lines get 431; a connection that sends nothing is dropped after handshake_timeout_s;
-past max_connections a new connection is dropped at once while open sessions keep talking.
+past max_connections a new connection is dropped at once while open sessions keep talking;
+a request body that does not arrive within request_timeout_s gets 408.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from .gatewayclient import Live, open_live, rss_kib, turn_text
 
 MAX_CONNECTIONS = 40
 HANDSHAKE_S = 3.0
+REQUEST_S = 2.0
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env = {"LIVEBUS_GATEWAY_MAX_CONNECTIONS": str(MAX_CONNECTIONS),
-           "LIVEBUS_GATEWAY_HANDSHAKE_TIMEOUT_S": str(HANDSHAKE_S)}
+           "LIVEBUS_GATEWAY_HANDSHAKE_TIMEOUT_S": str(HANDSHAKE_S),
+           "LIVEBUS_GATEWAY_REQUEST_TIMEOUT_S": str(REQUEST_S)}
     with running_stack(tmp_path_factory.mktemp("http"), extra_env=env) as s:
         yield s
 
@@ -83,6 +86,16 @@ async def test_a_silent_connection_is_dropped(stack: Stack) -> None:
     finally:
         writer.close()
     assert HANDSHAKE_S - 0.5 < time.monotonic() - started < HANDSHAKE_S + 7
+
+
+async def test_a_body_that_never_comes_gets_408(stack: Stack) -> None:
+    """Headers with a server key promise 1000 bytes of body; 10 arrive, then nothing."""
+    request = (b"POST /v1alpha/auth_tokens HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               b"x-goog-api-key: " + stack.api_key.encode() + b"\r\n"
+               b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"uses\": 1")
+    line, took = await status_of(stack, request)
+    assert line.startswith("HTTP/1.1 408"), line
+    assert REQUEST_S - 0.5 < took < REQUEST_S + 5
 
 
 async def test_connections_past_the_cap_are_dropped_sessions_go_on(stack: Stack) -> None:

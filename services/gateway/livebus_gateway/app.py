@@ -83,14 +83,25 @@ def _google_error(status: int, message: str, code: str) -> JSONResponse:
                         status_code=status)
 
 
-async def _json_body(request: Request, limit: int, empty: Any = None) -> Any:
-    """The request's JSON, at most `limit` bytes (`empty` for no body, when given); ValueError
-    for anything else."""
+class SlowBody(Exception):
+    """The request's body did not arrive within the request timeout."""
+
+
+_SLOW_BODY = ("request body not received in time", "DEADLINE_EXCEEDED")
+
+
+async def _json_body(request: Request, limit: int, within_s: float, empty: Any = None) -> Any:
+    """The request's JSON, at most `limit` bytes within `within_s` (`empty` for no body, when
+    given); SlowBody past the time, ValueError for anything else."""
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise ValueError(f"body larger than {limit} bytes")
+    try:
+        async with asyncio.timeout(within_s):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > limit:
+                    raise ValueError(f"body larger than {limit} bytes")
+    except TimeoutError:
+        raise SlowBody from None
     if not body and empty is not None:
         return empty
     try:
@@ -147,7 +158,9 @@ def _token_routes(app: FastAPI, state: GatewayState) -> None:
             return _google_error(401, "a server API key is required to create tokens",
                                  "UNAUTHENTICATED")
         try:
-            body = await _json_body(request, MAX_TOKEN_REQUEST_BYTES)
+            body = await _json_body(request, MAX_TOKEN_REQUEST_BYTES, settings.request_timeout_s)
+        except SlowBody:
+            return _google_error(408, *_SLOW_BODY)
         except ValueError:
             return _google_error(400, "body must be JSON", "INVALID_ARGUMENT")
         if not isinstance(body, dict):
@@ -178,7 +191,10 @@ def _token_routes(app: FastAPI, state: GatewayState) -> None:
                                  "PERMISSION_DENIED")
         user = "page:" + secrets.token_hex(8)
         try:
-            body = await _json_body(request, MAX_DEV_TOKEN_REQUEST_BYTES, empty={})
+            body = await _json_body(request, MAX_DEV_TOKEN_REQUEST_BYTES,
+                                    settings.request_timeout_s, empty={})
+        except SlowBody:
+            return _google_error(408, *_SLOW_BODY)
         except ValueError:
             body = None
         handle = body.get("resume") if isinstance(body, dict) else None

@@ -80,6 +80,7 @@ class GatewaySettings(ServiceSettings):
     max_headers: int = 100             # header lines (431 past it)
     handshake_timeout_s: float = 10.0  # a connection must send its request headers by then
     idle_timeout_s: float = 5.0        # an idle keep-alive HTTP connection is closed after it
+    request_timeout_s: float = 10.0    # a request's body must arrive by then (408 past it)
 
     def server_keys(self) -> list[str]:
         keys = list(self.api_keys)
