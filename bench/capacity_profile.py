@@ -24,7 +24,7 @@ from capacity import livebus
 from capacity_report import by_group
 from capacity_run import Upstream, run_step
 
-from livebus import procs, tls
+from livebus_dev import devca, procs
 
 OWN = ("livebus_gateway", "livebus_bridge", "livebus_sampler", "livebus/")
 
@@ -69,7 +69,7 @@ def main(a: argparse.Namespace) -> int:
     os.sched_setaffinity(0, {cpus[0]})
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
-        certs = tls.ensure_dev_certs(tmp / "certs")
+        certs = devca.ensure_dev_certs(tmp / "certs")
         up = Upstream(procs.free_port(), procs.free_port(), certs.cert, certs.key)
         try:
             with livebus(tmp, up, certs.ca, {cpus[1]}, a.sessions, a.bridges) as target:

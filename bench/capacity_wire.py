@@ -19,7 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from livebus.testing.audio import chunks, silence, speech_like
+from livebus_dev.testing.audio import chunks, silence, speech_like
 
 STAMP = struct.Struct("<dHH")
 STAMP_CHARS = 16  # base64 of STAMP.size == 12 bytes, no padding

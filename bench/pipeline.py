@@ -32,11 +32,11 @@ import numpy as np
 from google import genai
 from google.genai import types
 
-from livebus.devstack import Stack
-from livebus.testing.audio import chunks, silence, speech_like
-from livebus.testing.emulator import control, sessions
-from livebus.testing.observe import Samples, histogram, merged, scrape
-from livebus.testing.stack import MODEL, emulator_client, gateway_client, running_stack
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.audio import chunks, silence, speech_like
+from livebus_dev.testing.emulator import control, sessions
+from livebus_dev.testing.observe import Samples, histogram, merged, scrape
+from livebus_dev.testing.stack import MODEL, emulator_client, gateway_client, running_stack
 
 SILENCE_MS = 300
 CONFIG = types.LiveConnectConfig(

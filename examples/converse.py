@@ -20,7 +20,7 @@ from google import genai
 from google.genai import types
 from google.genai.client import AsyncClient
 
-from livebus.testing.audio import chunks, silence, speech_like
+from livebus_dev.testing.audio import chunks, silence, speech_like
 
 MODEL = "models/gemini-live-2.5-flash-preview"
 CONFIG = types.LiveConnectConfig(

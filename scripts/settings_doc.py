@@ -12,8 +12,8 @@ from pathlib import Path
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings
 
-from livebus.devstack import DevStackSettings
 from livebus_bridge.settings import BridgeSettings, UpstreamSettings
+from livebus_dev.devstack import DevStackSettings
 from livebus_emulator.settings import EmulatorSettings
 from livebus_gateway.settings import GatewaySettings
 from livebus_sampler.settings import SamplerSettings
@@ -26,7 +26,7 @@ SERVICES: list[tuple[str, type[BaseSettings]]] = [
     ("frame-sampler", SamplerSettings),
     ("tools", ToolsSettings),
     ("gemini-emulator", EmulatorSettings),
-    ("make run (`livebus.devstack`)", DevStackSettings),
+    ("make run (`livebus_dev.devstack`)", DevStackSettings),
 ]
 
 HEAD = """# Configuration

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from livebus.devstack import Stack
-from livebus.testing.stack import running_stack
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.stack import running_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples"))

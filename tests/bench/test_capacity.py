@@ -17,14 +17,14 @@ sys.path.insert(0, str(BENCH))
 import capacity  # noqa: E402
 from capacity_run import Step, Upstream, run_step  # noqa: E402
 
-from livebus import procs, tls  # noqa: E402
+from livebus_dev import devca, procs  # noqa: E402
 
 N, SECONDS, WARMUP = 2, 1.5, 0.5
 
 
 @pytest.fixture(scope="module")
 def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Upstream, Path]]:
-    certs = tls.ensure_dev_certs(tmp_path_factory.mktemp("capacity") / "certs")
+    certs = devca.ensure_dev_certs(tmp_path_factory.mktemp("capacity") / "certs")
     up = Upstream(procs.free_port(), procs.free_port(), certs.cert, certs.key)
     try:
         yield up, certs.ca

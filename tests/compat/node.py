@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from livebus.devstack import Stack
-from livebus.testing.stack import MODEL
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.stack import MODEL
 
 HERE = Path(__file__).resolve().parent
 SDK = "@google/genai"

@@ -16,9 +16,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from livebus.devstack import Stack
-from livebus.testing.audio import silence, speech_like
-from livebus.testing.emulator import sessions
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.audio import silence, speech_like
+from livebus_dev.testing.emulator import sessions
 
 from .node import HERE, SDK, Run, pinned_version, run_script
 

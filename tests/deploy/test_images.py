@@ -10,19 +10,23 @@ By default only gemini-bridge runs (about 30 s); LIVEBUS_TEST_IMAGES=all runs ev
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import shlex
 import shutil
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from livebus import procs, tls
+from livebus import tls
+from livebus_dev import devca, procs
 
 from .manifests import ROOT, SERVICES, Container, containers, dockerfile, overlay
 
@@ -101,7 +105,7 @@ def test_image_entry_point_starts_the_service(service: str, nats_url: str,
                                               tmp_path: Path) -> None:
     bin_dir = install_like_dockerfile(service, tmp_path)
     (c,) = [c for c in containers(overlay("dev")) if c.service == service]
-    certs = tls.ensure_dev_certs(tmp_path / "certs")
+    certs = devca.ensure_dev_certs(tmp_path / "certs")
     secrets = tmp_path / "secrets"
     secrets.mkdir()
     files = {"tls.crt": certs.cert, "tls.key": certs.key, "ca.crt": certs.ca,
@@ -135,6 +139,7 @@ def test_image_entry_point_starts_the_service(service: str, nats_url: str,
             assert r.status == 200
         # The image holds nothing of the repository: the module comes from the fresh venv.
         assert_module_from(bin_dir, entry[2])
+        assert_no_harness_installed(bin_dir)
         started = time.monotonic()
         assert proc.stop(timeout=15) == 0
         assert time.monotonic() - started < c.grace_seconds()
@@ -151,3 +156,79 @@ def assert_module_from(bin_dir: Path, module: str) -> None:
                        capture_output=True, text=True, timeout=30, cwd="/")
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().startswith(str(bin_dir.parent)), r.stdout
+
+
+# --- no dev harness in any image -------------------------------------------------------------
+
+HARNESS_IMPORTS = ("livebus_dev", "livebus.devstack", "livebus.testing", "livebus.procs")
+HARNESS_FILES = ("devstack.py", "procs.py", "supervisor.py", "devca.py", "testing")
+
+
+def pip_installs(run: str) -> list[tuple[str, list[str]]]:
+    """(local path, extras) for each `pip install ./path[extra]` argument of a RUN line."""
+    words = shlex.split(run)
+    if "pip" not in Path(words[0]).name or "install" not in words:
+        return []
+    out = []
+    for w in words[words.index("install") + 1:]:
+        if w.startswith("./"):
+            path, _, extras = w[2:].partition("[")
+            out.append((path.rstrip("/"), [e for e in extras.rstrip("]").split(",") if e]))
+    return out
+
+
+def top_level_imports(source: Path) -> set[str]:
+    """Modules a file imports when it is imported (not inside functions)."""
+    tree = ast.parse(source.read_text())
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+    return names
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_image_installs_no_dev_harness(service: str) -> None:
+    """What the Dockerfile copies and installs holds no dev stack, process helpers, test
+    fixtures or dev CA (those are libs/livebus-dev, for the venv of `make` only)."""
+    builder = dockerfile(service)[0]
+    copied = [s for sources, _ in builder.copies for s in sources]
+    assert not [s for s in copied if "livebus-dev" in s or "livebus_dev" in s]
+    installs = [i for run in builder.runs for i in pip_installs(run)]
+    assert {p for p, _ in installs} == {"libs/livebus", f"services/{service}"}
+    for path, extras in installs:
+        project = tomllib.loads((ROOT / path / "pyproject.toml").read_text())["project"]
+        deps = [*project["dependencies"],
+                *(d for e in extras for d in project.get("optional-dependencies", {})[e])]
+        names = {re.split(r"[\[=<>~! ;]", d, maxsplit=1)[0].lower() for d in deps}
+        assert "livebus-dev" not in names, f"{path} depends on livebus-dev"
+        for py in (ROOT / path).rglob("*.py"):
+            rel = py.relative_to(ROOT / path)
+            if rel.parts[0] in ("tests", "build"):
+                continue
+            assert not set(rel.parts) & set(HARNESS_FILES), f"{path}/{rel} is dev harness"
+            bad = [m for m in top_level_imports(py) if m.startswith(HARNESS_IMPORTS)]
+            assert not bad, f"{path}/{rel} imports {bad}"
+
+
+def test_the_harness_check_sees_the_dev_package() -> None:
+    """The check above can fail: the dev package itself is what it looks for."""
+    dev = ROOT / "libs" / "livebus-dev" / "livebus_dev"
+    assert {p.name for p in dev.iterdir()} >= set(HARNESS_FILES)
+    assert any(m.startswith(HARNESS_IMPORTS) for m in top_level_imports(dev / "testing"
+                                                                          / "stack.py"))
+    assert pip_installs('/opt/venv/bin/pip install -c c.txt "./libs/livebus[fast]" ./x') == [
+        ("libs/livebus", ["fast"]), ("x", [])]
+
+
+def assert_no_harness_installed(bin_dir: Path) -> None:
+    probe = ("import importlib.util as u, sys\n"
+             f"for m in {HARNESS_IMPORTS!r}:\n"
+             "    try:\n        found = u.find_spec(m)\n    except ModuleNotFoundError:\n"
+             "        found = None\n    print(m, found is not None)\n")
+    r = subprocess.run([str(bin_dir / "python"), "-c", probe], capture_output=True, text=True,
+                       timeout=30, cwd="/")
+    assert r.returncode == 0, r.stderr
+    assert "True" not in r.stdout, f"dev harness installed in the image's venv:\n{r.stdout}"

@@ -11,7 +11,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from livebus import procs
+from livebus_dev import procs
 
 from .manifests import KUSTOMIZATIONS, ROOT, containers, find, overlay, render
 

@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from livebus import tls
-from livebus.devstack import Stack
-from livebus.testing.stack import running_stack
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.stack import running_stack
 
 from .media import write_wav, write_y4m
 

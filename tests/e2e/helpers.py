@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.sync_api import Page
 
-from livebus.devstack import Stack
+from livebus_dev.devstack import Stack
 
 
 def open_page(page: Page, stack: Stack, **query: str) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from livebus.testing.audio import silence, speech_like
+from livebus_dev.testing.audio import silence, speech_like
 
 RATE = 16000
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 
-from livebus.devstack import Stack
+from livebus_dev.devstack import Stack
 
 from .conftest import Emulator
 from .helpers import open_page, wait_js, wait_live

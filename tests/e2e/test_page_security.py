@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Request, expect
 
-from livebus.devstack import Stack
+from livebus_dev.devstack import Stack
 from livebus_gateway import pageheaders
 
 from .conftest import RECORD_CSP, csp_violations

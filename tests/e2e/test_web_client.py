@@ -12,7 +12,7 @@ import time
 import pytest
 from playwright.sync_api import Page, Route, WebSocketRoute, expect
 
-from livebus.devstack import Stack
+from livebus_dev.devstack import Stack
 
 from .conftest import ARTIFACTS, SPEECH_S, Emulator
 from .helpers import open_page, png, stats, wait_js, wait_live

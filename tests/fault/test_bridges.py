@@ -15,9 +15,9 @@ from google.genai import types
 from google.genai.live import AsyncSession
 
 from livebus import shadowlog, subjects
-from livebus.devstack import Stack
-from livebus.procs import Proc
-from livebus.testing.stack import MODEL, gateway_client, running_stack
+from livebus_dev.devstack import Stack
+from livebus_dev.procs import Proc
+from livebus_dev.testing.stack import MODEL, gateway_client, running_stack
 
 
 @pytest.fixture(scope="module")

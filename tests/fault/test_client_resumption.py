@@ -13,9 +13,9 @@ from google.genai import errors, types
 from google.genai.live import AsyncSession
 
 from livebus import tls
-from livebus.devstack import Stack
-from livebus.testing.emulator import sessions
-from livebus.testing.stack import MODEL, gateway_client, running_stack
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.emulator import sessions
+from livebus_dev.testing.stack import MODEL, gateway_client, running_stack
 
 RESUMABLE = CONFIG.model_copy(update={"session_resumption": types.SessionResumptionConfig()})
 

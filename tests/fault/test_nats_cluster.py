@@ -29,9 +29,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import ConnectionClosed
 
 from livebus import closecodes, shadowlog, subjects, tls
-from livebus.devstack import Stack
-from livebus.testing.cluster import Cluster, running_cluster
-from livebus.testing.stack import MODEL, gateway_client, running_stack
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.cluster import Cluster, running_cluster
+from livebus_dev.testing.stack import MODEL, gateway_client, running_stack
 
 PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 SETUP = json.dumps({"setup": {"model": MODEL}})

@@ -9,10 +9,10 @@ import pytest
 from converse import CONFIG, read_turn
 from google.genai import types
 
-from livebus import procs
-from livebus.devstack import Stack
-from livebus.procs import Proc
-from livebus.testing.stack import MODEL, gateway_client, running_stack
+from livebus_dev import procs
+from livebus_dev.devstack import Stack
+from livebus_dev.procs import Proc
+from livebus_dev.testing.stack import MODEL, gateway_client, running_stack
 
 
 @pytest.fixture(scope="module")

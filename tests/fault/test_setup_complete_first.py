@@ -13,8 +13,8 @@ from converse import CONFIG, read_turn
 from google.genai import types
 from google.genai.live import AsyncSession
 
-from livebus.devstack import Stack
-from livebus.testing.stack import MODEL, gateway_client, running_stack
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.stack import MODEL, gateway_client, running_stack
 
 RESUMABLE = CONFIG.model_copy(update={"session_resumption": types.SessionResumptionConfig()})
 RESUMPTIONS = 30

@@ -1,6 +1,6 @@
 """`make run` supervises: a process that exits is restarted with backoff and the event is printed.
 
-The whole-stack test starts the stack exactly as `make run` does (`python -m livebus.devstack`
+The whole-stack test starts the stack exactly as `make run` does (`python -m livebus_dev`
 with BRIDGES=2, ports from LIVEBUS_DEV_*), holds a conversation through the gateway with the
 google-genai SDK and SIGKILLs the bridge holding it three times in a row. The other tests drive
 the Supervisor itself with real short-lived processes and a clock they set.
@@ -26,18 +26,19 @@ from converse import CONFIG, read_turn
 from google.genai import types
 from google.genai.live import AsyncSession
 
-from livebus import procs, subjects
-from livebus.devstack import DevStackSettings, Stack
-from livebus.procs import Proc
-from livebus.supervisor import CrashLoop, Policy, Supervisor
-from livebus.testing.stack import MODEL, attach, dev_env, free_ports, gateway_client
+from livebus import subjects
+from livebus_dev import procs
+from livebus_dev.devstack import DevStackSettings, Stack
+from livebus_dev.procs import Proc
+from livebus_dev.supervisor import CrashLoop, Policy, Supervisor
+from livebus_dev.testing.stack import MODEL, attach, dev_env, free_ports, gateway_client
 
 RESTART = re.compile(r"^(\S+) exited \((.+?)\); restarted in (\S+) s$", re.M)
 
 
 @dataclass
 class DevRun:
-    """`python -m livebus.devstack` as a child process, its output in a file."""
+    """`python -m livebus_dev.devstack` as a child process, its output in a file."""
 
     popen: subprocess.Popen[bytes]
     out: Path
@@ -64,7 +65,7 @@ def make_run(tmp: Path, bridges: int) -> Iterator[DevRun]:
     env = {**os.environ, **dev_env(cfg), "BRIDGES": str(bridges), "PYTHONUNBUFFERED": "1"}
     out = tmp / "make-run.out"
     with out.open("wb") as f:
-        popen = subprocess.Popen([sys.executable, "-m", "livebus.devstack"], env=env, stdout=f,
+        popen = subprocess.Popen([sys.executable, "-m", "livebus_dev"], env=env, stdout=f,
                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                  start_new_session=True)
     run = DevRun(popen, out, cfg)

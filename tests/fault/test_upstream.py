@@ -11,10 +11,10 @@ from converse import CONFIG, Turn, read_turn
 from google.genai import types
 from google.genai.live import AsyncSession
 
-from livebus.devstack import Stack
-from livebus.testing.audio import chunks, silence, speech_like
-from livebus.testing.emulator import control, sessions
-from livebus.testing.stack import MODEL, gateway_client, running_stack
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.audio import chunks, silence, speech_like
+from livebus_dev.testing.emulator import control, sessions
+from livebus_dev.testing.stack import MODEL, gateway_client, running_stack
 
 
 @pytest.fixture(scope="module")

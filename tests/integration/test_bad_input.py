@@ -15,8 +15,8 @@ import websockets
 from converse import conversation, mint_token
 
 from livebus import closecodes, tls
-from livebus.devstack import Stack
-from livebus.testing.stack import MODEL, gateway_client
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.stack import MODEL, gateway_client
 
 PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 SETUP = json.dumps({"setup": {"model": MODEL}})

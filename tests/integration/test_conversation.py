@@ -8,9 +8,9 @@ import pytest
 from converse import Conversation, conversation, mint_token
 from google.genai import errors, types
 
-from livebus.devstack import Stack
-from livebus.testing.emulator import sessions
-from livebus.testing.stack import emulator_client, gateway_client
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.emulator import sessions
+from livebus_dev.testing.stack import emulator_client, gateway_client
 
 
 def check(result: Conversation) -> None:
@@ -71,7 +71,7 @@ async def test_clean_close_ends_upstream_session(stack: Stack) -> None:
     # After the client leaves, the emulator no longer holds a live connection for it.
     import asyncio
 
-    from livebus.testing.emulator import control
+    from livebus_dev.testing.emulator import control
     for _ in range(50):
         async with control(stack) as c:
             live = (await c.get("/control/connections")).json()

@@ -13,8 +13,8 @@ import pytest
 import websockets
 
 from livebus import b64, tls
-from livebus.devstack import Stack
-from livebus.testing.stack import MODEL
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.stack import MODEL
 
 from .upstream_tap import Tap, tapped_stack
 

@@ -14,10 +14,10 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from livebus import b64, models, tls
-from livebus.devstack import Stack
-from livebus.testing import audio
-from livebus.testing.emulator import sessions
-from livebus.testing.observe import merged, scrape
+from livebus_dev.devstack import Stack
+from livebus_dev.testing import audio
+from livebus_dev.testing.emulator import sessions
+from livebus_dev.testing.observe import merged, scrape
 
 PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 TOOLS = [{"functionDeclarations": [{"name": "open_door", "description": "Open the door"}]}]

@@ -12,8 +12,8 @@ import websockets
 from converse import conversation
 
 from livebus import tls
-from livebus.devstack import Stack
-from livebus.testing.stack import MODEL, gateway_client, running_stack
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.stack import MODEL, gateway_client, running_stack
 
 PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 

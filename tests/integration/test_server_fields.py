@@ -13,9 +13,9 @@ import pytest
 import websockets
 
 from livebus import b64, tls
-from livebus.devstack import Stack
-from livebus.testing import audio
-from livebus.testing.stack import MODEL, gateway_client
+from livebus_dev.devstack import Stack
+from livebus_dev.testing import audio
+from livebus_dev.testing.stack import MODEL, gateway_client
 
 from .upstream_tap import Tap, tapped_stack
 

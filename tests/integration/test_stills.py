@@ -8,9 +8,9 @@ from converse import read_turn
 from google.genai import types
 
 from livebus import b64
-from livebus.devstack import Stack
-from livebus.testing.emulator import sessions
-from livebus.testing.stack import MODEL, gateway_client
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.emulator import sessions
+from livebus_dev.testing.stack import MODEL, gateway_client
 
 
 def photo(width: int, height: int) -> bytes:

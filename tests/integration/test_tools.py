@@ -12,9 +12,9 @@ from converse import read_turn
 from google.genai import types
 from google.genai.live import AsyncSession
 
-from livebus.devstack import Stack
-from livebus.testing.emulator import control
-from livebus.testing.stack import MODEL, gateway_client, running_stack
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.emulator import control
+from livebus_dev.testing.stack import MODEL, gateway_client, running_stack
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TEXT_ONLY = types.LiveConnectConfig(response_modalities=[types.Modality.AUDIO],

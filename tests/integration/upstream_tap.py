@@ -19,15 +19,16 @@ from typing import Any
 import websockets
 from websockets.asyncio.server import ServerConnection
 
-from livebus import procs, tls
-from livebus.devstack import Stack
-from livebus.testing.stack import running_stack
+from livebus import tls
+from livebus_dev import devca, procs
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.stack import running_stack
 
 Rewrite = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class Tap:
-    def __init__(self, port: int, certs: tls.DevCerts) -> None:
+    def __init__(self, port: int, certs: devca.DevCerts) -> None:
         self.port = port
         self.certs = certs
         self.target = ""                       # the emulator's https URL
@@ -55,7 +56,7 @@ class Tap:
 
     async def _serve(self) -> None:
         self._stop = asyncio.Event()
-        ctx = tls.server_context(self.certs.cert, self.certs.key)
+        ctx = devca.server_context(self.certs.cert, self.certs.key)
         async with websockets.serve(self._relay, "127.0.0.1", self.port, ssl=ctx,
                                     max_size=None):
             self._ready.set()
@@ -113,7 +114,7 @@ class Tap:
 @contextlib.contextmanager
 def tapped_stack(tmp: Path, **overrides: Any) -> Iterator[tuple[Stack, Tap]]:
     d = tmp / "livebus"
-    certs = tls.ensure_dev_certs(d)
+    certs = devca.ensure_dev_certs(d)
     tap = Tap(procs.free_port(), certs)
     tap.start()
     env = {**overrides.pop("extra_env", {}),

@@ -17,10 +17,10 @@ from google.genai import errors, types
 from google.genai.live import AsyncSession
 from websockets.exceptions import ConnectionClosed
 
-from livebus.devstack import Stack
-from livebus.testing.audio import chunks, silence, speech_like
-from livebus.testing.emulator import control
-from livebus.testing.stack import MODEL, gateway_client, running_stack
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.audio import chunks, silence, speech_like
+from livebus_dev.testing.emulator import control
+from livebus_dev.testing.stack import MODEL, gateway_client, running_stack
 
 from .prometheus import Prometheus
 

@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import yaml
 
-from livebus import procs
-from livebus.devstack import Stack
-from livebus.procs import Proc
-from livebus.testing.observe import targets
+from livebus_dev import procs
+from livebus_dev.devstack import Stack
+from livebus_dev.procs import Proc
+from livebus_dev.testing.observe import targets
 
 BINARY = shutil.which("prometheus") or "/usr/bin/prometheus"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"

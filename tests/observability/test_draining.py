@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 from google.genai import types
 
-from livebus.testing.stack import MODEL, gateway_client, running_stack
+from livebus_dev.testing.stack import MODEL, gateway_client, running_stack
 
 
 async def test_draining_bridge_fails_readiness(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ from collections import defaultdict
 import httpx
 
 from livebus import tls
-from livebus.devstack import Stack
-from livebus.testing.observe import scrape, targets
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.observe import scrape, targets
 
 from .conftest import Scenario
 

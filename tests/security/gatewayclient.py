@@ -12,8 +12,8 @@ import httpx
 import websockets
 
 from livebus import tls
-from livebus.devstack import Stack
-from livebus.testing.stack import MODEL
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.stack import MODEL
 
 PATH = "/ws/google.ai.generativelanguage.{v}.GenerativeService.BidiGenerateContent"
 

@@ -13,8 +13,8 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from livebus import tls
-from livebus.devstack import Stack
-from livebus.testing.stack import MODEL
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.stack import MODEL
 
 PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 

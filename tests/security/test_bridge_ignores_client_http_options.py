@@ -17,9 +17,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from livebus import bus, closecodes, subjects
-from livebus.devstack import Stack
-from livebus.testing.stack import MODEL
 from livebus.v1 import bus_pb2
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.stack import MODEL
 
 
 class Listener:

@@ -10,7 +10,7 @@ import asyncio
 import json
 from typing import Any
 
-from livebus.devstack import Stack
+from livebus_dev.devstack import Stack
 
 from .livews import live_socket, typed_turn
 

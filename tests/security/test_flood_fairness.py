@@ -24,9 +24,9 @@ from google.genai import types
 from google.genai.live import AsyncSession
 from websockets.asyncio.client import ClientConnection
 
-from livebus.devstack import Stack
-from livebus.testing.observe import merged, scrape
-from livebus.testing.stack import MODEL, gateway_client, running_stack
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.observe import merged, scrape
+from livebus_dev.testing.stack import MODEL, gateway_client, running_stack
 
 from .livews import Ending, ending, live_socket, typed_turn
 

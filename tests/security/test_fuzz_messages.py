@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NonInteractiveExampleWarning
 
-from livebus.devstack import Stack
+from livebus_dev.devstack import Stack
 from livebus_gateway import wire
 from livebus_gateway.wire import ProtocolError
 

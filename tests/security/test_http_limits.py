@@ -16,8 +16,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from livebus.devstack import Stack
-from livebus.testing.stack import running_stack
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.stack import running_stack
 
 from .gatewayclient import Live, open_live, rss_kib, turn_text
 

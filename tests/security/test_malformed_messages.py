@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from livebus.devstack import Stack
+from livebus_dev.devstack import Stack
 
 from .livews import ending, live_socket, typed_turn
 

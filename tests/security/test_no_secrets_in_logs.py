@@ -18,8 +18,8 @@ import pytest
 import websockets
 
 from livebus import tls
-from livebus.devstack import Stack
-from livebus.testing.stack import MODEL, running_stack
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.stack import MODEL, running_stack
 
 from .gatewayclient import Live, attempt, mint, next_handle, wss
 

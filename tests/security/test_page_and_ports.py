@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from livebus import tls
-from livebus.devstack import Stack
+from livebus_dev.devstack import Stack
 
 
 def health_url(stack: Stack) -> str:

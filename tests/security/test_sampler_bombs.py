@@ -33,8 +33,9 @@ from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
 from prometheus_client.parser import text_string_to_metric_families
 
-from livebus import bus, headers, procs, subjects
-from livebus.testing.nats import running_nats
+from livebus import bus, headers, subjects
+from livebus_dev import procs
+from livebus_dev.testing.nats import running_nats
 from livebus_sampler import synthetic
 
 pytestmark = pytest.mark.slow

@@ -17,8 +17,8 @@ import pytest
 from google.genai import types
 from websockets.asyncio.client import ClientConnection
 
-from livebus.devstack import Stack
-from livebus.testing.stack import gateway_client, running_stack
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.stack import gateway_client, running_stack
 
 from .livews import ending, live_socket, typed_turn
 

@@ -20,8 +20,8 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from livebus import tls
-from livebus.devstack import Stack
-from livebus.testing.stack import MODEL, running_stack
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.stack import MODEL, running_stack
 
 from .livews import PATH, Ending, ending, live_socket, typed_turn
 

@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from livebus import closecodes
-from livebus.devstack import Stack
-from livebus.testing.stack import MODEL, running_stack
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.stack import MODEL, running_stack
 
 from .gatewayclient import Live, attempt, mint, open_live, turn_text
 

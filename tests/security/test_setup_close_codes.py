@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from livebus import closecodes, tls
-from livebus.devstack import Stack
-from livebus.testing.stack import MODEL
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.stack import MODEL
 
 from .gatewayclient import attempt
 

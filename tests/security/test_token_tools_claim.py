@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from livebus.devstack import Stack
-from livebus.testing.emulator import control
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.emulator import control
 
 from .gatewayclient import Live, mint, open_live, turn_text
 

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 
 from livebus import tls
-from livebus.devstack import Stack
-from livebus.testing.stack import MODEL
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.stack import MODEL
 
 from .gatewayclient import Live, mint, next_handle, open_live
 

@@ -23,10 +23,10 @@ import pytest
 from google.genai import types
 from google.genai.live import AsyncSession
 
-from livebus.devstack import Stack
-from livebus.testing.audio import chunks, silence, speech_like
-from livebus.testing.observe import Samples, histogram, merged, scrape
-from livebus.testing.stack import MODEL, gateway_client, running_stack
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.audio import chunks, silence, speech_like
+from livebus_dev.testing.observe import Samples, histogram, merged, scrape
+from livebus_dev.testing.stack import MODEL, gateway_client, running_stack
 
 ENV = {"LIVEBUS_EMULATOR_SPEECH_SYNTHESIS": "false",  # a tone: the emulator answers in ~ms
        # The bridge is under test: the gateway lets the burst through.

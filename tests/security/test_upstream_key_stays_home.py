@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from livebus import closecodes
-from livebus.devstack import Stack
-from livebus.testing.stack import MODEL
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.stack import MODEL
 
 from .gatewayclient import Live, attempt, open_live, turn_text
 

@@ -11,7 +11,7 @@ from nats.js.kv import KeyValue
 
 from livebus import bus
 from livebus.sessions import Lease, SessionStore
-from livebus.testing.nats import running_nats
+from livebus_dev.testing.nats import running_nats
 
 
 class LostAnswers:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from livebus import bus, subjects
-from livebus.testing.nats import running_nats
+from livebus_dev.testing.nats import running_nats
 
 from .streams import Collector
 

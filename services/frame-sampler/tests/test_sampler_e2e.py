@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from google.genai import types
 
-from livebus import procs
-from livebus.devstack import Stack
-from livebus.testing.emulator import sessions
-from livebus.testing.stack import MODEL, gateway_client, running_stack
+from livebus_dev import procs
+from livebus_dev.devstack import Stack
+from livebus_dev.testing.emulator import sessions
+from livebus_dev.testing.stack import MODEL, gateway_client, running_stack
 
 from .streams import clip, rate
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from livebus import bus, procs
-from livebus.procs import Proc
+from livebus import bus
+from livebus_dev import procs
+from livebus_dev.procs import Proc
 
 from .streams import Collector, clip, play, rate
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import nats
 
 from livebus import subjects
-from livebus.testing.nats import running_nats
+from livebus_dev.testing.nats import running_nats
 from livebus_gateway.buses import GatewayBus
 
 

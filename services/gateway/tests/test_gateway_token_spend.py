@@ -11,7 +11,7 @@ from nats.js.api import KeyValueConfig
 from nats.js.kv import KeyValue
 
 from livebus import bus
-from livebus.testing.nats import running_nats
+from livebus_dev.testing.nats import running_nats
 from livebus_gateway.tokens import Grant, TokenError, spend
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from livebus import bus, procs, shadowlog
+from livebus import bus, shadowlog
 from livebus.shadowlog import Entry
 from livebus_bridge.shadow import ShadowRecorder
+from livebus_dev import procs
 
 
 async def test_entries_written_while_nats_is_away_arrive_once_in_order(tmp_path: Path) -> None:

@@ -14,17 +14,18 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosedError
 from websockets.frames import Close
 
-from livebus import closecodes, tls
+from livebus import closecodes
 from livebus_bridge.session import close_of
 from livebus_bridge.settings import UpstreamSettings
 from livebus_bridge.upstream import SetupError, connect_config, make_client
+from livebus_dev import devca
 
 MODEL = "models/gemini-live-2.5-flash-preview"
 
 
 def test_upstream_websocket_is_not_compressed_unless_asked(tmp_path: Path) -> None:
     # These are the keyword arguments the SDK hands to websockets' connect() for Live.
-    ca = tls.ensure_dev_certs(tmp_path).ca
+    ca = devca.ensure_dev_certs(tmp_path).ca
     up = UpstreamSettings(gemini_api_key="k", gemini_base_url="https://127.0.0.1:1",
                           gemini_ca_file=ca)
     ws_args = make_client(up)._api_client._websocket_ssl_ctx
@@ -83,7 +84,7 @@ def test_setup_errors_name_nothing_internal() -> None:
 async def test_session_connects_to_the_configured_upstream_only(listener: Listener,
                                                                  tmp_path: Path,
                                                                  field: str) -> None:
-    certs = tls.ensure_dev_certs(tmp_path)
+    certs = devca.ensure_dev_certs(tmp_path)
     seen: list[dict[str, str]] = []
 
     async def upstream(ws: ServerConnection) -> None:
@@ -94,7 +95,7 @@ async def test_session_connects_to_the_configured_upstream_only(listener: Listen
         await ws.wait_closed()
 
     async with serve(upstream, "127.0.0.1", 0,
-                     ssl=tls.server_context(certs.cert, certs.key)) as server:
+                     ssl=devca.server_context(certs.cert, certs.key)) as server:
         port = server.sockets[0].getsockname()[1]
         client = make_client(UpstreamSettings(gemini_api_key="the-key",
                                               gemini_base_url=f"https://127.0.0.1:{port}",

@@ -52,7 +52,11 @@ class EmulatorSettings(ServiceSettings):
         """(certificate chain, key): the configured files, or dev certificates."""
         if self.cert_file and self.key_file:
             return Path(self.cert_file), Path(self.key_file)
-        from livebus.tls import ensure_dev_certs
+        try:  # the dev harness: in the venv of `make`, never in an image
+            from livebus_dev.devca import ensure_dev_certs
+        except ImportError:
+            raise ValueError("set LIVEBUS_EMULATOR_CERT_FILE and LIVEBUS_EMULATOR_KEY_FILE "
+                             "(dev certificates need livebus-dev)") from None
 
         certs = ensure_dev_certs(Path(self.certs_dir))
         return certs.cert, certs.key

@@ -10,7 +10,7 @@ import pytest
 from emulator_testkit import MakeEmulator, sdk_client
 from google import genai
 
-from livebus.tls import ensure_dev_certs
+from livebus_dev.devca import ensure_dev_certs
 from livebus_emulator import EmulatorServer, EmulatorSettings
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from livebus.testing.nats import running_nats
+from livebus_dev.testing.nats import running_nats
 from livebus_tools.registry import Registry
 from livebus_tools.service import ToolsService
 from livebus_tools.settings import ToolsSettings

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from livebus import bus, procs
+from livebus import bus
 from livebus import toolcalls as tc
+from livebus_dev import procs
 
 HERE = Path(__file__).resolve().parent
 

@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from livebus import procs
-from livebus.procs import Proc
+from livebus_dev import procs
+from livebus_dev.procs import Proc
 
 
 @dataclass

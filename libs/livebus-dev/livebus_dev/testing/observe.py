@@ -10,7 +10,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from livebus import tls
-from livebus.devstack import Stack
+from livebus_dev.devstack import Stack
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from livebus import tls
-from livebus.devstack import Stack
+from livebus_dev.devstack import Stack
 
 
 def control(stack: Stack) -> httpx.AsyncClient:

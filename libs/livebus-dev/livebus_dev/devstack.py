@@ -19,7 +19,9 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from . import procs, tls
+from livebus import tls
+
+from . import devca, procs
 from .procs import Proc
 from .supervisor import CrashLoop, Policy, Supervisor
 
@@ -99,7 +101,7 @@ class Stack:
     def start(self) -> Stack:
         d = self.cfg.dir
         d.mkdir(parents=True, exist_ok=True)
-        certs = tls.ensure_dev_certs(d)
+        certs = devca.ensure_dev_certs(d)
         self.api_key = _secret_file(d / "api-key")
         token_secret_file = d / "token-secret"
         _secret_file(token_secret_file)
@@ -194,7 +196,7 @@ class Stack:
         }
         return self._add(f"frame-sampler-{i}", procs.python_module("livebus_sampler"), env), port
 
-    def start_gateway(self, i: int, certs: tls.DevCerts, token_secret_file: Path) -> Proc:
+    def start_gateway(self, i: int, certs: devca.DevCerts, token_secret_file: Path) -> Proc:
         env = {
             "LIVEBUS_GATEWAY_NATS_URL": self.nats_url,
             "LIVEBUS_GATEWAY_HOST": self.cfg.host,

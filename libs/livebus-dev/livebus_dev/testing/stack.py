@@ -11,8 +11,9 @@ from typing import Any
 from google import genai
 from google.genai import types
 
-from livebus import procs, tls
-from livebus.devstack import DevStackSettings, Stack
+from livebus import tls
+from livebus_dev import procs
+from livebus_dev.devstack import DevStackSettings, Stack
 
 MODEL = "models/gemini-live-2.5-flash-preview"
 
@@ -32,7 +33,7 @@ def free_ports() -> dict[str, int]:
 
 
 def dev_env(cfg: DevStackSettings) -> dict[str, str]:
-    """The LIVEBUS_DEV_* variables that make `python -m livebus.devstack` use `cfg`."""
+    """The LIVEBUS_DEV_* variables that make `python -m livebus_dev.devstack` use `cfg`."""
     return {f"LIVEBUS_DEV_{k.upper()}": str(v) for k, v in cfg.model_dump().items()}
 
 

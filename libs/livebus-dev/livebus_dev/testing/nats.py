@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from livebus import procs
+from livebus_dev import procs
 
 
 @contextmanager
