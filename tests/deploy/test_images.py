@@ -11,21 +11,25 @@ By default only gemini-bridge runs (about 30 s); LIVEBUS_TEST_IMAGES=all runs ev
 from __future__ import annotations
 
 import ast
+import asyncio
+import contextlib
 import os
 import re
 import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import nats
 import pytest
 
-from livebus import tls
+from livebus import subjects, tls
 from livebus_dev import devca, procs
 
 from .manifests import ROOT, SERVICES, Container, containers, dockerfile, overlay
@@ -99,6 +103,29 @@ def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.stop()
 
 
+@contextlib.contextmanager
+def bridge_heartbeat(nats_url: str) -> Iterator[None]:
+    """A bridge's heartbeat on the bus: a gateway is ready only while it hears one."""
+    stop = threading.Event()
+
+    async def beat() -> None:
+        nc = await nats.connect(nats_url)
+        try:
+            while not stop.is_set():
+                await nc.publish(subjects.bridge_alive("image-test"), b"")
+                await asyncio.sleep(0.1)
+        finally:
+            await nc.close()
+
+    t = threading.Thread(target=asyncio.run, args=(beat(),), daemon=True)
+    t.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        t.join(5)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("service", SELECTED)
 def test_image_entry_point_starts_the_service(service: str, nats_url: str,
@@ -134,7 +161,8 @@ def test_image_entry_point_starts_the_service(service: str, nats_url: str,
         scheme = probe.get("scheme", "HTTP").lower()
         ctx = tls.client_context(certs.ca) if scheme == "https" else None
         url = f"{scheme}://127.0.0.1:{port}"
-        procs.wait_http_ok(f"{url}{probe['path']}", timeout=30, proc=proc, context=ctx)
+        with bridge_heartbeat(nats_url) if service == "gateway" else contextlib.nullcontext():
+            procs.wait_http_ok(f"{url}{probe['path']}", timeout=30, proc=proc, context=ctx)
         with urllib.request.urlopen(f"{url}/livez", timeout=5, context=ctx) as r:
             assert r.status == 200
         # The image holds nothing of the repository: the module comes from the fresh venv.
