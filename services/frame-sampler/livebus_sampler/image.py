@@ -75,8 +75,16 @@ def thumbnail_cost(head: Header) -> Cost:
     return decode_cost(head, 8, gray=True)
 
 
+# A render also holds its own output while the decoded image is alive: the image shrunk to
+# max_side, its padded square and the encoder's JPEG buffer, each at most 3 bytes a pixel of a
+# max_side square. Small next to a big decode, it is what tipped a reduced 6000x6000 JPEG (a
+# 750x750 decode) over the estimate in one clean-clone run.
+_RENDER_OUT_BYTES = 9
+
+
 def render_cost(head: Header, max_side: int) -> Cost:
-    return decode_cost(head, _factor(head, max_side), gray=False)
+    cost = decode_cost(head, _factor(head, max_side), gray=False)
+    return Cost(cost.pixels, cost.bytes + _RENDER_OUT_BYTES * max_side * max_side)
 
 
 _GRAY = {1: cv2.IMREAD_GRAYSCALE, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
