@@ -118,7 +118,7 @@ def run_step(target: str, port: int, key: str, n: int, seconds: float, warmup: f
     step = Step(target, n)
     upstream.ask("reset")
     client = subprocess.Popen(
-        [sys.executable, str(HERE / "capacity_client.py"), "--port", str(port), "--key", key,
+        [sys.executable, str(HERE / "capacity_client.py"), "--port", str(port), f"--key={key}",
          "--sessions", str(n), "--seconds", str(seconds), "--warmup", str(warmup)],
         cwd=HERE, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert client.stdin is not None and client.stdout is not None
