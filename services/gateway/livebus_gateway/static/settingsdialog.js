@@ -2,6 +2,7 @@
 
 import { $ } from "./dom.js";
 import { notice } from "./notices.js";
+import { whipUrl } from "./rtc.js";
 import { app } from "./state.js";
 import { chooseModel, modelLabel, saveSettings, validSettings } from "./settings.js";
 
@@ -33,6 +34,9 @@ export function fillSettings() {
   $("set-system").value = s.system;
   $("set-fps").value = String(s.fps);
   $("set-processing").checked = s.processing;
+  $("set-transport").value = s.transport;
+  // WebRTC is offered only when the gateway names a WHIP endpoint.
+  $("set-transport").querySelector('[value="webrtc"]').disabled = !whipUrl(app.config);
 }
 
 export function openSettings() {
@@ -49,6 +53,7 @@ function onSettingsClosed() {
     system: $("set-system").value,
     fps: Number($("set-fps").value),
     processing: $("set-processing").checked,
+    transport: $("set-transport").value,
   });
   saveSettings(localStorage, app.settings);
   app.sampler?.setRate(app.settings.fps);

@@ -25,6 +25,7 @@ export const app = {
   player: null, // audio.Player
   sampler: null, // camera.FrameSampler
   session: null, // live.LiveSession
+  transport: "websocket", // of the conversation under way: "websocket" | "webrtc" (rtc.js)
   preroll: newPreroll(),
   latency: newLatency(),
   attachment: null, // {blob, width, height, url, name}: the image the composer will send
