@@ -9,7 +9,7 @@ import { heardVoice } from "./latency.js";
 import { notice } from "./notices.js";
 import { keep, take } from "./preroll.js";
 import { app } from "./state.js";
-import { countFrameSent, countMicSent, flushDone, playerReport } from "./stats.js";
+import { countFrameSent, countMicSent, flushDone, noteMicClock, playerReport } from "./stats.js";
 
 const VOICE_GATE_RMS = 0.015; // a mic chunk above this level counts as speech (latency start)
 const VIDEO_BACKPRESSURE_BYTES = 256 * 1024; // above this, camera frames are dropped
@@ -53,6 +53,7 @@ function onMicChunk(pcm, rms, at) {
   app.stats.micLevel = rms;
   if (!app.mic.wanted) return;
   app.stats.micSamplesCaptured += pcm.length;
+  noteMicClock(app.stats, app.stats.micSamplesCaptured, performance.timeOrigin + at, MIC_RATE);
   if (rms >= VOICE_GATE_RMS) heardVoice(app.latency, at);
   if (app.session?.isLive) {
     sendMic(pcm, rms);
