@@ -53,15 +53,14 @@ class Shaped:
 @pytest.fixture(scope="module")
 def shaped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shaped]:
     tmp = tmp_path_factory.mktemp("shaped")
-    with netns.pair(rate=RATE) as p, entered(p.server):
-        # This thread stays in the server namespace for the module: the stack's processes and
-        # the tap's thread start here, and the test's own calls to the emulator go there too.
-        with tapped_stack(tmp) as (stack, tap):
-            port = urlsplit(stack.gateway_http()).port
-            assert port is not None
-            with Relay(p.server, (p.server.address, port), p.server, ("127.0.0.1", port)), \
-                    Relay(p.client, ("127.0.0.1", port), p.client, (p.server.address, port)):
-                yield Shaped(p, stack, tap)
+    # This thread stays in the server namespace for the module: the stack's processes and the
+    # tap's thread start there, and the test's own calls to the emulator go there too.
+    with netns.pair(rate=RATE) as p, entered(p.server), tapped_stack(tmp) as (stack, tap):
+        port = urlsplit(stack.gateway_http()).port
+        assert port is not None
+        with Relay(p.server, (p.server.address, port), p.server, ("127.0.0.1", port)), \
+                Relay(p.client, ("127.0.0.1", port), p.client, (p.server.address, port)):
+            yield Shaped(p, stack, tap)
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +128,7 @@ def _converse(browser: Browser, shaped: Shaped, camera: bool) -> dict[str, Any]:
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.xfail(strict=True, reason="the page's congestion control is not in yet")
 def test_audio_keeps_real_time_on_a_1mbit_uplink_with_the_camera_on(
         shaped: Shaped, browser: Browser) -> None:
     off = _converse(browser, shaped, camera=False)
@@ -136,7 +136,7 @@ def test_audio_keeps_real_time_on_a_1mbit_uplink_with_the_camera_on(
     report = (f"audio lag at the upstream over a {RATE} uplink: camera off p50 {off['p50']:.0f} "
               f"p99 {off['p99']:.0f} ms; camera on p50 {on['p50']:.0f} p99 {on['p99']:.0f} "
               f"max {on['max']:.0f} ms, {on['frames']} frames")
-    print(report, {k: on["stats"][k] for k in ("framesSent", "framesDropped", "micChunksSent", "lastFrameBytes")})
+    print(report)
     if os.environ.get("LIVEBUS_TEST_REPORT"):
         Path(os.environ["LIVEBUS_TEST_REPORT"]).write_text(report + "\n")
     assert on["frames"] >= RUN_S / 4, f"frames still reach the upstream: {report}"
