@@ -7,6 +7,7 @@ import {
   flushPreroll, mediaTracks, newPlayer, resumeCamera, startMedia, stopMedia,
 } from "./media.js";
 import { hideNotice, notice } from "./notices.js";
+import { endAllTalk, showTalkMode } from "./pushtotalk.js";
 import { chooseTransport, rtcDialer } from "./rtc.js";
 import { loadConfig } from "./settingsdialog.js";
 import { app } from "./state.js";
@@ -48,6 +49,7 @@ export async function getToken(handle = null) {
 function sessionHandlers() {
   return {
     state: (state, detail) => {
+      if (state !== "live") endAllTalk(); // a held turn does not survive the connection
       setState(state, detail);
       if (state === "error") teardown();
     },
@@ -103,6 +105,7 @@ export async function start() {
   if (app.transport !== settings.transport) {
     notice("This gateway offers no WebRTC endpoint: using the WebSocket.", { kind: "warn" });
   }
+  showTalkMode(settings.pushToTalk);
   app.session = new LiveSession({
     apiVersion: app.config?.apiVersion ?? "v1alpha", getToken, handlers: sessionHandlers(),
     dial: app.transport === "webrtc"

@@ -5,7 +5,8 @@ export const MAX_FPS = 4;
 export const STORAGE_KEY = "livebus.settings";
 export const TRANSPORTS = ["websocket", "webrtc"];
 export const DEFAULTS = Object.freeze({
-  model: "", voice: "Puck", system: "", fps: 1, processing: true, transport: "websocket",
+  model: "", voice: "Puck", system: "", fps: 1, processing: true, pushToTalk: false,
+  transport: "websocket",
 });
 
 /** "off", "false" and "0" (any case) turn a switch off. */
@@ -23,6 +24,7 @@ export function validSettings(raw) {
     system: typeof r.system === "string" ? r.system : DEFAULTS.system,
     fps: Number.isFinite(fps) && fps > 0 && fps <= MAX_FPS ? fps : DEFAULTS.fps,
     processing: typeof r.processing === "boolean" ? r.processing : DEFAULTS.processing,
+    pushToTalk: typeof r.pushToTalk === "boolean" ? r.pushToTalk : DEFAULTS.pushToTalk,
     transport: TRANSPORTS.includes(r.transport) ? r.transport : DEFAULTS.transport,
   };
 }
@@ -37,7 +39,7 @@ export function parseSaved(text) {
   }
 }
 
-/** Overrides from the URL (handy for links and tests): ?voice=Kore&fps=2&transport=webrtc */
+/** Overrides from the URL (handy for links and tests): ?voice=Kore&fps=2&ptt=on&transport=webrtc */
 export function fromQuery(params) {
   const out = {};
   for (const key of ["model", "voice", "system", "transport"]) {
@@ -45,6 +47,7 @@ export function fromQuery(params) {
   }
   if (params.has("fps")) out.fps = Number(params.get("fps"));
   if (params.has("processing")) out.processing = !isOff(params.get("processing"));
+  if (params.has("ptt")) out.pushToTalk = !isOff(params.get("ptt"));
   return out;
 }
 
