@@ -28,12 +28,14 @@ from livebus.logs import session_id_var
 from livebus.runtime import cancel_and_wait
 from livebus.sessions import Lease, SessionStore
 from livebus.toolcalls import ToolSpec
+from livebus.usage import UsageStore
 from livebus.v1 import bus_pb2
 
 from . import metrics, timing, upstream
 from .connection import Connection, switch
 from .downlink import Downlink
 from .links import ReliablePublisher, UplinkReceiver
+from .metering import SessionMeter
 from .ownership import LeaseKeeper
 from .record import RecordKeeper
 from .settings import BridgeSettings
@@ -77,7 +79,7 @@ def session_config(setup_json: bytes, specs: list[ToolSpec],
 class UpstreamSession:
     def __init__(self, req: bus_pb2.OpenSession, client: genai.Client, nc: NATS,
                  nc_video: NATS, settings: BridgeSettings, catalog: ToolCatalog,
-                 store: SessionStore) -> None:
+                 store: SessionStore, usage_store: UsageStore | None = None) -> None:
         self.req = req
         self.id = req.session_id
         self.nc = nc
@@ -95,6 +97,8 @@ class UpstreamSession:
         self.lease = LeaseKeeper(Lease(store.leases, self.id, settings.instance_id or "bridge"),
                                  settings.lease_ttl_s, self._lease_lost)
         self.timing = timing.SessionTiming()
+        self.meter = SessionMeter(usage_store, req.user, self.id, req.epoch, req.model,
+                                  settings.usage_flush_interval_s)
         self.record = RecordKeeper(store, self.id, lambda: {
             "handle": self.conv.handle, "prompt_tokens": self.conv.prompt_tokens,
             "ctl_sent": self.conv.ctl_sent})
@@ -149,6 +153,7 @@ class UpstreamSession:
                                   self.uplink.tool_responses)
         self.downlink = Downlink(self.conv, self.conn, self.tools, self.shadow, self.timing,
                                  self.out, self.settings, self._save_record, self._turn_ended)
+        self.downlink.meter = self.meter
         # The bridge always asks for handles: they are how it survives goAway and drops.
         if self.conn.config.session_resumption is not None:
             self.conv.client_wants_handles = True
@@ -198,7 +203,8 @@ class UpstreamSession:
             helpers = [asyncio.create_task(self.uplink.run()),
                        asyncio.create_task(self.video.run()),
                        asyncio.create_task(self.shadow.run()),
-                       asyncio.create_task(self.record.run())]
+                       asyncio.create_task(self.record.run()),
+                       asyncio.create_task(self.meter.run())]
             close = await self._serve_connections(close)
         finally:
             await self._finish(helpers)
@@ -221,6 +227,7 @@ class UpstreamSession:
         self.tools.close()
         await self.lease.stop()  # before anything else: no renewal after the release
         await self.conn.close()
+        await self.meter.close()
         if not self.lost:
             await self._save_record(3.0)
             self.record.stopped = True
