@@ -4,7 +4,6 @@ bridge sends no audio upstream while nobody speaks, and talking over a reply sti
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from converse import Conversation, conversation
@@ -37,18 +36,15 @@ async def test_silence_stays_home_and_barge_in_still_interrupts(local_stack: Sta
 
 
 async def test_a_long_silence_sends_no_audio_at_all(local_stack: Stack) -> None:
-    async with gateway_client(local_stack).aio as client:
-        async with client.live.connect(model=MODEL, config=types.LiveConnectConfig(
-                response_modalities=[types.Modality.AUDIO])) as session:
-            for c in chunks(silence(3.0)):
-                await session.send_realtime_input(
-                    audio=types.Blob(data=c, mime_type="audio/pcm;rate=16000"))
-            for c in chunks(speech_like(0.6) + silence(1.0)):
-                await session.send_realtime_input(
-                    audio=types.Blob(data=c, mime_type="audio/pcm;rate=16000"))
-            async for m in session.receive():
-                if m.server_content and m.server_content.turn_complete:
-                    break
+    config = types.LiveConnectConfig(response_modalities=[types.Modality.AUDIO])
+    async with gateway_client(local_stack).aio as client, \
+            client.live.connect(model=MODEL, config=config) as session:
+        for c in chunks(silence(3.0) + speech_like(0.6) + silence(1.0)):
+            await session.send_realtime_input(
+                audio=types.Blob(data=c, mime_type="audio/pcm;rate=16000"))
+        async for m in session.receive():
+            if m.server_content and m.server_content.turn_complete:
+                break
     rec = (await sessions(local_stack))[-1]
     assert rec["audio_seconds"] <= 0.6 + 0.3 + 0.2 + 0.02
     assert [round(s["duration_s"], 1) >= 0.6 for s in rec["speech_segments"]] == [True]

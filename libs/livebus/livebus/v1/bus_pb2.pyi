@@ -71,7 +71,7 @@ class OpenSession(_message.Message):
     """Who detects the user's turns: "local" (the bridge's own voice activity detection: silence
     is not streamed upstream), "server" (the upstream's automatic activity detection), or ""
     (the bridge's default). A client that disabled automatic detection itself is passed
-    through whatever this says. From a setup field or a token claim (docs/turns.md).
+    through whatever this says. Set by the edge (docs/turns.md).
     """
     @_builtins.property
     def allowed_tools(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
