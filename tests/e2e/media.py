@@ -25,8 +25,13 @@ def write_wav(path: Path, parts: list[tuple[str, float]], rate: int = RATE) -> P
 
 
 def write_y4m(path: Path, width: int = 640, height: int = 480, fps: int = 10,
-              frames: int = 20) -> Path:
-    """A 4:2:0 Y4M clip: a soft dusk gradient with a glowing ball moving across it."""
+              frames: int = 20, grain: float = 0.0) -> Path:
+    """A 4:2:0 Y4M clip: a soft dusk gradient with a glowing ball moving across it.
+
+    `grain` adds a webcam's sensor noise (its standard deviation in luma levels, new in every
+    frame), which JPEG cannot compress away: a real camera's frames are several times larger.
+    """
+    rng = np.random.default_rng(7)
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     base_y = 40 + 50 * (ys / height) + 25 * (xs / width)
     cy, cx = np.mgrid[0:height // 2, 0:width // 2].astype(np.float32)
@@ -41,7 +46,8 @@ def write_y4m(path: Path, width: int = 640, height: int = 480, fps: int = 10,
             r = min(width, height) * 0.14
             d2 = ((xs - bx) ** 2 + (ys - by) ** 2) / (r * r)
             glow = np.exp(-d2 * 1.5)
-            y = np.clip(base_y + 170 * glow, 0, 255).astype(np.uint8)
+            noise = rng.normal(0, grain, base_y.shape) if grain else 0.0
+            y = np.clip(base_y + 170 * glow + noise, 0, 255).astype(np.uint8)
             d2c = ((cx - bx / 2) ** 2 + (cy - by / 2) ** 2) / (r * r / 4)
             gc = np.exp(-d2c * 1.5)
             u = np.clip(base_u - 35 * gc, 0, 255).astype(np.uint8)

@@ -12,6 +12,7 @@ import contextlib
 import json
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ class Tap:
         self.certs = certs
         self.target = ""                       # the emulator's https URL
         self.sent: list[dict[str, Any]] = []   # bridge -> upstream, parsed
+        self.sent_at: list[float] = []         # when each arrived here (time.time())
         self.rewrite: Rewrite | None = None    # upstream -> bridge
         self._loop = asyncio.new_event_loop()
         self._stop: asyncio.Event | None = None
@@ -78,6 +80,7 @@ class Tap:
     async def _pump(self, down: ServerConnection, up: websockets.ClientConnection) -> None:
         async def upward() -> None:
             async for frame in down:
+                self.sent_at.append(time.time())
                 self.sent.append(json.loads(frame))
                 await up.send(frame)
 

@@ -4,9 +4,10 @@
 
 import { attachImage, sendComposer, wireComposer } from "./composer.js";
 import { $, isTyping } from "./dom.js";
-import { keyAction } from "./keys.js";
+import { keyAction, keyUpAction } from "./keys.js";
 import { setCamWanted, setMicWanted, setVideoRate } from "./media.js";
 import { hideNotice } from "./notices.js";
+import { endTalk, pushToTalk, showTalkMode, startTalk, wireTalk } from "./pushtotalk.js";
 import { start, stop, toggle } from "./session.js";
 import { fillSettings, loadConfig, openSettings, wireSettings } from "./settingsdialog.js";
 import { app } from "./state.js";
@@ -22,6 +23,8 @@ Object.assign(app, {
   setMic: setMicWanted,
   setCamera: setCamWanted,
   setVideoRate,
+  startTalk: () => startTalk("pointer"),
+  endTalk: () => endTalk("pointer"),
 });
 window.livebus = app;
 
@@ -32,15 +35,22 @@ const ACTIONS = {
   drawer: () => toggleDrawer(),
   settings: openSettings,
   start: () => $("btn-start").click(),
+  talk: () => startTalk("key"),
+  "talk-end": () => endTalk("key"),
 };
 
 function onKey(e) {
   const action = keyAction(
     { key: e.key, ctrl: e.ctrlKey, meta: e.metaKey, alt: e.altKey },
     { typing: isTyping(document.activeElement), settingsOpen: $("settings").open,
-      drawerOpen: !$("drawer").hidden, bodyFocused: document.activeElement === document.body },
+      drawerOpen: !$("drawer").hidden, bodyFocused: document.activeElement === document.body,
+      pushToTalk: pushToTalk() && app.state === "live" },
   );
   if (!action) return;
+  if (action === "talk" && e.repeat) {
+    e.preventDefault(); // held: already talking
+    return;
+  }
   ACTIONS[action]();
   if (action !== "close-drawer") e.preventDefault();
 }
@@ -55,12 +65,20 @@ function wire() {
   wireComposer();
   wireSettings();
   document.addEventListener("keydown", onKey);
+  document.addEventListener("keyup", (e) => {
+    if (keyUpAction({ key: e.key }) && app.talk.holders.has("key")) {
+      ACTIONS["talk-end"]();
+      e.preventDefault(); // a focused button would take the Space as a click
+    }
+  });
+  wireTalk();
 }
 
 async function main() {
   wire();
   setMicWanted(app.mic.wanted);
   setCamWanted(app.cam.wanted, { restart: false });
+  showTalkMode(app.settings.pushToTalk);
   setState("idle");
   requestAnimationFrame(animate);
   await loadConfig();

@@ -20,7 +20,8 @@ export function buildSetup(s, handle = null) {
     inputAudioTranscription: {},
     outputAudioTranscription: {},
     realtimeInputConfig: {
-      automaticActivityDetection: { disabled: false },
+      // Push-to-talk: the page says when speech starts and ends (activityStart / activityEnd).
+      automaticActivityDetection: { disabled: Boolean(s.pushToTalk) },
       activityHandling: "START_OF_ACTIVITY_INTERRUPTS",
     },
     sessionResumption: handle ? { handle } : {},
@@ -272,6 +273,14 @@ export class LiveSession {
 
   sendAudioStreamEnd() {
     return this.send({ realtime_input: { audioStreamEnd: true } });
+  }
+
+  sendActivityStart() {
+    return this.send({ realtime_input: { activityStart: {} } });
+  }
+
+  sendActivityEnd() {
+    return this.send({ realtime_input: { activityEnd: {} } });
   }
 
   /** A user turn with an image (and optional text), answered right away. */

@@ -8,8 +8,9 @@ import { isActive } from "./format.js";
 import { heardVoice } from "./latency.js";
 import { notice } from "./notices.js";
 import { keep, take } from "./preroll.js";
+import { endAllTalk, mayStream, pushToTalk } from "./pushtotalk.js";
 import { app } from "./state.js";
-import { countFrameSent, countMicSent, flushDone, playerReport } from "./stats.js";
+import { countFrameSent, countMicSent, flushDone, noteMicClock, playerReport } from "./stats.js";
 
 const VOICE_GATE_RMS = 0.015; // a mic chunk above this level counts as speech (latency start)
 const VIDEO_BACKPRESSURE_BYTES = 256 * 1024; // above this, camera frames are dropped
@@ -53,10 +54,11 @@ function onMicChunk(pcm, rms, at) {
   app.stats.micLevel = rms;
   if (!app.mic.wanted) return;
   app.stats.micSamplesCaptured += pcm.length;
+  noteMicClock(app.stats, app.stats.micSamplesCaptured, performance.timeOrigin + at, MIC_RATE);
   if (rms >= VOICE_GATE_RMS) heardVoice(app.latency, at);
   if (app.session?.isLive) {
-    sendMic(pcm, rms);
-  } else if (app.state === "connecting" || app.state === "reconnecting") {
+    if (mayStream()) sendMic(pcm, rms);
+  } else if ((app.state === "connecting" || app.state === "reconnecting") && !pushToTalk()) {
     // Keep what the person says while we connect; send it once the session is live.
     keep(app.preroll, pcm, rms, (MIC_RATE * PREROLL_MS) / 1000);
   }
@@ -82,7 +84,8 @@ export function setMicWanted(on) {
   setPressed($("btn-mic"), on, on ? "Microphone on" : "Microphone off");
   document.body.dataset.mic = on ? "on" : "off";
   // Tell the model the stream paused, so it does not wait for the end of a sentence.
-  if (was && !on) app.session?.sendAudioStreamEnd();
+  if (was && !on && pushToTalk()) endAllTalk();
+  else if (was && !on) app.session?.sendAudioStreamEnd();
 }
 
 // ---- camera ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import { audioArrived, replyEnded, reset } from "./latency.js";
 import { LiveSession } from "./live.js";
 import { flushPreroll, newPlayer, resumeCamera, startMedia, stopMedia } from "./media.js";
 import { hideNotice, notice } from "./notices.js";
+import { endAllTalk, showTalkMode } from "./pushtotalk.js";
 import { loadConfig } from "./settingsdialog.js";
 import { app } from "./state.js";
 import { flushAsked } from "./stats.js";
@@ -45,6 +46,7 @@ export async function getToken(handle = null) {
 function sessionHandlers() {
   return {
     state: (state, detail) => {
+      if (state !== "live") endAllTalk(); // a held turn does not survive the connection
       setState(state, detail);
       if (state === "error") teardown();
     },
@@ -96,6 +98,7 @@ export async function start() {
   }
   if (!app.config) await loadConfig();
   const settings = { ...app.settings, model: app.settings.model || app.config?.models?.[0] };
+  showTalkMode(settings.pushToTalk);
   app.session = new LiveSession({
     apiVersion: app.config?.apiVersion ?? "v1alpha", getToken, handlers: sessionHandlers(),
   });

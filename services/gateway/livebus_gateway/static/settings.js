@@ -3,7 +3,9 @@
 export const VOICES = ["Puck", "Charon", "Kore", "Fenrir", "Aoede", "Leda", "Orus", "Zephyr"];
 export const MAX_FPS = 4;
 export const STORAGE_KEY = "livebus.settings";
-export const DEFAULTS = Object.freeze({ model: "", voice: "Puck", system: "", fps: 1, processing: true });
+export const DEFAULTS = Object.freeze({
+  model: "", voice: "Puck", system: "", fps: 1, processing: true, pushToTalk: false,
+});
 
 /** "off", "false" and "0" (any case) turn a switch off. */
 export function isOff(value) {
@@ -20,6 +22,7 @@ export function validSettings(raw) {
     system: typeof r.system === "string" ? r.system : DEFAULTS.system,
     fps: Number.isFinite(fps) && fps > 0 && fps <= MAX_FPS ? fps : DEFAULTS.fps,
     processing: typeof r.processing === "boolean" ? r.processing : DEFAULTS.processing,
+    pushToTalk: typeof r.pushToTalk === "boolean" ? r.pushToTalk : DEFAULTS.pushToTalk,
   };
 }
 
@@ -33,7 +36,7 @@ export function parseSaved(text) {
   }
 }
 
-/** Overrides from the URL (handy for links and tests): ?voice=Kore&fps=2&processing=off */
+/** Overrides from the URL (handy for links and tests): ?voice=Kore&fps=2&processing=off&ptt=on */
 export function fromQuery(params) {
   const out = {};
   for (const key of ["model", "voice", "system"]) {
@@ -41,6 +44,7 @@ export function fromQuery(params) {
   }
   if (params.has("fps")) out.fps = Number(params.get("fps"));
   if (params.has("processing")) out.processing = !isOff(params.get("processing"));
+  if (params.has("ptt")) out.pushToTalk = !isOff(params.get("ptt"));
   return out;
 }
 

@@ -2,6 +2,7 @@
 
 import { $ } from "./dom.js";
 import { notice } from "./notices.js";
+import { showTalkMode } from "./pushtotalk.js";
 import { app } from "./state.js";
 import { chooseModel, modelLabel, saveSettings, validSettings } from "./settings.js";
 
@@ -33,6 +34,7 @@ export function fillSettings() {
   $("set-system").value = s.system;
   $("set-fps").value = String(s.fps);
   $("set-processing").checked = s.processing;
+  $("set-ptt").checked = s.pushToTalk;
 }
 
 export function openSettings() {
@@ -49,10 +51,15 @@ function onSettingsClosed() {
     system: $("set-system").value,
     fps: Number($("set-fps").value),
     processing: $("set-processing").checked,
+    pushToTalk: $("set-ptt").checked,
   });
   saveSettings(localStorage, app.settings);
   app.sampler?.setRate(app.settings.fps);
-  if (app.state === "live") notice("Saved. Voice, model and instructions apply from the next start.");
+  if (app.state === "live") {
+    notice("Saved. Voice, model, instructions and push-to-talk apply from the next start.");
+  } else if (app.state === "idle" || app.state === "error") {
+    showTalkMode(app.settings.pushToTalk);
+  }
 }
 
 export function wireSettings() {

@@ -5,6 +5,7 @@ import { newLatency } from "./latency.js";
 import { newPreroll } from "./preroll.js";
 import { isOff, loadSettings } from "./settings.js";
 import { newStats } from "./stats.js";
+import { newTalk } from "./talk.js";
 import { newCursor } from "./transcript.js";
 
 const params = new URLSearchParams(location.search);
@@ -26,6 +27,7 @@ export const app = {
   sampler: null, // camera.FrameSampler
   session: null, // live.LiveSession
   preroll: newPreroll(),
+  talk: newTalk(), // push-to-talk: who holds the control ({holders, turns})
   latency: newLatency(),
   attachment: null, // {blob, width, height, url, name}: the image the composer will send
   timers: { notice: null, caption: null },

@@ -3,7 +3,7 @@
 export function newStats() {
   return {
     micChunksSent: 0, micSamplesSent: 0, micSamplesCaptured: 0, micRms: 0, micPeakRms: 0,
-    micLevel: 0, micSumSq: 0, micPrerollSent: 0,
+    micLevel: 0, micSumSq: 0, micPrerollSent: 0, micClockMs: null,
     framesSent: 0, framesDropped: 0, maxFrameW: 0, maxFrameH: 0, lastFrameBytes: 0,
     samplesReceived: 0, samplesPlayed: 0, samplesDropped: 0, samplesQueued: 0, underruns: 0,
     playing: false, outLevel: 0,
@@ -20,6 +20,16 @@ export function countMicSent(stats, samples, rms) {
   stats.micSumSq += rms * rms * samples;
   stats.micRms = Math.sqrt(stats.micSumSq / stats.micSamplesSent);
   stats.micPeakRms = Math.max(stats.micPeakRms, rms);
+}
+
+/**
+ * A chunk that ends at captured sample `upTo` reached the page at wall-clock `wallMs`: the
+ * earliest such arrival less its audio time is when sample 0 was captured (`micClockMs`), so
+ * sample n was captured at micClockMs + n / rate seconds (how far behind it arrives, for tests).
+ */
+export function noteMicClock(stats, upTo, wallMs, rate) {
+  const zero = wallMs - (upTo * 1000) / rate;
+  if (stats.micClockMs === null || zero < stats.micClockMs) stats.micClockMs = zero;
 }
 
 export function countFrameSent(stats, bytes, width, height) {

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { keyAction } from "../../livebus_gateway/static/keys.js";
+import { keyAction, keyUpAction } from "../../livebus_gateway/static/keys.js";
 
 const idle = { typing: false, settingsOpen: false, drawerOpen: false, bodyFocused: true };
 const press = (key, ctx = idle, mods = {}) => keyAction({ key, ...mods }, ctx);
@@ -32,4 +32,16 @@ test("Escape closes the drawer, unless the settings dialog is open (it closes it
   assert.equal(press("Escape", { ...idle, drawerOpen: true, typing: true }), "close-drawer");
   assert.equal(press("Escape", { ...idle, drawerOpen: true, settingsOpen: true }), null);
   assert.equal(press("Escape"), null);
+});
+
+test("in a push-to-talk session Space talks, wherever focus is, but never while typing", () => {
+  const ptt = { ...idle, pushToTalk: true };
+  assert.equal(press(" ", ptt), "talk");
+  assert.equal(press(" ", { ...ptt, bodyFocused: false }), "talk", "a focused button too");
+  assert.equal(press(" ", { ...ptt, typing: true }), null, "a space in the composer is a space");
+  assert.equal(press(" ", { ...ptt, settingsOpen: true }), null);
+  assert.equal(press(" ", ptt, { ctrl: true }), null);
+  assert.equal(press("m", ptt), "mic");
+  assert.equal(keyUpAction({ key: " " }), "talk-end");
+  assert.equal(keyUpAction({ key: "m" }), null);
 });

@@ -90,6 +90,14 @@ test("the setup message", () => {
     { handle: "h1" });
 });
 
+test("push-to-talk disables the upstream's activity detection; otherwise it stays on", () => {
+  const aad = (s) => buildSetup({ model: "m", voice: "Puck", ...s }).setup.realtimeInputConfig;
+  assert.deepEqual(aad({ pushToTalk: true }).automaticActivityDetection, { disabled: true });
+  assert.deepEqual(aad({ pushToTalk: false }).automaticActivityDetection, { disabled: false });
+  assert.deepEqual(aad({}).automaticActivityDetection, { disabled: false });
+  assert.equal(aad({ pushToTalk: true }).activityHandling, "START_OF_ACTIVITY_INTERRUPTS");
+});
+
 test("a resumable sessionResumptionUpdate carries the new handle; others carry none", () => {
   assert.deepEqual(serverEvents({ sessionResumptionUpdate: { newHandle: "h2", resumable: true } }),
     [["handle", "h2"]]);

@@ -17,15 +17,15 @@ test("every field falls back to its default when missing or of the wrong type", 
   assert.deepEqual(validSettings({}), { ...DEFAULTS });
   assert.deepEqual(validSettings(null), { ...DEFAULTS });
   assert.deepEqual(validSettings({
-    model: 7, voice: "Nobody", system: { x: 1 }, fps: "fast", processing: "yes",
+    model: 7, voice: "Nobody", system: { x: 1 }, fps: "fast", processing: "yes", pushToTalk: 1,
   }), { ...DEFAULTS });
 });
 
 test("valid values are kept; the model is trimmed; fps is bounded", () => {
   const s = validSettings({ model: " models/m ", voice: "Kore", system: "be brief", fps: 2,
-    processing: false });
+    processing: false, pushToTalk: true });
   assert.deepEqual(s, { model: "models/m", voice: "Kore", system: "be brief", fps: 2,
-    processing: false });
+    processing: false, pushToTalk: true });
   for (const fps of [0, -1, 5, Infinity, NaN]) assert.equal(validSettings({ fps }).fps, 1, `${fps}`);
   assert.equal(validSettings({ fps: 4 }).fps, 4);
   assert.equal(validSettings({ fps: "0.5" }).fps, 0.5);
@@ -51,7 +51,7 @@ test("the URL overrides what was saved, which overrides the defaults", () => {
   });
   const params = new URLSearchParams("voice=Kore&processing=off&fps=4");
   assert.deepEqual(loadSettings(storage, params),
-    { model: "", voice: "Kore", system: "saved", fps: 4, processing: false });
+    { model: "", voice: "Kore", system: "saved", fps: 4, processing: false, pushToTalk: false });
   assert.deepEqual(fromQuery(new URLSearchParams("")), {});
   assert.deepEqual(loadSettings(new MemoryStorage(), new URLSearchParams("fps=9&voice=<b>")),
     { ...DEFAULTS });
@@ -76,4 +76,13 @@ test("the preselected model is the wanted one only if offered", () => {
   assert.equal(chooseModel("", models), "models/a");
   assert.equal(chooseModel("models/x", []), "");
   assert.equal(modelLabel("models/gemini-live"), "gemini-live");
+});
+
+test("push-to-talk is off by default, remembered, and set by ?ptt=on|off", () => {
+  assert.equal(DEFAULTS.pushToTalk, false);
+  const storage = new MemoryStorage();
+  saveSettings(storage, { ...DEFAULTS, pushToTalk: true });
+  assert.equal(loadSettings(storage, new URLSearchParams()).pushToTalk, true);
+  assert.equal(loadSettings(storage, new URLSearchParams("ptt=off")).pushToTalk, false);
+  assert.equal(loadSettings(new MemoryStorage(), new URLSearchParams("ptt=on")).pushToTalk, true);
 });
