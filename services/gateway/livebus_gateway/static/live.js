@@ -8,6 +8,7 @@ export { CLOSE, backoffMs, describeClose };
 
 const SETUP_TIMEOUT_MS = 20000;
 const MAX_RETRIES = 6;
+const OPEN = 1; // OPEN, and RtcTransport's (rtc.js)
 
 /** Builds the setup message from the page's settings; with a handle it resumes that session. */
 export function buildSetup(s, handle = null) {
@@ -86,8 +87,10 @@ export function toolErrorResponse(toolCall) {
  * message(raw object)
  */
 export class LiveSession {
-  constructor({ baseUrl = location.origin, apiVersion = "v1alpha", getToken, handlers }) {
+  /** `dial(token)`, when given, opens the connection instead of a WebSocket (rtc.js). */
+  constructor({ baseUrl = location.origin, apiVersion = "v1alpha", getToken, handlers, dial }) {
     this.baseUrl = baseUrl;
+    this.dial = dial ?? ((token) => new WebSocket(this.url(token)));
     this.apiVersion = apiVersion;
     this.getToken = getToken;
     this.h = handlers;
@@ -129,16 +132,21 @@ export class LiveSession {
     clearTimeout(this.setupTimer);
     const ws = this.ws;
     this.ws = null;
-    if (ws && ws.readyState <= WebSocket.OPEN) ws.close(CLOSE.NORMAL, "client stopped");
+    if (ws && ws.readyState <= OPEN) ws.close(CLOSE.NORMAL, "client stopped");
     this.setState("idle");
   }
 
   get isLive() {
-    return this.state === "live" && this.ws?.readyState === WebSocket.OPEN;
+    return this.state === "live" && this.ws?.readyState === OPEN;
   }
 
   get bufferedAmount() {
     return this.ws ? this.ws.bufferedAmount : 0;
+  }
+
+  /** WebRTC: the microphone ("audio") or camera ("video") track the connection sends. */
+  setTrack(kind, track) {
+    this.ws?.setTrack?.(kind, track);
   }
 
   async open() {
@@ -159,7 +167,7 @@ export class LiveSession {
       return;
     }
     if (!this.wanted) return;
-    const ws = new WebSocket(this.url(token));
+    const ws = this.dial(token);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
     ws.onopen = () => {
@@ -255,8 +263,7 @@ export class LiveSession {
 
   send(obj) {
     if (!this.isLive) return false;
-    this.ws.send(JSON.stringify(obj));
-    return true;
+    return this.ws.send(JSON.stringify(obj)) !== false; // false: too large for the channel
   }
 
   sendAudio(b64) {
