@@ -28,12 +28,14 @@ from livebus.logs import session_id_var
 from livebus.runtime import cancel_and_wait
 from livebus.sessions import Lease, SessionStore
 from livebus.toolcalls import ToolSpec
+from livebus.usage import UsageStore
 from livebus.v1 import bus_pb2
 
 from . import activity, metrics, timing, upstream
 from .connection import Connection, switch
 from .downlink import Downlink
 from .links import ReliablePublisher, UplinkReceiver
+from .metering import SessionMeter
 from .ownership import LeaseKeeper
 from .record import RecordKeeper
 from .settings import BridgeSettings
@@ -89,7 +91,7 @@ def gate_config(settings: BridgeSettings) -> activity.GateConfig:
 class UpstreamSession:
     def __init__(self, req: bus_pb2.OpenSession, client: genai.Client, nc: NATS,
                  nc_video: NATS, settings: BridgeSettings, catalog: ToolCatalog,
-                 store: SessionStore) -> None:
+                 store: SessionStore, usage_store: UsageStore | None = None) -> None:
         self.req = req
         self.id = req.session_id
         self.nc = nc
@@ -107,6 +109,8 @@ class UpstreamSession:
         self.lease = LeaseKeeper(Lease(store.leases, self.id, settings.instance_id or "bridge"),
                                  settings.lease_ttl_s, self._lease_lost)
         self.timing = timing.SessionTiming()
+        self.meter = SessionMeter(usage_store, req.user, self.id, req.epoch, req.model,
+                                  settings.usage_flush_interval_s)
         self.record = RecordKeeper(store, self.id, lambda: {
             "handle": self.conv.handle, "prompt_tokens": self.conv.prompt_tokens,
             "ctl_sent": self.conv.ctl_sent})
@@ -169,6 +173,7 @@ class UpstreamSession:
                                   self.uplink.tool_responses)
         self.downlink = Downlink(self.conv, self.conn, self.tools, self.shadow, self.timing,
                                  self.out, self.settings, self._save_record, self._turn_ended)
+        self.downlink.meter = self.meter
         # The bridge always asks for handles: they are how it survives goAway and drops.
         if self.conn.config.session_resumption is not None:
             self.conv.client_wants_handles = True
@@ -219,7 +224,8 @@ class UpstreamSession:
                        asyncio.create_task(self.video.run()),
                        asyncio.create_task(self.shadow.run()),
                        asyncio.create_task(self.record.run()),
-                       asyncio.create_task(self.speech.run())]
+                       asyncio.create_task(self.speech.run()),
+                       asyncio.create_task(self.meter.run())]
             close = await self._serve_connections(close)
         finally:
             await self._finish(helpers)
@@ -242,6 +248,7 @@ class UpstreamSession:
         self.tools.close()
         await self.lease.stop()  # before anything else: no renewal after the release
         await self.conn.close()
+        await self.meter.close()
         if not self.lost:
             await self._save_record(3.0)
             self.record.stopped = True
