@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from livebus import closecodes, health, shadowlog
 
-from . import auth, handshake, metrics, resumption, tokens
+from . import auth, handshake, metrics, resumption, tokens, usage
 from .admission import Admission
 from .buses import GatewayBus
 from .session import ClientSession
@@ -142,6 +142,7 @@ def create_app(settings: GatewaySettings, state: GatewayState | None = None) -> 
                              if getattr(r, "path", "") != "/metrics")
     _token_routes(app, state)
     _session_routes(app, state)
+    usage.register(app, state)
     app.mount("/", StaticFiles(directory=STATIC, html=True), name="page")
     return app
 
