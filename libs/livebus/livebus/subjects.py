@@ -65,6 +65,14 @@ def video_raw(session_id: str) -> str:
 VIDEO_RAW_ALL = f"{ROOT}.video.raw.*"
 
 
+def speech(session_id: str) -> str:
+    """Who is speaking in the session (bridge -> frame-samplers, payload a `Speech`)."""
+    return f"{ROOT}.speech.{session_id}"
+
+
+SPEECH_ALL = f"{ROOT}.speech.*"
+
+
 def video_sampled(session_id: str) -> str:
     """Frames ready for the model (frame-sampler -> bridge)."""
     return f"{ROOT}.video.sampled.{session_id}"
@@ -127,6 +135,9 @@ def session_attached(session_id: str) -> str:
 # KV: who owns each session (a lease that expires unless renewed), and what a new owner needs.
 KV_SESSION_LEASES = "livebus_session_leases"
 KV_SESSIONS = "livebus_sessions"
+
+# KV: token usage per UTC day, user and session opening (livebus/usage.py).
+KV_USAGE = "livebus_usage"
 
 
 # Acknowledgements and gap requests of a session's control events (livebus/reliable.py):

@@ -23,7 +23,7 @@ from livebus.edge.state import EdgeState
 from livebus.edge.tokens import TokenError
 from livebus.edge.wire import ProtocolError
 
-from . import metrics
+from . import metrics, usage
 from .settings import GatewaySettings
 from .wstransport import WebSocketTransport
 
@@ -118,6 +118,7 @@ def create_app(settings: GatewaySettings, state: GatewayState | None = None) -> 
                              if getattr(r, "path", "") != "/metrics")
     _token_routes(app, state)
     _session_routes(app, state)
+    usage.register(app, state)
     app.mount("/", StaticFiles(directory=STATIC, html=True), name="page")
     return app
 

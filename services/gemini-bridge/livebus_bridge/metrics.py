@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from livebus import latency
+from livebus import latency, usage
 
 ACTIVE_SESSIONS = Gauge("livebus_bridge_active_sessions",
                         "Upstream sessions held by this bridge (the autoscaling signal)")
@@ -40,6 +40,11 @@ TOOL_SECONDS = Histogram("livebus_bridge_tool_seconds", "Server-side tool call l
 STILLS_DROPPED = Counter("livebus_bridge_stills_dropped_total",
                          "Uploaded images not downsized, by why: queue_full and budget (left "
                          "out, a text note instead), timeout (sent as they were)", ["reason"])
+AUDIO_HELD_BYTES = Counter("livebus_bridge_audio_held_bytes_total",
+                           "Uplink audio not sent upstream: nobody spoke (local turn detection)")
+TURN_DETECTION = Counter("livebus_bridge_turn_detection_total",
+                         "Sessions by who detects the user's turns (local, server, client)",
+                         ["mode"])
 BAD_CLIENT_MESSAGES = Counter("livebus_bridge_bad_client_messages_total",
                               "Client control messages the upstream could not take, dropped")
 
@@ -57,13 +62,21 @@ VIDEO_AGE = Histogram("livebus_bridge_video_age_seconds",
                       buckets=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5))
 VIDEO_UP_BYTES = Counter("livebus_bridge_video_up_bytes_total", "Video frame bytes sent upstream")
 TOKENS = Counter("livebus_bridge_tokens_total",
-                 "Tokens the upstream reported in usageMetadata, by direction (prompt, response) "
-                 "and modality (text, audio, image, video)", ["direction", "modality"])
+                 "Tokens the upstream reported in usageMetadata, by direction (prompt, response, "
+                 "cached, thoughts, tool_use) and modality (text, audio, image, video, document, "
+                 "other)", ["direction", "modality"])
+SESSION_SECONDS = Counter("livebus_bridge_session_seconds_total",
+                          "Conversation time of the sessions held (the cost per minute divisor)")
 
 # Known label values start at 0, so dashboards and alerts see the series before the first event.
 for _cause in ("goaway", "drop", "context_lost", "takeover"):
     RECONNECTS.labels(_cause)
     REBUILDS.labels(_cause)
+for _direction in usage.DIRECTIONS:
+    for _modality in usage.MODALITIES:
+        TOKENS.labels(_direction, _modality)
+for _mode in ("local", "server", "client"):
+    TURN_DETECTION.labels(_mode)
 for _reason in ("queue_full", "budget", "timeout"):
     STILLS_DROPPED.labels(_reason)
 TRANSLATIONS = Counter("livebus_bridge_translations_total",
