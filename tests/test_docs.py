@@ -23,7 +23,7 @@ def test_every_metric_is_documented() -> None:
                *(lib / m for m in ("bus.py", "reliable.py", "shadowlog.py"))]
     names = {m for src in sources for m in re.findall(r'"(livebus_[a-z_]+)"', src.read_text())}
     assert len(names) > 40
-    prefix = re.compile(r"^livebus_(gateway|bridge|sampler|tools|emulator)_")
+    prefix = re.compile(r"^livebus_(gateway|bridge|sampler|tools|emulator|webrtc)_")
     missing = [n for n in sorted(names) if n not in doc and prefix.sub("", n) not in doc]
     assert not missing, f"undocumented metrics: {missing}"
 
