@@ -191,7 +191,8 @@ LOOPBACK = """async () => {
   a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
   b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
   const ctx = new AudioContext();
-  const osc = ctx.createOscillator(), gain = ctx.createGain(), dest = ctx.createMediaStreamDestination();
+  const osc = ctx.createOscillator(), gain = ctx.createGain();
+  const dest = ctx.createMediaStreamDestination();
   gain.gain.value = 0.3;
   osc.connect(gain).connect(dest);
   osc.start();
@@ -202,7 +203,8 @@ LOOPBACK = """async () => {
   await b.setLocalDescription();
   await a.setRemoteDescription(b.localDescription);
   const t = { a, b, ctx, gain, stats: null, flushes: [] };
-  t.player = new RtcPlayer({ onStats: (s) => { t.stats = s; }, onFlushed: (s) => t.flushes.push(s) });
+  t.player = new RtcPlayer({ onStats: (s) => { t.stats = s; },
+                             onFlushed: (s) => t.flushes.push(s) });
   await t.player.start();
   t.player.attach(await remote);
   window.__t = t;
@@ -229,8 +231,8 @@ def test_the_rtc_player_meters_the_remote_track_and_times_when_it_went_quiet(
     assert t["f"]["id"] == t["second"] and t["f"]["wasPlaying"]
     # What this shows is the meter: a stop is dated after the sender stopped, and within the
     # browser's own pipeline (capture, Opus, jitter buffer) of it. That pipeline alone took
-    # 113-165 ms here (3 runs, loaded machine), so the edge's flush on `interrupted` (services/webrtc-edge) is what the
-    # 100 ms barge-in bound of the end-to-end test (not yet written) must be measured on.
+    # 113-165 ms here (3 runs, loaded machine); the 100 ms barge-in bound belongs to the
+    # end-to-end test with the edge (not written yet), which flushes its queue on `interrupted`.
     print(f"tone stop to silence at the receiver: {stopped_ms:.0f} ms")
     assert 0 < stopped_ms < 500, f"the received tone stopped {stopped_ms:.0f} ms after the sender"
     assert t["peak"] > 0.1
