@@ -64,6 +64,7 @@ class SessionMeter:
         self.seconds = 0.0
         self._since = clock()  # seconds counted up to here
         self._pending_old: dict[str, Any] | None = None  # the previous day's last totals
+        self.open = True  # false in the last record: the session no longer counts as live
 
     def usage(self, m: types.LiveServerMessage) -> None:
         """A server message (before the client sees it): count its usageMetadata."""
@@ -94,7 +95,7 @@ class SessionMeter:
         return {"user": self.user, "session": self.session_id, "epoch": self.epoch,
                 "model": self.model, "day": self.day, "tokens": self.tokens,
                 "totalTokens": usage.total(self.tokens), "messages": self.messages,
-                "seconds": round(self.seconds, 3), "updated": self.clock()}
+                "seconds": round(self.seconds, 3), "updated": self.clock(), "open": self.open}
 
     async def flush(self) -> None:
         self._roll()
@@ -116,6 +117,7 @@ class SessionMeter:
                 log.warning("could not store usage (%s)", type(e).__name__)
 
     async def close(self, within_s: float = 2.0) -> None:
+        self.open = False
         with contextlib.suppress(Exception):
             async with asyncio.timeout(within_s):
                 await self.flush()

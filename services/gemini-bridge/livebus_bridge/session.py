@@ -37,6 +37,7 @@ from .downlink import Downlink
 from .links import ReliablePublisher, UplinkReceiver
 from .metering import SessionMeter
 from .ownership import LeaseKeeper
+from .quota import Quota, quota_limits
 from .record import RecordKeeper
 from .settings import BridgeSettings
 from .shadow import ShadowRecorder
@@ -116,6 +117,8 @@ class UpstreamSession:
             "ctl_sent": self.conv.ctl_sent})
         self.shadow = ShadowRecorder(nc.jetstream(), self.id)
         self.out = ReliablePublisher(nc, self.id, self.timing, req.down_seq, req.epoch)
+        self.quota = Quota(quota_limits(settings), usage_store, self.meter, self.out.message,
+                           self._end)
         self.up: UplinkReceiver | None = None  # once the last control seq sent is known
         self.conn = Connection(client, req.model, settings, self.conv)
         self.uplink = Uplink(self.conn, self.conv, self.shadow, self.timing, settings, nc_video,
@@ -174,6 +177,10 @@ class UpstreamSession:
         self.downlink = Downlink(self.conv, self.conn, self.tools, self.shadow, self.timing,
                                  self.out, self.settings, self._save_record, self._turn_ended)
         self.downlink.meter = self.meter
+        refusal = None if self.req.takeover else await self.quota.admit()
+        if refusal is not None:
+            await self._reply(reply, False, error=refusal)
+            return False
         # The bridge always asks for handles: they are how it survives goAway and drops.
         if self.conn.config.session_resumption is not None:
             self.conv.client_wants_handles = True
@@ -225,7 +232,8 @@ class UpstreamSession:
                        asyncio.create_task(self.shadow.run()),
                        asyncio.create_task(self.record.run()),
                        asyncio.create_task(self.speech.run()),
-                       asyncio.create_task(self.meter.run())]
+                       asyncio.create_task(self.meter.run()),
+                       asyncio.create_task(self.quota.run())]
             close = await self._serve_connections(close)
         finally:
             await self._finish(helpers)
@@ -311,6 +319,11 @@ class UpstreamSession:
         log.info("took the session over, rebuilt from the shadow log")
 
     # -- events --------------------------------------------------------------------------------
+
+    async def _end(self, close: bus_pb2.Close) -> None:
+        """End the session for good (a quota): the client gets `close`."""
+        await self.out.event(bus_pb2.ServerEvent(close=close))
+        self.done.set()
 
     def _lease_lost(self) -> None:
         self.lost = True
