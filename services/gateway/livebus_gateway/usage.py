@@ -19,9 +19,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from livebus import usage
+from livebus.edge import auth
 from livebus.usage import UsageStore
-
-from . import auth
 
 USAGE_TTL_S = 40 * 86400.0  # if no bridge made the bucket yet; the bridges' setting wins
 _KEY_ID = re.compile(r"(key:)?([0-9a-f]{16})")
