@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from livebus import closecodes, health, shadowlog
+from livebus.runtime import cancel_and_wait
 
 from . import auth, handshake, metrics, resumption, tokens, usage
 from .admission import Admission
@@ -127,9 +128,11 @@ def _lifespan(state: GatewayState) -> Any:
         s = state.settings
         state.bus = await GatewayBus.connect(s.nats_url, s.instance_id, s.js_replicas)
         state.secret = s.signing_secret()
+        top = asyncio.create_task(usage.top_users(state))
         try:
             yield
         finally:
+            await cancel_and_wait(top)
             await state.bus.close()
     return lifespan
 

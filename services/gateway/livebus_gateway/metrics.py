@@ -14,6 +14,9 @@ REJECTED_MESSAGES = Counter("livebus_gateway_sessions_closed_by_error_total",
 AUDIO_IN_BYTES = Counter("livebus_gateway_audio_in_bytes_total", "PCM bytes from clients")
 AUDIO_OUT_BYTES = Counter("livebus_gateway_audio_out_bytes_total", "PCM bytes to clients")
 VIDEO_IN_BYTES = Counter("livebus_gateway_video_in_bytes_total", "Video frame bytes from clients")
+TOP_USER_TOKENS = Gauge("livebus_gateway_usage_top_user_tokens",
+                        "Tokens today (UTC) of the LIVEBUS_GATEWAY_USAGE_TOP_USERS users who used "
+                        "most, from the usage records in KV (at most that many series)", ["user"])
 TOKENS_MINTED = Counter("livebus_gateway_tokens_minted_total", "Ephemeral tokens issued")
 TAKEOVERS = Counter("livebus_gateway_session_moves_total",
                     "Sessions moved to another bridge, by cause (bridge_lost, bridge_drain)",
