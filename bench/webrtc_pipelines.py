@@ -6,17 +6,14 @@ counts what it did in the shared `stats` counter.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Protocol
 
 import av
-import cv2
 
-VIDEO_MAX_SIDE = 512
-JPEG_QUALITY = 80
-SAMPLE_INTERVAL_S = 0.5   # the adaptive policy's rate while the scene moves (1-3 fps)
+from livebus_webrtc.uplink import UplinkAudio
+from livebus_webrtc.video import VideoGate
 
 
 class Sink(Protocol):
@@ -24,40 +21,28 @@ class Sink(Protocol):
     def video(self, frame: object) -> None: ...
 
 
-def within(width: int, height: int, side: int) -> tuple[int, int]:
-    scale = min(1.0, side / max(width, height))
-    return max(2, round(width * scale) // 2 * 2), max(2, round(height * scale) // 2 * 2)
-
-
 class Livebus:
-    """The edge's path: 16 kHz mono PCM for the bus; video converted and JPEG-encoded only
-    when a frame is due."""
+    """The edge's own media path (livebus_webrtc): uplink audio as 16 kHz mono PCM for the bus;
+    video through the gate, which converts and JPEG-encodes only the frames it sends."""
 
     def __init__(self, stats: Counter[str]) -> None:
         self.stats = stats
-        self.resampler = av.AudioResampler(format="s16", layout="mono", rate=16_000)
-        self.next_sample = 0.0
+        self.uplink = UplinkAudio()
+        self.gate = VideoGate()
 
     def audio(self, frame: object) -> None:
         assert isinstance(frame, av.AudioFrame)
-        for out in self.resampler.resample(frame):
-            pcm = bytes(out.planes[0])[: out.samples * 2]
-            self.stats["audio_frames"] += 1
-            self.stats["pcm_bytes"] += len(pcm)
+        pcm = self.uplink.convert(frame)
+        self.stats["audio_frames"] += 1
+        self.stats["pcm_bytes"] += len(pcm)
 
     def video(self, frame: object) -> None:
         assert isinstance(frame, av.VideoFrame)
         self.stats["video_frames"] += 1
-        now = time.monotonic()
-        if now < self.next_sample:
-            return
-        self.next_sample = now + SAMPLE_INTERVAL_S
-        width, height = within(frame.width, frame.height, VIDEO_MAX_SIDE)
-        image = frame.to_ndarray(format="bgr24", width=width, height=height)
-        ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-        assert ok
-        self.stats["converted"] += 1
-        self.stats["jpeg_bytes"] += len(jpeg)
+        jpeg = self.gate.offer(frame)
+        if jpeg is not None:
+            self.stats["converted"] += 1
+            self.stats["jpeg_bytes"] += len(jpeg)
 
 
 class FastRTC:

@@ -9,23 +9,21 @@ the page offers and how it follows refusals is seen without an edge.
 from __future__ import annotations
 
 import json
-import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Browser, Page, Route
 
 from livebus_dev.devstack import Stack
 from livebus_dev.testing import netns
 from livebus_dev.testing.netrelay import entered
 from livebus_dev.testing.stack import running_stack
 
-from .conftest import CHROMIUM, FLAGS, MIC_SCRIPT, RECORD_CSP, csp_violations
+from .conftest import RECORD_CSP, chromium_in, csp_violations
 from .helpers import open_page, wait_js
-from .media import write_wav, write_y4m
 
 pytestmark = pytest.mark.e2e
 
@@ -54,21 +52,9 @@ def in_ns(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InNs]:
 
 @pytest.fixture(scope="module")
 def browser(in_ns: InNs, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    media = tmp_path_factory.mktemp("rtc-media")
-    wav = write_wav(media / "mic.wav", MIC_SCRIPT)
-    y4m = write_y4m(media / "camera.y4m")
-    wrapper = media / "chromium-in-ns"
-    wrapper.write_text(f'#!/bin/sh\nexec ip netns exec {in_ns.ns.name} {CHROMIUM} "$@"\n')
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(wrapper), args=[
-            *FLAGS, f"--use-file-for-fake-audio-capture={wav}%noloop",
-            f"--use-file-for-fake-video-capture={y4m}",
-        ])
-        try:
-            yield b
-        finally:
-            b.close()
+    # Chromium in the namespace, beside what it talks to.
+    with chromium_in(in_ns.ns.name, tmp_path_factory.mktemp("rtc-media")) as b:
+        yield b
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ import pytest
 from google.genai import types
 
 from livebus import tls, usage
+from livebus.edge.auth import key_identity
 from livebus_dev.devstack import Stack
 from livebus_dev.testing import audio
 from livebus_dev.testing.stack import MODEL, gateway_client, running_stack
-from livebus_gateway.auth import key_identity
 
 USER = "meter-ada@example.com"
 

@@ -21,9 +21,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from livebus import usage
+from livebus.edge import auth
 from livebus.usage import UsageStore
 
-from . import auth, metrics
+from . import metrics
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from livebus import closecodes
-from livebus_gateway import wire
-from livebus_gateway.wire import ProtocolError
+from livebus.edge import wire
+from livebus.edge.wire import ProtocolError
 
 PCM = base64.b64encode(b"\x00\x01" * 160).decode()
 AUDIO = {"mimeType": "audio/pcm;rate=16000", "data": PCM}

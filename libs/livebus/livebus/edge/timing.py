@@ -1,4 +1,4 @@
-"""One session's TTFAB clock at the gateway: VAD on the uplink, the reply's first audio out."""
+"""One session's TTFAB clock at the edge: VAD on the uplink, the reply's first audio out."""
 
 from __future__ import annotations
 
@@ -9,19 +9,18 @@ import webrtcvad
 
 from livebus import headers, latency
 
-from . import metrics, wire
+from . import wire
+from .metrics import EdgeMetrics
 
 VAD_MODE = 3  # the most aggressive mode: its hangover after speech is the shortest (~60-80 ms)
 
-_BRIDGE_GATEWAY = metrics.HOP.labels("bridge_gateway")
-_GATEWAY_CLIENT = metrics.HOP.labels("gateway_client")
-_TTFAB = {kind: metrics.TTFAB.labels(kind) for kind in ("speech", "explicit")}
 
 
 class SessionTiming:
-    __slots__ = ("clock", "last_voiced", "speech", "start")
+    __slots__ = ("clock", "last_voiced", "metrics", "speech", "start")
 
-    def __init__(self) -> None:
+    def __init__(self, metrics: EdgeMetrics) -> None:
+        self.metrics = metrics
         self.speech = latency.SpeechDetector(webrtcvad.Vad(VAD_MODE))
         self.clock = latency.ReplyClock()
         self.start = "speech"
@@ -47,15 +46,16 @@ class SessionTiming:
     def audio_sent(self, hdrs: Mapping[str, str] | None, received_ns: int) -> None:
         """After a downlink audio chunk was written to the client."""
         now = time.time_ns()
-        latency.observe_since(_BRIDGE_GATEWAY, hdrs, received_ns)
-        _GATEWAY_CLIENT.observe((now - received_ns) / 1e9)
+        m = self.metrics
+        latency.observe_since(m.hop_bridge_edge, hdrs, received_ns)
+        m.hop_edge_client.observe((now - received_ns) / 1e9)
         elapsed = self.clock.reply_audio(now)
         if elapsed is None:
             return
-        _TTFAB[self.start].observe(elapsed / 1e9)
+        m.ttfab_by_start[self.start].observe(elapsed / 1e9)
         upstream = (hdrs or {}).get(headers.UPSTREAM_NS)
         if upstream and upstream.isdigit():
-            metrics.TTFAB_PIPELINE.observe(max(0, elapsed - int(upstream)) / 1e9)
+            m.ttfab_pipeline.observe(max(0, elapsed - int(upstream)) / 1e9)
 
     def reply_over(self) -> None:
         """The model's reply ended (turnComplete or interrupted, as wire.server_message parsed)."""

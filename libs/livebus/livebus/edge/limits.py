@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from livebus import closecodes
 
-from .settings import GatewaySettings
+from .settings import EdgeSettings
 from .wire import ProtocolError
 
 Clock = Callable[[], float]
@@ -131,7 +131,7 @@ class SessionLimits:
             self.credentials.release(self.user)
 
 
-def session_budget(s: GatewaySettings) -> Budget:
+def session_budget(s: EdgeSettings) -> Budget:
     return Budget(
         rates={MESSAGES: s.max_messages_per_second, CHUNKS: s.max_chunks_per_second,
                BYTES: s.max_uplink_bytes_per_second, PUBLISHES: s.max_publishes_per_second},
@@ -139,7 +139,7 @@ def session_budget(s: GatewaySettings) -> Budget:
                 BYTES: s.burst_uplink_bytes, PUBLISHES: s.burst_publishes})
 
 
-def credential_budget(s: GatewaySettings) -> Budget:
+def credential_budget(s: EdgeSettings) -> Budget:
     return Budget(
         rates={MESSAGES: s.credential_messages_per_second, CHUNKS: s.credential_chunks_per_second,
                BYTES: s.credential_uplink_bytes_per_second,
@@ -152,7 +152,7 @@ def credential_budget(s: GatewaySettings) -> Budget:
 _credentials: CredentialBudgets | None = None
 
 
-def credentials(s: GatewaySettings) -> CredentialBudgets:
+def credentials(s: EdgeSettings) -> CredentialBudgets:
     """This process's per-credential buckets (one gateway replica: one registry)."""
     global _credentials
     if _credentials is None:

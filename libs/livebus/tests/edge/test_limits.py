@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from livebus import closecodes
-from livebus_gateway import limits
-from livebus_gateway.limits import (
+from livebus.edge import limits
+from livebus.edge.limits import (
     BYTES,
     CHUNKS,
     MESSAGES,
@@ -16,8 +16,8 @@ from livebus_gateway.limits import (
     SessionLimits,
     TokenBucket,
 )
-from livebus_gateway.settings import GatewaySettings
-from livebus_gateway.wire import ProtocolError
+from livebus.edge.settings import EdgeSettings
+from livebus.edge.wire import ProtocolError
 
 
 class Clock:
@@ -80,7 +80,7 @@ def test_a_credential_shares_one_budget_across_its_sessions() -> None:
 
 
 def test_settings_build_both_budgets() -> None:
-    s = GatewaySettings(max_chunks_per_second=7, credential_burst_publishes=9)
+    s = EdgeSettings(max_chunks_per_second=7, credential_burst_publishes=9)
     assert limits.session_budget(s).rates[CHUNKS] == 7
     assert limits.credential_budget(s).bursts[PUBLISHES] == 9
     assert s.burst_uplink_bytes >= s.max_message_bytes, "one maximal message always fits"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from livebus import subjects
+from livebus.edge.links import SessionLinks
 from livebus.v1 import bus_pb2
-from livebus_gateway.links import SessionLinks
 
 
 class FakeNats:

@@ -1,4 +1,4 @@
-"""How many sessions this gateway replica holds, in all and per credential (server key, token user).
+"""How many sessions this edge replica holds, in all and per credential (server key, token user).
 
 A slot is taken before a session opens and given back when it ends, however it ends: `slot` is a
 context manager, so the count is exact under churn and failures.

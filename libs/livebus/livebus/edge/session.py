@@ -1,4 +1,7 @@
-"""One client connection: Gemini Live frames <-> the session's NATS subjects.
+"""One client session at an edge: Gemini Live messages <-> the session's NATS subjects.
+
+The client's connection is a Transport (transport.py): the WebSocket gateway and a WebRTC edge
+each adapt theirs, and everything here is the same for both.
 
 The uplink is charged against the session's and its credential's budgets (limits.py) before it
 is published; moves to another bridge live in takeover.py; frame parsing and encoding in wire.py.
@@ -20,18 +23,18 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from livebus import closecodes, headers, subjects
 from livebus.logs import session_id_var
 from livebus.v1 import bus_pb2
 
 from . import limits, metrics, pending, resample, resumption, timing, wire
-from .buses import GatewayBus
+from .buses import EdgeBus
 from .links import SessionLinks
-from .settings import GatewaySettings
+from .settings import EdgeSettings
 from .takeover import Takeover
 from .tokens import Grant
+from .transport import Transport
 from .wire import ProtocolError
 
 log = logging.getLogger(__name__)
@@ -41,17 +44,18 @@ TOKEN_EXPIRED = "token expired"
 TOO_LONG = "maximum session duration reached"
 
 
-class ClientSession:
-    def __init__(self, ws: WebSocket, bus: GatewayBus, settings: GatewaySettings,
+class EdgeSession:
+    def __init__(self, transport: Transport, bus: EdgeBus, settings: EdgeSettings,
                  grant: Grant, setup: dict[str, Any], secret: str,
                  resume: str | None = None, started_at: float | None = None) -> None:
-        self.ws = ws
+        self.transport = transport
         self.bus = bus
         self.settings = settings
+        self.metrics = metrics.of(settings.metrics_prefix)
         self.grant = grant
         self.setup = setup
         self.id = resume or uuid.uuid4().hex
-        self.connection_id = uuid.uuid4().hex  # this socket, as other replicas see it
+        self.connection_id = uuid.uuid4().hex  # this connection, as other replicas see it
         self.resuming = resume is not None
         self.started_at = time.time() if started_at is None else started_at  # a resumed one's
         self.handle = resumption.mint(secret, self.id, grant.user, started_at=self.started_at,
@@ -62,11 +66,11 @@ class ClientSession:
         self.superseded = False  # another connection resumed the session
         self.audio_seq = 0
         self.ctl_seq = 0
-        self.timing = timing.SessionTiming()
+        self.timing = timing.SessionTiming(self.metrics)
         self._send_lock = asyncio.Lock()
         self.bridge_id = ""
         self.in_turn = False  # a reply is streaming to the client
-        self.mover = Takeover(self, bus, settings)
+        self.mover = Takeover(self, bus, settings, self.metrics)
         self.limits = limits.SessionLimits(limits.session_budget(settings),
                                            limits.credentials(settings), grant.user)
         self._noted: set[str] = set()
@@ -80,7 +84,7 @@ class ClientSession:
     async def run(self) -> None:
         session_id_var.set(self.id)
         subs: list[Subscription] = []
-        metrics.SESSIONS.inc()
+        self.metrics.sessions.inc()
         try:
             subs.append(await self.bus.main.subscribe(
                 subjects.session_attached(self.id), cb=self._on_attached))
@@ -92,20 +96,20 @@ class ClientSession:
             await self._start()
             await self._serve()
         except ProtocolError as e:
-            metrics.REJECTED_MESSAGES.labels(_reason_label(e)).inc()
+            self.metrics.rejected_messages.labels(_reason_label(e)).inc()
             log.info("closing session: %s %s", e.code, e.reason)
             self.close_code, self.close_reason = e.code, e.reason
         except Exception:
             log.exception("session failed")
             self.close_code, self.close_reason = closecodes.INTERNAL, "internal error"
         finally:
-            metrics.SESSIONS.dec()
+            self.metrics.sessions.dec()
             self.limits.release()
             self.mover.cancel()
             told = not (self.superseded or self.bridge_closed or self.mover.holding)
             if not self.superseded:  # the session lives on with its new connection
                 await self._tell_bridge_closed()
-            await self._close_ws()
+            await self._close_client()
             await self.links.stop(1.0 if told else 0.0)  # until the bridge has the close
             for sub in subs:
                 with contextlib.suppress(Exception):  # a reconnecting connection drops it anyway
@@ -115,6 +119,8 @@ class ClientSession:
         reply = await self._open(takeover=self.resuming)
         if not reply.ok:
             raise ProtocolError(reply.error.code or closecodes.INTERNAL, reply.error.reason)
+        if self.resuming:
+            self.metrics.resumptions.inc()
         self.bridge_id = reply.bridge_id
         self.ctl_seq = reply.ctl_seq  # a resumed session numbers on from its last one
         log.info("session open on bridge %s", reply.bridge_id)
@@ -126,7 +132,7 @@ class ClientSession:
         complete = json.loads(reply.setup_complete_json or b"{}")
         complete["sessionId"] = self.id  # livebus's id: transcripts are read by it
         async with self._send_lock:  # then what the downlink sent meanwhile, in order
-            await self.gate.open(json.dumps({"setupComplete": complete}), self.ws.send_text)
+            await self.gate.open(json.dumps({"setupComplete": complete}), self.transport)
 
     async def _serve(self) -> None:
         reader = asyncio.create_task(self._uplink())
@@ -161,7 +167,7 @@ class ClientSession:
 
     async def _on_attached(self, msg: Msg) -> None:
         if msg.data.decode(errors="replace") != self.connection_id and not self.superseded:
-            self.superseded = True  # from now on nothing more reaches this socket
+            self.superseded = True  # from now on nothing more reaches this client
             self.end(closecodes.RESUMED_ELSEWHERE, RESUMED_ELSEWHERE)
 
     async def reopen(self) -> bus_pb2.OpenSessionReply:
@@ -217,26 +223,21 @@ class ClientSession:
         except Exception as e:
             log.warning("could not tell the bridge the session closed: %s", type(e).__name__)
 
-    async def _close_ws(self) -> None:
-        if self.ws.application_state == WebSocketState.CONNECTED:
-            with contextlib.suppress(Exception):
-                await self.ws.close(self.close_code, closecodes.clamp_reason(self.close_reason))
+    async def _close_client(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.transport.close(self.close_code,
+                                       closecodes.clamp_reason(self.close_reason))
 
     # -- uplink ------------------------------------------------------------------------------
 
     async def _uplink(self) -> None:
         max_bytes = self.settings.max_message_bytes
+        receive = self.transport.receive
         while True:
-            try:
-                frame = await self.ws.receive()
-            except WebSocketDisconnect:
-                return
-            if frame["type"] == "websocket.disconnect":
+            data = await receive()
+            if data is None:
                 self.close_reason = "client left"
                 return
-            data: str | bytes | None = frame.get("text")
-            if data is None:
-                data = frame.get("bytes") or b""
             if len(data) > max_bytes:
                 raise ProtocolError(closecodes.TOO_BIG,
                                     f"message of {len(data)} bytes exceeds {max_bytes}")
@@ -266,13 +267,13 @@ class ClientSession:
         self.mover.sent(action)
         if isinstance(action, wire.Audio):
             self.audio_seq += 1
-            metrics.AUDIO_IN_BYTES.inc(len(action.pcm))
+            self.metrics.audio_in_bytes.inc(len(action.pcm))
             await self.bus.main.publish(
                 subjects.up_audio(self.id), action.pcm,
                 headers=self.timing.audio_headers(self.audio_seq, action.pcm),
             )
         elif isinstance(action, wire.Video):
-            metrics.VIDEO_IN_BYTES.inc(len(action.data))
+            self.metrics.video_in_bytes.inc(len(action.data))
             await self.bus.video.publish(
                 subjects.video_raw(self.id), action.data,
                 headers={headers.MIME: action.mime, headers.SENT_NS: str(time.time_ns())},
@@ -311,6 +312,8 @@ class ClientSession:
                     self.timing.reply_over()
                 if out.turn_complete:
                     self.in_turn = False
+                if out.interrupted:
+                    self.transport.interrupted()
                 await self._send_text(out.text)
             elif kind == "migrate":
                 self.mover.start("bridge_drain")
@@ -323,9 +326,11 @@ class ClientSession:
     async def _down_audio(self, msg: Msg) -> None:
         received = time.time_ns()
         mime = (msg.headers or {}).get(headers.MIME, wire.DEFAULT_AUDIO_OUT_MIME)
-        metrics.AUDIO_OUT_BYTES.inc(len(msg.data))
+        self.metrics.audio_out_bytes.inc(len(msg.data))
         self.in_turn = True
-        await self._send_text(wire.audio_message(mime, msg.data))
+        if self.gate.is_open or not self.gate.hold((mime, msg.data)):
+            async with self._send_lock:
+                await self.transport.send_audio(mime, msg.data)
         self.timing.audio_sent(msg.headers, received)
 
     def end_turn(self) -> None:
@@ -338,7 +343,7 @@ class ClientSession:
         if self.gate.hold(text):
             return
         async with self._send_lock:
-            await self.ws.send_text(text)
+            await self.transport.send_text(text)
 
 
 def _reason_label(e: ProtocolError) -> str:

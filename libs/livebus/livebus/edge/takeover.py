@@ -1,4 +1,4 @@
-"""Moving a session to another bridge while the client's socket stays open.
+"""Moving a session to another bridge while the client's connection stays open.
 
 When the session's bridge falls silent (or asks to be drained), the uplink is held (bounded),
 the session is reopened on another bridge, and the held uplink goes out in order. Audio sent
@@ -17,9 +17,10 @@ from typing import Protocol
 from livebus import closecodes
 from livebus.v1 import bus_pb2
 
-from . import metrics, wire
-from .buses import GatewayBus
-from .settings import GatewaySettings
+from . import wire
+from .buses import EdgeBus
+from .metrics import EdgeMetrics
+from .settings import EdgeSettings
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +110,12 @@ class Movable(Protocol):
 class Takeover:
     """One session's moves: watches its bridge, holds its uplink, reopens it elsewhere."""
 
-    def __init__(self, session: Movable, bus: GatewayBus, settings: GatewaySettings) -> None:
+    def __init__(self, session: Movable, bus: EdgeBus, settings: EdgeSettings,
+                 metrics: EdgeMetrics) -> None:
         self.session = session
         self.bus = bus
         self.settings = settings
+        self.metrics = metrics
         self.holding = False
         self.held = HeldUplink(settings.hold_audio_bytes)
         self.recent = RecentUplink(settings.bridge_silence_s + 1.0)
@@ -131,7 +134,7 @@ class Takeover:
         if self.holding:
             return
         self.holding = True
-        metrics.TAKEOVERS.labels(cause).inc()
+        self.metrics.moves[cause].inc()
         if cause == "bridge_lost":
             last_heard = self.bus.bridge_last_seen(self.session.bridge_id)
             self.held.put_first(self.recent.replay_after(last_heard))
@@ -142,7 +145,7 @@ class Takeover:
     def hold(self, action: wire.Action) -> None:
         dropped = self.held.hold(action)
         if dropped:
-            metrics.HELD_AUDIO_DROPPED.inc(dropped)
+            self.metrics.held_audio_dropped.inc(dropped)
 
     def sent(self, action: wire.Action) -> None:
         self.recent.add(time.monotonic(), action)

@@ -1,4 +1,4 @@
-"""The gateway's NATS connections: audio and control, video, and bridge liveness.
+"""An edge's NATS connections: audio and control, video, and bridge liveness.
 
 Heartbeats have a connection of their own, so no session's traffic can queue ahead of them
 (a flood on the main connection must not make a healthy bridge look dead)."""
@@ -19,7 +19,7 @@ from .tokens import MAX_TTL
 
 
 @dataclass
-class GatewayBus:
+class EdgeBus:
     main: NATS   # audio, control, downlink: never behind a video frame
     video: NATS  # client frames, which may be large
     token_uses: KeyValue
@@ -29,16 +29,18 @@ class GatewayBus:
     link_up_since: float = field(default_factory=time.monotonic)
 
     @classmethod
-    async def connect(cls, url: str, instance: str, js_replicas: int = 1) -> GatewayBus:
-        holder: list[GatewayBus] = []
+    async def connect(cls, url: str, instance: str, js_replicas: int = 1,
+                      service: str = "gateway") -> EdgeBus:
+        """`service` names the connections (`<service>-<instance>-main`, ...)."""
+        holder: list[EdgeBus] = []
 
         def back() -> None:
             if holder:
                 holder[0].link_up_since = time.monotonic()
 
-        main = await bus.connect(url, f"gateway-{instance}-main", on_reconnect=back)
-        video = await bus.connect(url, f"gateway-{instance}-video")
-        alive_nc = await bus.connect(url, f"gateway-{instance}-alive", on_reconnect=back)
+        main = await bus.connect(url, f"{service}-{instance}-main", on_reconnect=back)
+        video = await bus.connect(url, f"{service}-{instance}-video")
+        alive_nc = await bus.connect(url, f"{service}-{instance}-alive", on_reconnect=back)
         js = main.jetstream(timeout=1.0)  # a lost answer (a node gone) is retried soon
         try:
             kv = await js.key_value(subjects.KV_TOKEN_USES)

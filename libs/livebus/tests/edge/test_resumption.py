@@ -6,7 +6,7 @@ import time
 
 import jwt
 
-from livebus_gateway import resumption
+from livebus.edge import resumption
 
 SECRET = "r" * 32
 

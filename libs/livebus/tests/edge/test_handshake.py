@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from livebus import closecodes
-from livebus_gateway import handshake, resumption
-from livebus_gateway.tokens import Grant
-from livebus_gateway.wire import ProtocolError
+from livebus.edge import handshake, resumption
+from livebus.edge.tokens import Grant
+from livebus.edge.wire import ProtocolError
 
 MODEL = "models/gemini-live-2.5-flash-preview"
 ALLOWED = [MODEL, "models/gemini-2.0-flash-live-001"]

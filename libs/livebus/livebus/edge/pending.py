@@ -9,9 +9,13 @@ a bridge may speak before the gateway has written `setupComplete`: a resumed ups
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Awaitable, Callable
+
+from .transport import Transport
 
 MAX_HELD_BYTES = 16 << 20  # far above what a bridge sends before its open reply is handled
+
+# A server message, or a reply audio chunk (mime, pcm).
+Held = str | tuple[str, bytes]
 
 
 class TooMuchBeforeSetup(Exception):
@@ -21,31 +25,36 @@ class TooMuchBeforeSetup(Exception):
 class SetupGate:
     def __init__(self, max_bytes: int = MAX_HELD_BYTES) -> None:
         self.is_open = False
-        self.held: deque[str] = deque()
+        self.held: deque[Held] = deque()
         self.held_bytes = 0
         self.max_bytes = max_bytes
         self.overflowed = False
 
-    def hold(self, text: str) -> bool:
-        """True when `text` is kept for later (setupComplete not written yet)."""
+    def hold(self, item: Held) -> bool:
+        """True when `item` is kept for later (setupComplete not written yet)."""
         if self.is_open:
             return False
-        if self.held_bytes + len(text) > self.max_bytes:
+        size = len(item) if isinstance(item, str) else len(item[1])
+        if self.held_bytes + size > self.max_bytes:
             self.overflowed = True  # the session fails at open(): a lost message is worse
         else:
-            self.held_bytes += len(text)
-            self.held.append(text)
+            self.held_bytes += size
+            self.held.append(item)
         return True
 
-    async def open(self, setup_complete: str, send: Callable[[str], Awaitable[None]]) -> None:
+    async def open(self, setup_complete: str, to: Transport) -> None:
         """Write setupComplete, then what was held, in order. Callers hold the send lock, so
         messages that come meanwhile are held too and go out in this same loop; the gate opens
         with no await between the last check and the opening."""
         if self.overflowed:
             raise TooMuchBeforeSetup
-        await send(setup_complete)
+        await to.send_text(setup_complete)
         while self.held:
-            text = self.held.popleft()
-            self.held_bytes -= len(text)
-            await send(text)
+            item = self.held.popleft()
+            if isinstance(item, str):
+                self.held_bytes -= len(item)
+                await to.send_text(item)
+            else:
+                self.held_bytes -= len(item[1])
+                await to.send_audio(*item)
         self.is_open = True

@@ -357,6 +357,7 @@ class ServerMessage:
     text: str            # what the client receives
     turn_complete: bool  # serverContent.turnComplete
     reply_over: bool     # the model's reply ended: turnComplete or interrupted
+    interrupted: bool = False  # serverContent.interrupted: the client stops playing the reply
 
 
 def server_message(message_json: bytes, handle: str) -> ServerMessage:
@@ -376,4 +377,4 @@ def server_message(message_json: bytes, handle: str) -> ServerMessage:
     if isinstance(update, dict) and update.get("newHandle"):
         update["newHandle"] = handle
         text = json.dumps(msg, separators=(",", ":"))
-    return ServerMessage(text, complete, complete or interrupted)
+    return ServerMessage(text, complete, complete or interrupted, interrupted)

@@ -11,8 +11,8 @@ from nats.js.api import KeyValueConfig
 from nats.js.kv import KeyValue
 
 from livebus import bus
+from livebus.edge.tokens import Grant, TokenError, spend
 from livebus_dev.testing.nats import running_nats
-from livebus_gateway.tokens import Grant, TokenError, spend
 
 
 class LostAnswers:

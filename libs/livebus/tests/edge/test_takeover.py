@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from livebus.edge import wire
+from livebus.edge.takeover import HeldUplink, RecentUplink
 from livebus.v1 import bus_pb2
-from livebus_gateway import wire
-from livebus_gateway.takeover import HeldUplink, RecentUplink
 
 
 def audio(n: int, tag: int = 0) -> wire.Audio:

@@ -1,4 +1,4 @@
-"""ClientSession with one fake per seam: the client's socket and the gateway's NATS bus."""
+"""EdgeSession with one fake per seam: the client's transport and the edge's NATS bus."""
 
 from __future__ import annotations
 
@@ -12,31 +12,39 @@ from typing import Any
 
 import pytest
 
-from livebus import closecodes, subjects
+from livebus import closecodes, headers, subjects
+from livebus.edge import session as session_mod
+from livebus.edge.session import EdgeSession
+from livebus.edge.settings import EdgeSettings
+from livebus.edge.tokens import Grant
+from livebus.edge.wire import ProtocolError
 from livebus.v1 import bus_pb2
-from livebus_gateway import session as session_mod
-from livebus_gateway.session import ClientSession
-from livebus_gateway.settings import GatewaySettings
-from livebus_gateway.tokens import Grant
-from livebus_gateway.wire import ProtocolError
 
 PCM = base64.b64encode(b"\0" * 640).decode()
 
 
-class FakeSocket:
-    """Frames to receive, in order; what the session sent."""
+class FakeTransport:
+    """Messages to receive, in order; what the session sent (audio as ("audio", mime, pcm))."""
 
     def __init__(self, frames: list[str]) -> None:
         self.frames = list(frames)
-        self.sent: list[str] = []
+        self.sent: list[Any] = []
+        self.closed: tuple[int, str] | None = None
 
-    async def receive(self) -> dict[str, Any]:
-        if not self.frames:
-            return {"type": "websocket.disconnect"}
-        return {"type": "websocket.receive", "text": self.frames.pop(0)}
+    async def receive(self) -> str | bytes | None:
+        return self.frames.pop(0) if self.frames else None
 
     async def send_text(self, text: str) -> None:
         self.sent.append(text)
+
+    async def send_audio(self, mime: str, pcm: bytes) -> None:
+        self.sent.append(("audio", mime, pcm))
+
+    def interrupted(self) -> None:
+        self.sent.append("interrupted")
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
 
 
 @dataclass
@@ -62,9 +70,9 @@ class Msg:
 
 
 def client_session(frames: list[str] | None = None, grant: Grant | None = None,
-                   **settings: Any) -> tuple[ClientSession, FakeSocket, FakeBus]:
-    ws, bus = FakeSocket(frames or []), FakeBus()
-    s = ClientSession(ws, bus, GatewaySettings(**settings),  # type: ignore[arg-type]
+                   **settings: Any) -> tuple[EdgeSession, FakeTransport, FakeBus]:
+    ws, bus = FakeTransport(frames or []), FakeBus()
+    s = EdgeSession(ws, bus, EdgeSettings(**settings),  # type: ignore[arg-type]
                       grant or Grant(user="u"), {"model": "models/m"}, "s" * 32)
     s.gate.is_open = True  # as once setupComplete is written (test_gateway_pending.py)
     return s, ws, bus
@@ -129,4 +137,34 @@ async def test_downlink_rewrites_only_a_resumption_update() -> None:
     s.end_turn()
     await asyncio.sleep(0)
     assert ws.sent[-1] == '{"serverContent":{"turnComplete":true}}' and not s.in_turn
+    s.limits.release()
+
+
+async def test_reply_audio_goes_to_the_transport_as_audio_and_interrupted_comes_first() -> None:
+    s, ws, _ = client_session()
+    await s._on_down(Msg(subjects.down_audio(s.id), b"\1\2",
+                         {headers.MIME: "audio/pcm;rate=24000"}))
+    ev = bus_pb2.ServerEvent(message_json=b'{"serverContent":{"interrupted":true}}')
+    await s._on_event(ev)
+    assert ws.sent == [("audio", "audio/pcm;rate=24000", b"\1\2"), "interrupted",
+                       '{"serverContent":{"interrupted":true}}']
+    s.limits.release()
+
+
+async def test_audio_before_setup_complete_waits_and_follows_it_in_order() -> None:
+    s, ws, _ = client_session()
+    s.gate = session_mod.pending.SetupGate()  # not open yet
+    await s._on_event(bus_pb2.ServerEvent(message_json=b'{"sessionResumptionUpdate":{}}'))
+    await s._on_down(Msg(subjects.down_audio(s.id), b"\3\4"))
+    assert ws.sent == []
+    await s.gate.open('{"setupComplete":{}}', ws)
+    assert ws.sent == ['{"setupComplete":{}}', '{"sessionResumptionUpdate":{}}',
+                       ("audio", "audio/pcm;rate=24000", b"\3\4")]
+    s.limits.release()
+
+
+async def test_the_client_leaving_ends_the_uplink() -> None:
+    s, _, bus = client_session([json.dumps({"realtimeInput": {"text": "hi"}})])
+    await s._uplink()
+    assert s.close_reason == "client left" and len(bus.main.published) == 1
     s.limits.release()

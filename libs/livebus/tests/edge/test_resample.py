@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from livebus.edge import wire
+from livebus.edge.resample import MAX_STREAMS, SessionResampler
+from livebus.edge.wire import Audio, ProtocolError
 from livebus.v1 import bus_pb2
-from livebus_gateway import wire
-from livebus_gateway.resample import MAX_STREAMS, SessionResampler
-from livebus_gateway.wire import Audio, ProtocolError
 
 
 def tone(freq: float, seconds: float, rate: int) -> bytes:

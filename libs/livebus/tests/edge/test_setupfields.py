@@ -20,8 +20,8 @@ from google.genai import _common, _live_converters, types
 from pydantic.alias_generators import to_camel
 
 from livebus import closecodes
-from livebus_gateway import setupcheck, setupfields
-from livebus_gateway.wire import ProtocolError
+from livebus.edge import setupcheck, setupfields
+from livebus.edge.wire import ProtocolError
 
 MODEL = "models/gemini-live-2.5-flash-preview"
 SKIPPED = {tuple(k.split(".")) for k in setupfields.REFUSED}

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from livebus_gateway import auth, tokens
-from livebus_gateway.tokens import TokenError
+from livebus.edge import auth, tokens
+from livebus.edge.tokens import TokenError
 
 SECRET = "t" * 32
 KEYS = ["server-key-one-0123456789", "server-key-two-0123456789"]

@@ -1,4 +1,4 @@
-"""GatewayBus against a real nats-server: bridge heartbeats arrive on their own connection."""
+"""EdgeBus against a real nats-server: bridge heartbeats arrive on their own connection."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 import nats
 
 from livebus import subjects
+from livebus.edge.buses import EdgeBus
 from livebus_dev.testing.nats import running_nats
-from livebus_gateway.buses import GatewayBus
 
 
-async def heard(bus: GatewayBus, bridge: str, after: float) -> bool:
+async def heard(bus: EdgeBus, bridge: str, after: float) -> bool:
     for _ in range(100):
         if bus.bridge_last_seen(bridge) > after:
             return True
@@ -23,7 +23,7 @@ async def heard(bus: GatewayBus, bridge: str, after: float) -> bool:
 
 async def test_heartbeats_do_not_travel_on_the_main_connection(tmp_path: Path) -> None:
     with running_nats(tmp_path) as url:
-        bus = await GatewayBus.connect(url, "t")
+        bus = await EdgeBus.connect(url, "t")
         bridge = await nats.connect(url)
         try:
             assert bus.alive is not bus.main

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from livebus import closecodes
-from livebus_gateway.admission import AT_CAPACITY, TOO_MANY, Admission
-from livebus_gateway.wire import ProtocolError
+from livebus.edge.admission import AT_CAPACITY, TOO_MANY, Admission
+from livebus.edge.wire import ProtocolError
 
 
 def test_per_user_limit_refuses_that_user_only() -> None:
