@@ -74,7 +74,12 @@ def container_env(c: Container, nats_url: str, files: dict[str, Path]) -> tuple[
     for name, e in c.env().items():
         if "valueFrom" in e:
             src = e["valueFrom"]
-            env[name] = "test-secret-value" if "secretKeyRef" in src else "test-pod-0"
+            if "secretKeyRef" in src:
+                env[name] = "test-secret-value"
+            elif src.get("fieldRef", {}).get("fieldPath") == "status.podIP":
+                env[name] = "127.0.0.1"
+            else:
+                env[name] = "test-pod-0"
             continue
         value = str(e["value"])
         if value.startswith("nats://"):
@@ -161,7 +166,9 @@ def test_image_entry_point_starts_the_service(service: str, nats_url: str,
         scheme = probe.get("scheme", "HTTP").lower()
         ctx = tls.client_context(certs.ca) if scheme == "https" else None
         url = f"{scheme}://127.0.0.1:{port}"
-        with bridge_heartbeat(nats_url) if service == "gateway" else contextlib.nullcontext():
+        # A client edge is ready only while it hears a bridge.
+        edge = service in ("gateway", "webrtc-edge")
+        with bridge_heartbeat(nats_url) if edge else contextlib.nullcontext():
             procs.wait_http_ok(f"{url}{probe['path']}", timeout=30, proc=proc, context=ctx)
         with urllib.request.urlopen(f"{url}/livez", timeout=5, context=ctx) as r:
             assert r.status == 200
