@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from livebus import closecodes, health, shadowlog
 
-from . import auth, handshake, metrics, resumption, tokens
+from . import acks, auth, handshake, metrics, resumption, tokens
 from .admission import Admission
 from .buses import GatewayBus
 from .session import ClientSession
@@ -176,7 +176,7 @@ def _token_routes(app: FastAPI, state: GatewayState) -> None:
     async def page_config() -> JSONResponse:
         """What the web page needs to offer: models and whether it can get a dev token."""
         return JSONResponse({"models": settings.allowed_models, "devTokens": settings.dev_tokens,
-                             "apiVersion": "v1alpha"})
+                             "apiVersion": "v1alpha", "uplinkAcks": True})
 
     @app.post("/dev/token")
     async def dev_token(request: Request) -> JSONResponse:
@@ -243,8 +243,8 @@ def _session_routes(app: FastAPI, state: GatewayState) -> None:
             if opening.resume is None and not await _spend_use(ws, state.bus, opening):
                 return
             await ClientSession(ws, state.bus, settings, opening.grant, opening.setup,
-                                state.secret, opening.resume,
-                                started_at=opening.started_at).run()
+                                state.secret, opening.resume, started_at=opening.started_at,
+                                acks_wanted=acks.wanted(ws.query_params)).run()
         finally:
             state.admission.release(user)
 

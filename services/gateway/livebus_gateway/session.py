@@ -20,13 +20,14 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
+from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from livebus import closecodes, headers, subjects
 from livebus.logs import session_id_var
 from livebus.v1 import bus_pb2
 
-from . import limits, metrics, pending, resample, resumption, timing, wire
+from . import acks, limits, metrics, pending, resample, resumption, timing, wire
 from .buses import GatewayBus
 from .links import SessionLinks
 from .settings import GatewaySettings
@@ -44,7 +45,8 @@ TOO_LONG = "maximum session duration reached"
 class ClientSession:
     def __init__(self, ws: WebSocket, bus: GatewayBus, settings: GatewaySettings,
                  grant: Grant, setup: dict[str, Any], secret: str,
-                 resume: str | None = None, started_at: float | None = None) -> None:
+                 resume: str | None = None, started_at: float | None = None,
+                 acks_wanted: bool = False) -> None:
         self.ws = ws
         self.bus = bus
         self.settings = settings
@@ -74,6 +76,9 @@ class ClientSession:
         self.gate = pending.SetupGate()  # downlink waits until setupComplete is written
         self.links = SessionLinks(bus.main, self.id, self._on_event)
         self.bridge_closed = False  # the bridge ended the session (it needs no close)
+        # Reads are counted only for a client that asked for acknowledgements (acks.py).
+        self.acks = acks.Acks(self._send_text) if acks_wanted else None
+        self._receive = self._counted_receive if acks_wanted else ws.receive
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -132,6 +137,8 @@ class ClientSession:
         reader = asyncio.create_task(self._uplink())
         closer = asyncio.create_task(self.closed.wait())
         others = [asyncio.create_task(self.mover.watch()), asyncio.create_task(self._expire())]
+        if self.acks is not None:
+            others.append(asyncio.create_task(self.acks.run()))
         try:
             done, _ = await asyncio.wait({reader, closer}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -228,7 +235,7 @@ class ClientSession:
         max_bytes = self.settings.max_message_bytes
         while True:
             try:
-                frame = await self.ws.receive()
+                frame = await self._receive()
             except WebSocketDisconnect:
                 return
             if frame["type"] == "websocket.disconnect":
@@ -246,6 +253,12 @@ class ClientSession:
             self.limits.charge_actions(wire.chunk_count(actions), wire.publish_count(actions))
             for action in self.resampler.actions(actions):  # input audio at 16 kHz
                 await self._submit(action)
+
+    async def _counted_receive(self) -> Message:
+        frame = await self.ws.receive()
+        assert self.acks is not None
+        self.acks.count()
+        return frame
 
     async def _submit(self, action: wire.Action) -> None:
         if isinstance(action, wire.Note):

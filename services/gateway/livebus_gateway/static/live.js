@@ -3,6 +3,7 @@
 
 import { decode } from "./b64.js";
 import { CLOSE, backoffMs, describeClose } from "./closes.js";
+import { Uplink } from "./uplink.js";
 
 export { CLOSE, backoffMs, describeClose };
 
@@ -86,7 +87,7 @@ export function toolErrorResponse(toolCall) {
  * message(raw object)
  */
 export class LiveSession {
-  constructor({ baseUrl = location.origin, apiVersion = "v1alpha", getToken, handlers }) {
+  constructor({ baseUrl = location.origin, apiVersion = "v1alpha", getToken, handlers, acks }) {
     this.baseUrl = baseUrl;
     this.apiVersion = apiVersion;
     this.getToken = getToken;
@@ -101,6 +102,8 @@ export class LiveSession {
     this.tokenRetried = false;
     this.handle = null; // the newest resumption handle: a reconnect resumes the conversation
     this.resuming = false;
+    this.acks = Boolean(acks); // ask a livebus gateway to acknowledge what it read (uplink.js)
+    this.uplink = null; // this connection's Uplink
   }
 
   setState(state, detail = {}) {
@@ -111,7 +114,8 @@ export class LiveSession {
   url(token) {
     const ws = this.baseUrl.replace(/^http/, "ws");
     return `${ws}/ws/google.ai.generativelanguage.${this.apiVersion}.GenerativeService.`
-      + `BidiGenerateContentConstrained?access_token=${encodeURIComponent(token)}`;
+      + `BidiGenerateContentConstrained?access_token=${encodeURIComponent(token)}`
+      + (this.acks ? "&livebus_acks=1" : "");
   }
 
   start(settings) {
@@ -160,11 +164,12 @@ export class LiveSession {
     }
     if (!this.wanted) return;
     const ws = new WebSocket(this.url(token));
+    this.uplink = new Uplink();
     ws.binaryType = "arraybuffer";
     this.ws = ws;
     ws.onopen = () => {
       this.resuming = Boolean(this.handle);
-      ws.send(JSON.stringify(buildSetup(this.settings, this.handle)));
+      this.write(ws, JSON.stringify(buildSetup(this.settings, this.handle)));
       this.setupTimer = setTimeout(() => {
         if (this.ws === ws && this.state !== "live") ws.close(4000, "no setupComplete");
       }, SETUP_TIMEOUT_MS);
@@ -178,7 +183,8 @@ export class LiveSession {
       } catch {
         return;
       }
-      this.dispatch(msg);
+      if (this.acks && msg?.livebusAck) this.uplink.acked(performance.now(), msg.livebusAck.received);
+      else this.dispatch(msg);
     };
     ws.onclose = (e) => {
       if (this.ws !== ws) return; // an old socket we already left
@@ -253,9 +259,14 @@ export class LiveSession {
     }
   }
 
+  write(ws, text) { // counted: what the gateway acknowledges is the uplink's queue
+    ws.send(text);
+    this.uplink.sent(performance.now(), text.length);
+  }
+
   send(obj) {
     if (!this.isLive) return false;
-    this.ws.send(JSON.stringify(obj));
+    this.write(this.ws, JSON.stringify(obj));
     return true;
   }
 
@@ -275,13 +286,9 @@ export class LiveSession {
     return this.send({ realtime_input: { audioStreamEnd: true } });
   }
 
-  sendActivityStart() {
-    return this.send({ realtime_input: { activityStart: {} } });
-  }
-
-  sendActivityEnd() {
-    return this.send({ realtime_input: { activityEnd: {} } });
-  }
+  // Push-to-talk: the page says when speech starts and ends.
+  sendActivityStart() { return this.send({ realtime_input: { activityStart: {} } }); }
+  sendActivityEnd() { return this.send({ realtime_input: { activityEnd: {} } }); }
 
   /** A user turn with an image (and optional text), answered right away. */
   sendImageTurn(b64, mime, text) {

@@ -101,6 +101,7 @@ export async function start() {
   showTalkMode(settings.pushToTalk);
   app.session = new LiveSession({
     apiVersion: app.config?.apiVersion ?? "v1alpha", getToken, handlers: sessionHandlers(),
+    acks: Boolean(app.config?.uplinkAcks),
   });
   app.player = newPlayer();
   setState("connecting");
