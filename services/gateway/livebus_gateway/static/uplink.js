@@ -9,7 +9,14 @@ export const FRAME_DELAY_MS = 100; // a frame may hold the audio queued behind i
 export const STALE_MS = 150; // the oldest unacknowledged message this much late: no frames
 export const VIDEO_SHARE = 0.3; // frames are spaced to use at most this share of the spare rate
 export const RECOVER_MS = 1000; // the queue a frame leaves drains within this, beside the rest
-export const PROBE_MS = 5000; // with video stopped, one smallest frame this often
+// With video stopped, one smallest frame (a probe) this often, and only on a drained queue; each
+// probe that fails doubles the wait (up to MAX_PROBE_MS), one that succeeds starts video again.
+export const PROBE_MS = 5000;
+export const MAX_PROBE_MS = 60000;
+const QUIET_MS = 20;
+// A frame's effect is watched at least this long: a burst allowance lets the frame itself through
+// at once and makes the messages after it pay.
+const SETTLE_MS = 200;
 // A rate is measured over at least this much: a link's burst allowance (a token bucket, Wi-Fi
 // aggregation) lets a small message through at once, which says nothing of its rate.
 const MIN_SAMPLE_BYTES = 6000;
@@ -37,14 +44,18 @@ export class Uplink {
     this.baseMs = Infinity; // the shortest time from a send to its acknowledgement
     this.samples = []; // {at, rate}: delivery rates (bytes/ms), each at most the link's
     this.recent = []; // {at, bytes, frame}: what was sent in the last SEND_WINDOW_MS
-    this.frames = []; // frames not yet acknowledged: {seq, at}
+    // The last frame's effect, from its send until the queue has drained: {seq, at, peakMs}
+    // (peakMs: the longest any message from the frame on took to be acknowledged).
+    this.episode = null;
     this.framePending = false; // the next message sent is the frame frameReady let through
     this.level = START_LEVEL;
     this.fits = 0;
     this.lastFrameAt = -Infinity;
     this.lastFrameBytes = 0;
-    this.lastFrameDelayMs = null; // how long the last frame took to be acknowledged
+    this.lastFramePeakMs = null; // what the last frame did (endEpisode)
+    this.lastDrainMs = null;
     this.paused = false; // video stopped: not even the smallest frame fits
+    this.probeMs = PROBE_MS;
   }
 
   /** A message of `bytes` was handed to the socket at `now` (ms). */
@@ -53,7 +64,7 @@ export class Uplink {
     this.sentMsgs += 1;
     this.sentBytes += bytes;
     this.queue.push({ at: now, end: this.sentBytes, from: this.ackedBytes, fromAt });
-    if (this.framePending) this.frames.push({ seq: this.sentMsgs, at: now });
+    if (this.framePending) this.episode = { seq: this.sentMsgs, at: now, peakMs: 0 };
     this.recent.push({ at: now, bytes, frame: this.framePending });
     this.framePending = false;
     while (this.recent[0].at < now - SEND_WINDOW_MS) this.recent.shift();
@@ -64,7 +75,13 @@ export class Uplink {
     const n = Math.min(Math.floor(Number(received)), this.sentMsgs) - this.ackedMsgs;
     if (!(n > 0)) return;
     this.acks += 1;
-    const last = this.queue.splice(0, n).at(-1);
+    const batch = this.queue.splice(0, n);
+    const last = batch.at(-1);
+    const e = this.episode;
+    if (e && this.ackedMsgs + n >= e.seq) {
+      const first = batch[Math.max(0, e.seq - this.ackedMsgs - 1)]; // the oldest from the frame on
+      e.peakMs = Math.max(e.peakMs, now - first.at);
+    }
     this.ackedMsgs += n;
     this.ackedBytes = last.end;
     this.baseMs = Math.min(this.baseMs, now - last.at);
@@ -76,23 +93,44 @@ export class Uplink {
     while (this.samples.length > 1 && this.samples[0].at < now - RATE_WINDOW_MS) {
       this.samples.shift();
     }
-    while (this.frames.length && this.frames[0].seq <= this.ackedMsgs) {
-      this.frameDelivered(now - this.frames.shift().at);
+    // Drained: a message sent a while after the frame went through as fast as any does.
+    if (e && last.at - e.at >= SETTLE_MS && now - last.at <= this.baseMs + QUIET_MS) {
+      this.endEpisode(now - e.at);
     }
+    this.giveUp(now);
   }
 
-  /** A frame took `ms` from its send to its acknowledgement: what the audio behind it waited. */
-  frameDelivered(ms) {
-    this.lastFrameDelayMs = ms;
-    if (ms <= FRAME_DELAY_MS) this.paused = false;
-    if (ms > FRAME_DELAY_MS) {
-      this.fits = 0;
-      if (this.level < LEVELS.length - 1) this.level += 1;
-      else this.paused = true;
-    } else if (ms <= 0.4 * FRAME_DELAY_MS && this.level > 0 && ++this.fits >= UPGRADE_AFTER) {
-      this.level -= 1;
-      this.fits = 0;
+  /** A frame's queue that does not drain: the audio has no room for video beside it. */
+  giveUp(now) {
+    if (this.episode && now - this.episode.at > 2 * RECOVER_MS) this.endEpisode(Infinity);
+  }
+
+  endEpisode(drainMs) {
+    this.lastFramePeakMs = this.episode.peakMs;
+    this.lastDrainMs = drainMs;
+    this.frameDelivered(this.episode.peakMs, drainMs);
+    this.episode = null;
+  }
+
+  /**
+   * What a frame did: the audio behind it waited up to `peakMs`, its queue drained in
+   * `drainMs`. Within budget, video goes on (and quality may climb); else the next frame is
+   * smaller, and below the smallest, video stops (probes back off).
+   */
+  frameDelivered(peakMs, drainMs) {
+    if (peakMs <= FRAME_DELAY_MS && drainMs <= RECOVER_MS) {
+      this.paused = false;
+      this.probeMs = PROBE_MS;
+      if (peakMs <= 0.4 * FRAME_DELAY_MS && this.level > 0 && ++this.fits >= UPGRADE_AFTER) {
+        this.level -= 1;
+        this.fits = 0;
+      }
+      return;
     }
+    this.fits = 0;
+    if (!this.paused && this.level < LEVELS.length - 1) this.level += 1;
+    else if (this.paused) this.probeMs = Math.min(2 * this.probeMs, MAX_PROBE_MS);
+    else this.paused = true;
   }
 
   /** The link's rate in bytes/ms (null until enough crossed it to tell). */
@@ -116,8 +154,9 @@ export class Uplink {
 
   /** Whether to take (and encode) a camera frame now; false also spaces frames out. */
   wantFrame(now) {
-    if (!this.acks || this.lateMs(now) > STALE_MS || this.frames.length) return false;
-    if (this.paused) return now - this.lastFrameAt >= PROBE_MS;
+    this.giveUp(now);
+    if (!this.acks || this.lateMs(now) > STALE_MS || this.episode) return false;
+    if (this.paused) return this.lateMs(now) < QUIET_MS && now - this.lastFrameAt >= this.probeMs;
     const rate = this.rate;
     const spare = rate === null ? Infinity : rate - this.otherRate();
     if (spare <= 0) this.paused = true; // the audio alone fills the link
@@ -158,7 +197,8 @@ export class Uplink {
     return {
       acked: this.acks > 0, rateKbps: rate === null ? null : Math.round(rate * 8),
       lateMs: Math.round(this.lateMs(now)), backlogBytes: this.sentBytes - this.ackedBytes,
-      level: this.level, paused: this.paused, lastFrameDelayMs: this.lastFrameDelayMs,
+      level: this.level, paused: this.paused, lastFramePeakMs: this.lastFramePeakMs,
+      lastDrainMs: this.lastDrainMs,
     };
   }
 }
