@@ -256,8 +256,8 @@ class ClientSession:
 
     async def _counted_receive(self) -> Message:
         frame = await self.ws.receive()
-        assert self.acks is not None
-        self.acks.count()
+        if self.acks is not None and frame["type"] == "websocket.receive":
+            self.acks.count()
         return frame
 
     async def _submit(self, action: wire.Action) -> None:
