@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PACKAGES := libs/livebus libs/livebus-dev services/gateway services/gemini-bridge services/gemini-emulator \
-	services/tools services/frame-sampler
+	services/tools services/frame-sampler services/webrtc-edge
 STAMP := $(VENV)/.installed
 BRIDGES ?= 2
 PYTEST_ARGS ?=

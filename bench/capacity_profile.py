@@ -93,6 +93,9 @@ def main(a: argparse.Namespace) -> int:
             up.stop()
         print(f"{a.sessions} sessions, lost {step.lost()}; CPU % of a core per session: "
               + ", ".join(f"{k} {v / a.sessions:.3f}" for k, v in by_group(step.cpu).items()))
+        print("socket writes / reads per session-second: " + ", ".join(
+            f"{k} {w / a.sessions:.0f} / {r / a.sessions:.0f}"
+            for k, (r, w) in step.syscalls.items()))
         for name in python:
             raw = tmp / f"{name}.txt"
             if not raw.exists():

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from capacity_stats import busy_percent, cpu_seconds, cpu_ticks, rss_bytes
+from capacity_stats import busy_percent, cpu_seconds, cpu_ticks, rss_bytes, syscalls
 
 HERE = Path(__file__).resolve().parent
 
@@ -74,6 +74,7 @@ class Step:
     open_errors: list[str] = field(default_factory=list)
     core_busy: dict[int, float] = field(default_factory=dict)  # % per CPU, every process
     noise: dict[str, float] = field(default_factory=dict)  # % of each core others used
+    syscalls: dict[str, tuple[float, float]] = field(default_factory=dict)  # reads, writes /s
 
     def foreign(self, core: int, ours: set[str]) -> float:
         """% of `core` used by processes other than `ours` (other users of the machine)."""
@@ -92,7 +93,7 @@ class Step:
                 "upstream": self.upstream, "cpu": self.cpu, "rss_idle": self.rss_idle,
                 "rss_active": self.rss_active, "opened": self.opened,
                 "open_errors": self.open_errors, "lost": self.lost(),
-                "core_busy": self.core_busy, "noise": self.noise}
+                "core_busy": self.core_busy, "noise": self.noise, "syscalls": self.syscalls}
 
 
 def _read(stream: IO[str], want: str) -> dict[str, Any]:
@@ -108,6 +109,10 @@ def _read(stream: IO[str], want: str) -> dict[str, Any]:
 
 def _cpu(pids: dict[str, int]) -> dict[str, float]:
     return {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+
+def _io(pids: dict[str, int]) -> dict[str, tuple[int, int]]:
+    return {name: syscalls(pid) for name, pid in pids.items()}
 
 
 def run_step(target: str, port: int, key: str, n: int, seconds: float, warmup: float,
@@ -130,14 +135,16 @@ def run_step(target: str, port: int, key: str, n: int, seconds: float, warmup: f
         client.stdin.flush()
         watched = {**sut, "harness upstream": upstream.proc.pid, "harness client": client.pid}
         _read(client.stdout, "window")
-        t0, cpu0, ticks0 = time.monotonic(), _cpu(watched), cpu_ticks()
+        t0, cpu0, ticks0, io0 = time.monotonic(), _cpu(watched), cpu_ticks(), _io(watched)
         if on_window is not None:
             on_window()
         _read(client.stdout, "window_end")
-        t1, cpu1, ticks1 = time.monotonic(), _cpu(watched), cpu_ticks()
+        t1, cpu1, ticks1, io1 = time.monotonic(), _cpu(watched), cpu_ticks(), _io(watched)
         step.core_busy = busy_percent(ticks0, ticks1)
         step.rss_active = {k: rss_bytes(p) for k, p in sut.items()}
         step.cpu = {k: (cpu1[k] - cpu0[k]) / (t1 - t0) * 100 for k in watched}
+        step.syscalls = {k: ((io1[k][0] - io0[k][0]) / (t1 - t0),
+                             (io1[k][1] - io0[k][1]) / (t1 - t0)) for k in watched}
         step.client = _read(client.stdout, "done")
         start, end = step.client["window"]
         step.upstream = upstream.ask(f"stats {start} {end}")

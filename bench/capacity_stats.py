@@ -16,6 +16,13 @@ def cpu_seconds(pid: int | str) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def syscalls(pid: int | str) -> tuple[int, int]:
+    """Read and write system calls of a process (all its threads) so far: a socket write is
+    also a wakeup of whoever reads it, so writes per message say how well messages batch."""
+    io = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
+    return int(io["syscr"]), int(io["syscw"])
+
+
 def rss_bytes(pid: int | str) -> int:
     return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
 

@@ -18,9 +18,11 @@ from livebus_emulator.settings import EmulatorSettings
 from livebus_gateway.settings import GatewaySettings
 from livebus_sampler.settings import SamplerSettings
 from livebus_tools.settings import ToolsSettings
+from livebus_webrtc.settings import WebRTCSettings
 
 SERVICES: list[tuple[str, type[BaseSettings]]] = [
     ("gateway", GatewaySettings),
+    ("webrtc-edge", WebRTCSettings),
     ("gemini-bridge", BridgeSettings),
     ("gemini-bridge: upstream (unprefixed, the key lives only here)", UpstreamSettings),
     ("frame-sampler", SamplerSettings),

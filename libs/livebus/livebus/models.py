@@ -39,6 +39,11 @@ class ModelCapabilities:
     interaction_status: bool
 
     @property
+    def gemini3(self) -> bool:
+        """A Gemini 3 model (its media resolution defaults to high; see the emulator's usage)."""
+        return self.name.startswith("models/gemini-3")
+
+    @property
     def accepts_legacy_shapes(self) -> bool:
         """A 2024-style client works unchanged (no translation needed)."""
         return self.media_chunks and self.mid_session_client_content and self.scheduling_in_response

@@ -65,6 +65,14 @@ def video_raw(session_id: str) -> str:
 VIDEO_RAW_ALL = f"{ROOT}.video.raw.*"
 
 
+def speech(session_id: str) -> str:
+    """Who is speaking in the session (bridge -> frame-samplers, payload a `Speech`)."""
+    return f"{ROOT}.speech.{session_id}"
+
+
+SPEECH_ALL = f"{ROOT}.speech.*"
+
+
 def video_sampled(session_id: str) -> str:
     """Frames ready for the model (frame-sampler -> bridge)."""
     return f"{ROOT}.video.sampled.{session_id}"

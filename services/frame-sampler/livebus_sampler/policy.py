@@ -14,6 +14,7 @@ from .image import Gray
 @dataclass(frozen=True)
 class RateConfig:
     still_fps: float = 1.0
+    quiet_fps: float = 0.2  # the still cadence while nobody speaks (SessionState.quiet)
     moving_fps: float = 3.0
     motion_hold_s: float = 1.0
     motion_fraction: float = 0.004
@@ -45,6 +46,9 @@ class SessionState:
     # The thumbnail of the last frame, which was sent on schedule without one: made only if the
     # next frame comes before the next slot (at 1 fps input, never).
     unseen: Callable[[], Gray] | None = None
+    # Nobody speaks (the bridge's speech state): a still scene is sent at quiet_fps; motion and
+    # cuts go as ever, and the first frame after someone starts speaking goes at once.
+    quiet: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ def step(state: SessionState, now: float, cfg: RateConfig, thumb: Callable[[], G
     """Say whether to send this frame, updating the session's motion memory. `thumb` makes the
     frame's thumbnail; the first frame and the still cadence's frames are sent whatever they
     show, so theirs is made only when the next frame needs it as a reference."""
-    still_interval = 1.0 / cfg.still_fps
+    still_interval = 1.0 / (cfg.quiet_fps if state.quiet else cfg.still_fps)
     if state.last_sent is None or now - state.anchor >= still_interval:
         reason, interval = ("first", 0.0) if state.last_sent is None else ("still", still_interval)
         state.unseen, state.prev_thumb = thumb, None

@@ -17,12 +17,14 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from google.protobuf.message import DecodeError
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from livebus import bus, headers, latency, subjects
 from livebus.runtime import cancel_and_wait
+from livebus.v1 import bus_pb2
 
 from . import image, memory, metrics, sampling
 from .budget import DecodeMemory, PixelRate
@@ -62,6 +64,8 @@ class Session:
     task: asyncio.Task[None] | None = None
     pixels: PixelRate | None = None
     logged: set[str] = field(default_factory=set)  # bad-frame reasons logged (once a session)
+    speaking: bool = True                 # the bridge's latest speech state...
+    speech_at: float = float("-inf")      # ...and when it came (monotonic)
 
 
 def _member_id(instance_id: str) -> str:
@@ -75,7 +79,8 @@ class Sampler:
         self.s = settings
         self.member_id = _member_id(settings.instance_id)
         self.rate = RateConfig(
-            still_fps=settings.still_fps, moving_fps=settings.moving_fps,
+            still_fps=settings.still_fps, quiet_fps=settings.quiet_fps,
+            moving_fps=settings.moving_fps,
             motion_hold_s=settings.motion_hold_s, motion_fraction=settings.motion_fraction,
             duplicate_fraction=settings.duplicate_fraction, cut_fraction=settings.cut_fraction,
             cut_min_interval_s=settings.cut_min_interval_s, pixel_delta=settings.pixel_delta)
@@ -101,6 +106,7 @@ class Sampler:
         self.members: Membership | None = None
         self._sub: Subscription | None = None
         self._still_sub: Subscription | None = None
+        self._speech_sub: Subscription | None = None
         self._gc: asyncio.Task[None] | None = None
         self._quiet_until: dict[str, float] = {}  # log kind -> monotonic time it may log again
 
@@ -125,6 +131,7 @@ class Sampler:
         self._sub = await self.nc.subscribe(subjects.VIDEO_RAW_ALL, cb=self._on_raw,
                                             pending_msgs_limit=4096,
                                             pending_bytes_limit=self.s.raw_pending_bytes)
+        self._speech_sub = await self.nc.subscribe(subjects.SPEECH_ALL, cb=self._on_speech)
         # Uploaded stills: any sampler may downsize one (no per-session state involved).
         self._still_sub = await self.nc_stills.subscribe(
             subjects.SAMPLER_STILL, queue=subjects.SAMPLER_QUEUE, cb=self._on_still,
@@ -140,7 +147,7 @@ class Sampler:
         if self.members is not None:
             await self.members.stop()
             await asyncio.sleep(self.s.heartbeat_s * 1.5)
-        for sub in (self._sub, self._still_sub):
+        for sub in (self._sub, self._still_sub, self._speech_sub):
             if sub is not None:
                 await sub.unsubscribe()
         await cancel_and_wait(self._gc, *self._still_workers,
@@ -185,6 +192,23 @@ class Sampler:
         session.pending = frame
         session.wake.set()
 
+    async def _on_speech(self, msg: Msg) -> None:
+        """Who speaks in a session this sampler holds (others, and unknown ones, are ignored:
+        a session's first frame goes whatever the speech state says)."""
+        session = self.sessions.get(msg.subject.rsplit(".", 1)[-1])
+        if session is None:
+            return
+        try:
+            speech = bus_pb2.Speech.FromString(msg.data)
+        except DecodeError:
+            return
+        session.speaking = speech.user or speech.model
+        session.speech_at = time.monotonic()
+
+    def _quiet(self, session: Session) -> bool:
+        fresh = time.monotonic() - session.speech_at <= self.s.speech_stale_s
+        return fresh and not session.speaking
+
     # -- per session: one frame at a time on the pool ----------------------------------------
 
     async def _run(self, session: Session) -> None:
@@ -206,6 +230,7 @@ class Sampler:
             if not session.pixels.allow():
                 metrics.DROPPED.labels("pixel_budget").inc()
                 continue
+            session.state.quiet = self._quiet(session)
             try:
                 async with self.memory.hold(need):
                     outcome = await loop.run_in_executor(self.pool, self._process, session.state,

@@ -22,6 +22,10 @@ class SamplerSettings(ServiceSettings):
 
     # Adaptive rate.
     still_fps: float = 1.0
+    # While nobody speaks (user or model, from the bridges' speech state) a still scene goes at
+    # this rate; a speech state older than speech_stale_s is ignored (the cadence is still_fps).
+    quiet_fps: float = 0.2
+    speech_stale_s: float = 6.0
     moving_fps: float = 3.0
     motion_hold_s: float = 1.0        # stay at moving_fps this long after the last motion
     motion_fraction: float = 0.004    # share of thumbnail cells that changed = motion

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from functools import partial
 
 import numpy as np
+import pytest
 
 from livebus_sampler import image, synthetic
 from livebus_sampler.policy import Decision, RateConfig, SessionState, step
@@ -83,3 +84,36 @@ def test_frames_sent_on_schedule_make_no_thumbnail_until_one_is_needed() -> None
     # A frame between slots is compared with the last one sent: both thumbnails are made now.
     assert step(state, 4.3, DEFAULT, partial(thumb, 4.3)) == Decision(False, "rate")
     assert made == [4.0, 4.3]
+
+
+def _run_quiet(phases: list[tuple[float, str, bool]]) -> list[tuple[float, str, bool, str]]:
+    """Like _run, with each phase saying whether anybody speaks."""
+    state, t0, i, out = SessionState(), 0.0, 0, []
+    for seconds, kind, speaking in phases:
+        state.quiet = not speaking
+        for k in range(round(seconds * FPS)):
+            t = t0 + k / FPS
+            img = synthetic.frame(OTHER if kind == "other" else BG,
+                                  t if kind == "moving" else None, seed=i)
+            d = step(state, t, DEFAULT, partial(_thumb, img))
+            i += 1
+            out.append((t, kind, d.emit, d.reason))
+        t0 += seconds
+    return out
+
+
+def test_a_still_scene_nobody_talks_about_goes_at_the_quiet_rate() -> None:
+    events = _run_quiet([(1, "still", True), (10, "still", False), (3, "still", True)])
+    quiet = [e for e in events if 1 <= e[0] < 11 and e[2]]
+    assert len(quiet) == 2 and all(e[3] == "still" for e in quiet)  # 0.2 fps: every 5 s
+    # Speech again: the first frame goes at once (its slot is long past), then 1 fps.
+    talking = [e for e in events if e[0] >= 11 and e[2]]
+    assert talking[0][0] == 11 and _rate(events[-3 * FPS:], "still") == \
+        pytest.approx(1.0, rel=0.1)
+
+
+def test_while_quiet_a_cut_goes_at_once_and_motion_at_the_moving_rate() -> None:
+    events = _run_quiet([(3, "still", False), (1, "other", False), (3, "moving", False)])
+    cut = [e for e in events if e[1] == "other" and e[2]]
+    assert cut and cut[0][0] == 3 and cut[0][3] == "cut"  # the first frame of the new scene
+    assert _rate(events, "moving") == pytest.approx(DEFAULT.moving_fps, rel=0.15)

@@ -40,6 +40,11 @@ TOOL_SECONDS = Histogram("livebus_bridge_tool_seconds", "Server-side tool call l
 STILLS_DROPPED = Counter("livebus_bridge_stills_dropped_total",
                          "Uploaded images not downsized, by why: queue_full and budget (left "
                          "out, a text note instead), timeout (sent as they were)", ["reason"])
+AUDIO_HELD_BYTES = Counter("livebus_bridge_audio_held_bytes_total",
+                           "Uplink audio not sent upstream: nobody spoke (local turn detection)")
+TURN_DETECTION = Counter("livebus_bridge_turn_detection_total",
+                         "Sessions by who detects the user's turns (local, server, client)",
+                         ["mode"])
 BAD_CLIENT_MESSAGES = Counter("livebus_bridge_bad_client_messages_total",
                               "Client control messages the upstream could not take, dropped")
 
@@ -64,6 +69,8 @@ TOKENS = Counter("livebus_bridge_tokens_total",
 for _cause in ("goaway", "drop", "context_lost", "takeover"):
     RECONNECTS.labels(_cause)
     REBUILDS.labels(_cause)
+for _mode in ("local", "server", "client"):
+    TURN_DETECTION.labels(_mode)
 for _reason in ("queue_full", "budget", "timeout"):
     STILLS_DROPPED.labels(_reason)
 TRANSLATIONS = Counter("livebus_bridge_translations_total",

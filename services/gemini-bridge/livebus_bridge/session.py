@@ -30,7 +30,7 @@ from livebus.sessions import Lease, SessionStore
 from livebus.toolcalls import ToolSpec
 from livebus.v1 import bus_pb2
 
-from . import metrics, timing, upstream
+from . import activity, metrics, timing, upstream
 from .connection import Connection, switch
 from .downlink import Downlink
 from .links import ReliablePublisher, UplinkReceiver
@@ -38,6 +38,7 @@ from .ownership import LeaseKeeper
 from .record import RecordKeeper
 from .settings import BridgeSettings
 from .shadow import ShadowRecorder
+from .speech import SpeechState
 from .state import Conversation
 from .tools import SessionTools, ToolCatalog, granted, with_declarations
 from .uplink import Uplink
@@ -71,7 +72,18 @@ def session_config(setup_json: bytes, specs: list[ToolSpec],
                 trigger_tokens=settings.compression_trigger_tokens,
                 sliding_window=types.SlidingWindow(
                     target_tokens=settings.compression_target_tokens))})
+    gen = config.generation_config
+    if settings.default_media_resolution and config.media_resolution is None and (
+            gen is None or gen.media_resolution is None):
+        config = config.model_copy(update={
+            "media_resolution": types.MediaResolution(settings.default_media_resolution)})
     return config
+
+
+def gate_config(settings: BridgeSettings) -> activity.GateConfig:
+    return activity.GateConfig(prefix_ms=settings.vad_prefix_ms, onset_ms=settings.vad_onset_ms,
+                               silence_ms=settings.vad_silence_ms, tail_ms=settings.vad_tail_ms,
+                               floor_rms=settings.vad_floor_rms)
 
 
 class UpstreamSession:
@@ -105,6 +117,9 @@ class UpstreamSession:
         self.uplink = Uplink(self.conn, self.conv, self.shadow, self.timing, settings, nc_video,
                              self.record)
         self.video = VideoSlot(self.conn, self.timing)
+        self.speech = SpeechState(nc_video, self.id, self._user_speaking,
+                                  lambda: self.timing.clock.replying)
+        self.uplink.on_speech = self.speech.wake.set
         self.tools: SessionTools      # built once the tools the session may use are known
         self.downlink: Downlink
         self._subs: list[Subscription] = []
@@ -140,11 +155,16 @@ class UpstreamSession:
         """Config and tools, built once for every connection of the session."""
         specs = granted(await self.catalog.specs(), self.req)
         try:
-            self.conn.config = session_config(self.req.setup_json, specs, self.settings)
+            config = session_config(self.req.setup_json, specs, self.settings)
         except upstream.SetupError as e:  # its message is the bridge's own, naming no internals
             await self._reply(reply, False, error=bus_pb2.Close(
                 code=closecodes.INVALID_ARGUMENT, reason=closecodes.clamp_reason(str(e))))
             return False
+        self.conn.config, mode, gate = activity.plan(
+            config, self.req.turn_detection or self.settings.turn_detection,
+            gate_config(self.settings))
+        self.uplink.gate = activity.Gate(mode, gate)
+        metrics.TURN_DETECTION.labels(mode.value).inc()
         self.tools = SessionTools(self.nc, specs, self.req.user, self.id,
                                   self.uplink.tool_responses)
         self.downlink = Downlink(self.conv, self.conn, self.tools, self.shadow, self.timing,
@@ -198,7 +218,8 @@ class UpstreamSession:
             helpers = [asyncio.create_task(self.uplink.run()),
                        asyncio.create_task(self.video.run()),
                        asyncio.create_task(self.shadow.run()),
-                       asyncio.create_task(self.record.run())]
+                       asyncio.create_task(self.record.run()),
+                       asyncio.create_task(self.speech.run())]
             close = await self._serve_connections(close)
         finally:
             await self._finish(helpers)
@@ -288,6 +309,9 @@ class UpstreamSession:
         self.lost = True
         self.record.stopped = True  # a retried save must not overwrite the new owner's
         self.done.set()
+
+    def _user_speaking(self) -> bool:
+        return self.uplink.gate is not None and self.uplink.gate.speaking
 
     def _turn_ended(self) -> None:
         if self.migrating:

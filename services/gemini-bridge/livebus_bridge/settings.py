@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,6 +47,21 @@ class BridgeSettings(ServiceSettings):
     # Control events held while a connection is replaced: past this many bytes the oldest
     # pending uploaded images become text notes (control events themselves are never dropped).
     uplink_control_buffer_bytes: int = 16 * 1024 * 1024
+    # Turn detection (activity.py): "local" = the bridge's voice activity detector sends
+    # activityStart/activityEnd and no silence goes upstream; "server" = the upstream's automatic
+    # detection. A session may choose either (OpenSession.turn_detection); a client that
+    # disabled automatic detection itself is passed through. A client's silenceDurationMs and
+    # prefixPaddingMs replace vad_silence_ms and vad_onset_ms.
+    turn_detection: Literal["local", "server"] = "server"
+    vad_prefix_ms: int = 300      # audio before the onset sent with the turn
+    vad_onset_ms: int = 40        # voiced audio that starts a turn
+    vad_silence_ms: int = 500     # quiet that ends a turn (the emulator's default too)
+    vad_tail_ms: int = 200        # quiet after speech streamed at once; longer pauses held
+    vad_floor_rms: float = 0.005  # quieter frames (share of full scale) are never speech
+    # generationConfig.mediaResolution when the client set none (video frames at low resolution
+    # cost a quarter of the image tokens); "" leaves it to the model's default.
+    default_media_resolution: Literal["", "MEDIA_RESOLUTION_LOW", "MEDIA_RESOLUTION_MEDIUM",
+                                      "MEDIA_RESOLUTION_HIGH"] = "MEDIA_RESOLUTION_LOW"
 
 
 class UpstreamSettings(BaseSettings):

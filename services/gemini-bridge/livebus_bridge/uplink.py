@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from google.genai import types
@@ -22,7 +23,7 @@ from livebus import b64, headers, subjects
 from livebus.shadowlog import Entry
 from livebus.v1 import bus_pb2
 
-from . import metrics, timing
+from . import activity, metrics, timing
 from .connection import Connection
 from .record import RecordKeeper
 from .sdkws import Upstream
@@ -138,9 +139,23 @@ class Uplink:
             self._downsize, self._send_queued)
         self._bad_logged: set[str] = set()  # kinds of bad client message logged already
         self.translate = Translator(conn.model)  # shapes the model refuses, in its own form
+        self.gate: activity.Gate | None = None  # turn detection, once the session planned it
+        self.on_speech: Callable[[], None] = lambda: None  # the user's activity changed
+        self._activity_on: Upstream | None = None  # the connection a local turn started on
 
     def put(self, item: Item) -> None:
-        self.buffer.put(item)
+        gate = self.gate
+        if gate is None:
+            self.buffer.put(item)
+            return
+        held = gate.dropped_bytes
+        for out in gate.feed(item):
+            self.buffer.put(out)
+        if gate.dropped_bytes != held:
+            metrics.AUDIO_HELD_BYTES.inc(gate.dropped_bytes - held)
+        if gate.changed:
+            gate.changed = False
+            self.on_speech()
 
     async def tool_responses(self, responses: list[dict[str, Any]]) -> None:
         """Server tools' results go upstream in order with the uplink, through any switch."""
@@ -163,8 +178,12 @@ class Uplink:
             if item is None or up is None:
                 continue
             try:
+                if self._activity_on is not None and self._activity_on is not up:
+                    await self._activity(up, activity.START)  # a local turn went on a switch
                 if isinstance(item, bytes):
                     await self._send_audio(up, item)
+                elif item is activity.START or item is activity.END:
+                    await self._activity(up, item)
                 else:
                     await self._route_control(up, item)
             except ConnectionClosed:
@@ -187,6 +206,16 @@ class Uplink:
         metrics.AUDIO_UP_BYTES.inc(len(pcm))
         await up.send_frame(_AUDIO_FRAME % b64.encode(pcm))
         self.timing.sent(pcm)
+
+    async def _activity(self, up: Upstream, ev: bus_pb2.ClientEvent) -> None:
+        """The local detector's own signals: nothing to record, resend or time (the reply
+        clock started at the turn's last voiced chunk)."""
+        start = ev is activity.START
+        if start:
+            await up.session.send_realtime_input(activity_start=types.ActivityStart())
+        else:
+            await up.session.send_realtime_input(activity_end=types.ActivityEnd())
+        self._activity_on = up if start else None
 
     async def _route_control(self, up: Upstream, ev: bus_pb2.ClientEvent) -> None:
         item = control_of(ev)

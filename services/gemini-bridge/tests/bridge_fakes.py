@@ -113,7 +113,10 @@ class FakeReply:
 
 async def upstream_session(tools: list[ToolSpec] | None = None, setup: bytes = b"{}",
                            **settings: Any) -> tuple[UpstreamSession, FakeNats, FakeNats]:
-    """A session prepared as `run` does (config and tools built), not yet connected."""
+    """A session prepared as `run` does (config and tools built), not yet connected. Turn
+    detection is the upstream's unless `turn_detection` says otherwise: these tests stream
+    arbitrary bytes as audio, which the local detector would hold back as silence."""
+    settings.setdefault("turn_detection", "server")
     nc, nc_video = FakeNats(), FakeNats()
     nc.tools = tools or []
     store = SessionStore(leases=FakeKV(), records=FakeKV())  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ from livebus import b64
 from livebus.v1 import bus_pb2
 from livebus_bridge.stills import DROPPED_NOTE, control_of
 from livebus_bridge.uplink import UplinkBuffer
+from livebus_dev.testing.audio import chunks, silence, speech_like
 
 
 def test_overflow_drops_the_oldest_audio_never_control() -> None:
@@ -128,3 +129,48 @@ async def test_audio_does_not_wait_for_the_record_save_the_next_control_event_do
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_local_turn_detection_sends_speech_between_activity_signals_and_no_silence() -> None:
+    session, _, _ = await upstream_session(turn_detection="local")
+    config = session.conn.config
+    assert config is not None and config.realtime_input_config is not None
+    aad = config.realtime_input_config.automatic_activity_detection
+    assert aad is not None and aad.disabled  # the upstream's own detector is off
+    sock = FakeSocket()
+    attach(session, sock)
+    for c in chunks(silence(2.0) + speech_like(1.0) + silence(2.0)):
+        session.uplink.put(c)
+    sender = asyncio.create_task(session.uplink.run())
+    try:
+        await until(lambda: not session.uplink.buffer.items)
+    finally:
+        sender.cancel()
+    kinds = sock.kinds()
+    assert kinds[0] == "realtime_input.activityStart" and kinds[-1] == "realtime_input.activityEnd"
+    audio = [k for k in kinds if k == "realtime_input.audio"]
+    assert 1.0 <= len(audio) * 0.02 <= 1.0 + 0.3 + 0.2  # speech, its prefix and a short tail
+    assert session.uplink.gate is not None and not session.uplink.gate.speaking
+
+
+async def test_a_turn_open_on_a_replaced_connection_starts_again_on_the_new_one() -> None:
+    session, _, _ = await upstream_session(turn_detection="local")
+    first = FakeSocket()
+    attach(session, first)
+    for c in chunks(silence(0.5) + speech_like(0.5)):
+        session.uplink.put(c)
+    sender = asyncio.create_task(session.uplink.run())
+    try:
+        await until(lambda: not session.uplink.buffer.items)
+        second = FakeSocket()
+        attach(session, second)  # goAway or a drop: the next connection
+        for c in chunks(speech_like(0.2) + silence(1.0)):
+            session.uplink.put(c)
+        await until(lambda: not session.uplink.buffer.items)
+    finally:
+        sender.cancel()
+    assert first.kinds()[0] == "realtime_input.activityStart"
+    assert "realtime_input.activityEnd" not in first.kinds()
+    kinds = second.kinds()
+    assert kinds[0] == "realtime_input.activityStart" and kinds.count(kinds[0]) == 1
+    assert kinds[-1] == "realtime_input.activityEnd"

@@ -140,7 +140,8 @@ class Conversation:
                 last_user = text
                 images += pictures
             self._add({"role": role, "kind": "content", "text": text,
-                       "tokens": tokens(text=text, images=len(pictures))})
+                       "tokens": tokens(text=text, images=len(pictures),
+                                         image_tokens=self.setup.image_tokens)})
         if seeding and content.turn_complete:  # seed history ends; no model call
             self.seeding = False
             await self.issue_handle()
@@ -182,11 +183,13 @@ class Conversation:
                 "role": "user", "kind": turn.kind, "text": turn.text or turn.transcript,
                 "speech_s": round(turn.speech_s, 3), "audio_s": round(turn.audio_s, 3),
                 "images": len(turn.frames),
-                "tokens": tokens(turn.audio_s, len(turn.frames), turn.text),
+                "tokens": tokens(turn.audio_s, len(turn.frames), turn.text,
+                                 self.setup.image_tokens),
             })
         elif turn.frames:
             self._add({"role": "user", "kind": "frames", "images": len(turn.frames),
-                       "tokens": tokens(images=len(turn.frames))})
+                       "tokens": tokens(images=len(turn.frames),
+                                         image_tokens=self.setup.image_tokens)})
 
     async def tool_response(self, responses: list[JsonObject]) -> None:
         for response in responses:

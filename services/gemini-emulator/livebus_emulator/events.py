@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from livebus.models import ModelCapabilities, capabilities
+from livebus_emulator import usage
 
 JsonObject = dict[str, Any]
 
@@ -45,6 +46,15 @@ class Setup:
     @property
     def audio_out(self) -> bool:
         return "TEXT" not in self.response_modalities
+
+    @property
+    def image_tokens(self) -> int:
+        """What one image costs at this session's generationConfig.mediaResolution."""
+        gen = self.raw.get("generationConfig", self.raw.get("generation_config")) or {}
+        resolution = gen.get("mediaResolution", gen.get("media_resolution")) if isinstance(
+            gen, dict) else None
+        return usage.image_tokens(resolution if isinstance(resolution, str) else None,
+                                  self.caps.gemini3)
 
 
 @dataclass(frozen=True)

@@ -105,8 +105,10 @@ def content_images(turn: JsonObject) -> list[JsonObject]:
     return found
 
 
-def tokens(audio_s: float = 0.0, images: int = 0, text: str = "") -> dict[str, int]:
-    tokens = {"AUDIO": audio_tokens(audio_s), "IMAGE": images * IMAGE_TOKENS,
+def tokens(audio_s: float = 0.0, images: int = 0, text: str = "",
+           image_tokens: int = IMAGE_TOKENS) -> dict[str, int]:
+    """`image_tokens`: one image's cost at the session's media resolution (usage.py)."""
+    tokens = {"AUDIO": audio_tokens(audio_s), "IMAGE": images * image_tokens,
               "TEXT": text_tokens(text)}
     return {k: v for k, v in tokens.items() if v}
 

@@ -42,6 +42,7 @@ class OpenSession(_message.Message):
     TOOLS_GRANTED_FIELD_NUMBER: _builtins.int
     DOWN_SEQ_FIELD_NUMBER: _builtins.int
     EPOCH_FIELD_NUMBER: _builtins.int
+    TURN_DETECTION_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     model: _builtins.str
     """"models/..." """
@@ -66,6 +67,12 @@ class OpenSession(_message.Message):
     """Names this opening of the session (random, new on every open): downlink events and acks
     carry it, so nothing a previous bridge still sends is taken for the new one's.
     """
+    turn_detection: _builtins.str
+    """Who detects the user's turns: "local" (the bridge's own voice activity detection: silence
+    is not streamed upstream), "server" (the upstream's automatic activity detection), or ""
+    (the bridge's default). A client that disabled automatic detection itself is passed
+    through whatever this says. Set by the edge (docs/turns.md).
+    """
     @_builtins.property
     def allowed_tools(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """server-side tools this session may use; empty = server default"""
@@ -83,10 +90,11 @@ class OpenSession(_message.Message):
         tools_granted: _builtins.bool = ...,
         down_seq: _builtins.int = ...,
         epoch: _builtins.int = ...,
+        turn_detection: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_tools", b"allowed_tools", "down_seq", b"down_seq", "epoch", b"epoch", "gateway_id", b"gateway_id", "model", b"model", "session_id", b"session_id", "setup_json", b"setup_json", "takeover", b"takeover", "tools_granted", b"tools_granted", "user", b"user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_tools", b"allowed_tools", "down_seq", b"down_seq", "epoch", b"epoch", "gateway_id", b"gateway_id", "model", b"model", "session_id", b"session_id", "setup_json", b"setup_json", "takeover", b"takeover", "tools_granted", b"tools_granted", "turn_detection", b"turn_detection", "user", b"user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -278,3 +286,31 @@ class Ack(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Ack: _TypeAlias = Ack  # noqa: Y015
+
+@_typing.final
+class Speech(_message.Message):
+    """Who is speaking in a session (bridge -> frame-samplers on subjects.speech): on every change
+    and again every few seconds, so a sampler that starts late or restarts learns it.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_FIELD_NUMBER: _builtins.int
+    MODEL_FIELD_NUMBER: _builtins.int
+    user: _builtins.bool
+    """the user's voice activity (the bridge's detector, or the client's signals)"""
+    model: _builtins.bool
+    """reply audio is playing (from its first chunk to turnComplete/interrupted)"""
+    def __init__(
+        self,
+        *,
+        user: _builtins.bool = ...,
+        model: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["model", b"model", "user", b"user"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Speech: _TypeAlias = Speech  # noqa: Y015

@@ -1,14 +1,15 @@
 // One Gemini Live conversation over the gateway's WebSocket, with reconnects.
 // Speaks the Gemini Live wire protocol exactly as Google's endpoint does (docs/web-client.md).
 
-import { decode } from "./b64.js";
 import { CLOSE, backoffMs, describeClose } from "./closes.js";
+import { serverEvents, toolErrorResponse } from "./messages.js";
 import { Uplink } from "./uplink.js";
 
-export { CLOSE, backoffMs, describeClose };
+export { CLOSE, backoffMs, describeClose, serverEvents, toolErrorResponse };
 
 const SETUP_TIMEOUT_MS = 20000;
 const MAX_RETRIES = 6;
+const OPEN = 1; // OPEN, and RtcTransport's (rtc.js)
 
 /** Builds the setup message from the page's settings; with a handle it resumes that session. */
 export function buildSetup(s, handle = null) {
@@ -34,61 +35,17 @@ export function buildSetup(s, handle = null) {
 }
 
 /**
- * What a server message says, in order, as [event, ...args]: ["live"], ["interrupted"],
- * ["inputText", text], ["audio", Uint8Array, mime], ["outputText", text], ["generationComplete"],
- * ["turnComplete", usage], ["toolCall", toolCall], ["handle", newHandle]. Unknown fields are
- * ignored.
- */
-export function serverEvents(msg) {
-  const out = [];
-  if (!msg || typeof msg !== "object") return out;
-  if (msg.setupComplete) out.push(["live"]);
-  const sc = msg.serverContent;
-  if (sc && typeof sc === "object") {
-    if (sc.interrupted) out.push(["interrupted"]);
-    if (typeof sc.inputTranscription?.text === "string" && sc.inputTranscription.text) {
-      out.push(["inputText", sc.inputTranscription.text]);
-    }
-    const parts = Array.isArray(sc.modelTurn?.parts) ? sc.modelTurn.parts : [];
-    for (const part of parts) {
-      const inline = part?.inlineData ?? part?.inline_data;
-      const mime = String(inline?.mimeType ?? inline?.mime_type ?? "audio/pcm");
-      if (typeof inline?.data === "string" && inline.data && mime.startsWith("audio/")) {
-        out.push(["audio", decode(inline.data), mime]);
-      }
-    }
-    if (typeof sc.outputTranscription?.text === "string" && sc.outputTranscription.text) {
-      out.push(["outputText", sc.outputTranscription.text]);
-    }
-    if (sc.generationComplete) out.push(["generationComplete"]);
-    if (sc.turnComplete) out.push(["turnComplete", msg.usageMetadata]);
-  }
-  if (msg.toolCall && typeof msg.toolCall === "object") out.push(["toolCall", msg.toolCall]);
-  const update = msg.sessionResumptionUpdate;
-  if (update?.resumable && typeof update.newHandle === "string" && update.newHandle) {
-    out.push(["handle", update.newHandle]);
-  }
-  return out;
-}
-
-/** This page declares no tools; it answers any call anyway so the model is never left waiting. */
-export function toolErrorResponse(toolCall) {
-  const calls = Array.isArray(toolCall?.functionCalls) ? toolCall.functionCalls : [];
-  const functionResponses = calls.map((c) => ({
-    id: c?.id, name: c?.name, response: { error: "this client has no tools" },
-  }));
-  return { tool_response: { functionResponses } };
-}
-
-/**
  * Events (callbacks on `handlers`): state(state, detail), live(), audio(Uint8Array, mime),
  * inputText(text), outputText(text), interrupted(), generationComplete(), turnComplete(usage),
  * notice({kind, text, retryInMs}), closed({code, reason, wasLive, kind, retry, text}),
  * message(raw object)
  */
 export class LiveSession {
-  constructor({ baseUrl = location.origin, apiVersion = "v1alpha", getToken, handlers, acks }) {
+  /** `dial(token)`, when given, opens the connection instead of a WebSocket (rtc.js). */
+  constructor({ baseUrl = location.origin, apiVersion = "v1alpha", getToken, handlers, dial,
+    acks }) {
     this.baseUrl = baseUrl;
+    this.dial = dial ?? ((token) => new WebSocket(this.url(token)));
     this.apiVersion = apiVersion;
     this.getToken = getToken;
     this.h = handlers;
@@ -133,16 +90,21 @@ export class LiveSession {
     clearTimeout(this.setupTimer);
     const ws = this.ws;
     this.ws = null;
-    if (ws && ws.readyState <= WebSocket.OPEN) ws.close(CLOSE.NORMAL, "client stopped");
+    if (ws && ws.readyState <= OPEN) ws.close(CLOSE.NORMAL, "client stopped");
     this.setState("idle");
   }
 
   get isLive() {
-    return this.state === "live" && this.ws?.readyState === WebSocket.OPEN;
+    return this.state === "live" && this.ws?.readyState === OPEN;
   }
 
   get bufferedAmount() {
     return this.ws ? this.ws.bufferedAmount : 0;
+  }
+
+  /** WebRTC: the microphone ("audio") or camera ("video") track the connection sends. */
+  setTrack(kind, track) {
+    this.ws?.setTrack?.(kind, track);
   }
 
   async open() {
@@ -163,7 +125,7 @@ export class LiveSession {
       return;
     }
     if (!this.wanted) return;
-    const ws = new WebSocket(this.url(token));
+    const ws = this.dial(token);
     this.uplink = new Uplink();
     ws.binaryType = "arraybuffer";
     this.ws = ws;
@@ -260,14 +222,14 @@ export class LiveSession {
   }
 
   write(ws, text) { // counted: what the gateway acknowledges is the uplink's queue
-    ws.send(text);
+    if (ws.send(text) === false) return false; // too large for the channel (rtc.js)
     this.uplink.sent(performance.now(), text.length);
+    return true;
   }
 
   send(obj) {
     if (!this.isLive) return false;
-    this.write(this.ws, JSON.stringify(obj));
-    return true;
+    return this.write(this.ws, JSON.stringify(obj));
   }
 
   sendAudio(b64) {

@@ -9,6 +9,7 @@ import { heardVoice } from "./latency.js";
 import { notice } from "./notices.js";
 import { keep, take } from "./preroll.js";
 import { endAllTalk, mayStream, pushToTalk } from "./pushtotalk.js";
+import { RtcPlayer } from "./rtcplayer.js";
 import { app } from "./state.js";
 import { countFrameSent, countMicSent, flushDone, noteMicClock, playerReport } from "./stats.js";
 
@@ -20,8 +21,12 @@ const JITTER_MS = 80;
 
 // ---- microphone -----------------------------------------------------------------------------
 
+/** WebRTC carries microphone and camera as tracks and plays replies from its remote track. */
+const viaTracks = () => app.transport === "webrtc";
+
 function audioConstraints() {
-  const p = app.settings.processing;
+  // Over WebRTC the browser's echo canceller has the reply as its reference: always on.
+  const p = app.settings.processing || viaTracks();
   return { channelCount: 1, echoCancellation: p, noiseSuppression: p, autoGainControl: p };
 }
 
@@ -36,6 +41,7 @@ export async function startMic() {
     return;
   }
   app.mic.stream = stream;
+  app.session?.setTrack("audio", stream.getAudioTracks()[0] ?? null);
   stream.getAudioTracks().forEach((t) => { t.enabled = app.mic.wanted; });
   const capture = new MicCapture({ chunkMs: MIC_CHUNK_MS, onChunk: onMicChunk });
   await capture.start(stream);
@@ -56,6 +62,7 @@ function onMicChunk(pcm, rms, at) {
   app.stats.micSamplesCaptured += pcm.length;
   noteMicClock(app.stats, app.stats.micSamplesCaptured, performance.timeOrigin + at, MIC_RATE);
   if (rms >= VOICE_GATE_RMS) heardVoice(app.latency, at);
+  if (viaTracks()) return; // the track carries it
   if (app.session?.isLive) {
     if (mayStream()) sendMic(pcm, rms);
   } else if ((app.state === "connecting" || app.state === "reconnecting") && !pushToTalk()) {
@@ -133,12 +140,13 @@ export async function startCamera() {
     return;
   }
   [app.cam.track] = stream.getVideoTracks();
+  app.session?.setTrack("video", app.cam.track);
   const video = $("preview");
   video.srcObject = stream;
   await video.play().catch(() => {});
   app.sampler ??= new FrameSampler({
     video, fps: app.settings.fps, onFrame,
-    shouldSkip: () => !app.session?.isLive || congested(),
+    shouldSkip: () => !app.session?.isLive || viaTracks() || congested(),
     shape: () => app.session?.uplink?.shape ?? { maxSide: MAX_SIDE, quality: 0.75 },
   });
   if (app.session?.isLive) app.sampler.start();
@@ -148,6 +156,7 @@ function stopCamera() {
   app.sampler?.stop();
   app.cam.track?.stop();
   app.cam.track = null;
+  app.session?.setTrack("video", null);
   $("preview").srcObject = null;
 }
 
@@ -181,11 +190,16 @@ export function setVideoRate(fps) {
 // ---- playback -------------------------------------------------------------------------------
 
 export function newPlayer() {
-  return new Player({
-    jitterMs: JITTER_MS,
+  const events = {
     onStats: (s) => playerReport(app.stats, s),
     onFlushed: (s) => flushDone(app.stats, s, performance.now()),
-  });
+  };
+  return viaTracks() ? new RtcPlayer(events) : new Player({ jitterMs: JITTER_MS, ...events });
+}
+
+/** What the WebRTC offer sends: the microphone and camera tracks open now (or null). */
+export function mediaTracks() {
+  return { audio: app.mic.stream?.getAudioTracks()[0] ?? null, video: app.cam.track };
 }
 
 // ---- all of it ------------------------------------------------------------------------------

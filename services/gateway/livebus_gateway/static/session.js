@@ -3,9 +3,12 @@
 import { sessionNotice, isActive } from "./format.js";
 import { audioArrived, replyEnded, reset } from "./latency.js";
 import { LiveSession } from "./live.js";
-import { flushPreroll, newPlayer, resumeCamera, startMedia, stopMedia } from "./media.js";
+import {
+  flushPreroll, mediaTracks, newPlayer, resumeCamera, startMedia, stopMedia,
+} from "./media.js";
 import { hideNotice, notice } from "./notices.js";
 import { endAllTalk, showTalkMode } from "./pushtotalk.js";
+import { chooseTransport, rtcDialer } from "./rtc.js";
 import { loadConfig } from "./settingsdialog.js";
 import { app } from "./state.js";
 import { flushAsked } from "./stats.js";
@@ -98,10 +101,16 @@ export async function start() {
   }
   if (!app.config) await loadConfig();
   const settings = { ...app.settings, model: app.settings.model || app.config?.models?.[0] };
+  app.transport = chooseTransport(settings, app.config);
+  if (app.transport !== settings.transport) {
+    notice("This gateway offers no WebRTC endpoint: using the WebSocket.", { kind: "warn" });
+  }
   showTalkMode(settings.pushToTalk);
   app.session = new LiveSession({
     apiVersion: app.config?.apiVersion ?? "v1alpha", getToken, handlers: sessionHandlers(),
-    acks: Boolean(app.config?.uplinkAcks),
+    dial: app.transport === "webrtc"
+      ? rtcDialer(app.config, mediaTracks, (stream) => app.player?.attach(stream)) : undefined,
+    acks: app.transport !== "webrtc" && Boolean(app.config?.uplinkAcks), // WebSocket only
   });
   app.player = newPlayer();
   setState("connecting");

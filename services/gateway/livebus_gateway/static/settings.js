@@ -3,8 +3,10 @@
 export const VOICES = ["Puck", "Charon", "Kore", "Fenrir", "Aoede", "Leda", "Orus", "Zephyr"];
 export const MAX_FPS = 4;
 export const STORAGE_KEY = "livebus.settings";
+export const TRANSPORTS = ["websocket", "webrtc"];
 export const DEFAULTS = Object.freeze({
   model: "", voice: "Puck", system: "", fps: 1, processing: true, pushToTalk: false,
+  transport: "websocket",
 });
 
 /** "off", "false" and "0" (any case) turn a switch off. */
@@ -23,6 +25,7 @@ export function validSettings(raw) {
     fps: Number.isFinite(fps) && fps > 0 && fps <= MAX_FPS ? fps : DEFAULTS.fps,
     processing: typeof r.processing === "boolean" ? r.processing : DEFAULTS.processing,
     pushToTalk: typeof r.pushToTalk === "boolean" ? r.pushToTalk : DEFAULTS.pushToTalk,
+    transport: TRANSPORTS.includes(r.transport) ? r.transport : DEFAULTS.transport,
   };
 }
 
@@ -36,10 +39,10 @@ export function parseSaved(text) {
   }
 }
 
-/** Overrides from the URL (handy for links and tests): ?voice=Kore&fps=2&processing=off&ptt=on */
+/** Overrides from the URL (handy for links and tests): ?voice=Kore&fps=2&ptt=on&transport=webrtc */
 export function fromQuery(params) {
   const out = {};
-  for (const key of ["model", "voice", "system"]) {
+  for (const key of ["model", "voice", "system", "transport"]) {
     if (params.has(key)) out[key] = params.get(key);
   }
   if (params.has("fps")) out.fps = Number(params.get("fps"));

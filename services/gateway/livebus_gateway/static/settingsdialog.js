@@ -2,6 +2,7 @@
 
 import { $ } from "./dom.js";
 import { notice } from "./notices.js";
+import { whipUrl } from "./rtc.js";
 import { showTalkMode } from "./pushtotalk.js";
 import { app } from "./state.js";
 import { chooseModel, modelLabel, saveSettings, validSettings } from "./settings.js";
@@ -35,6 +36,9 @@ export function fillSettings() {
   $("set-fps").value = String(s.fps);
   $("set-processing").checked = s.processing;
   $("set-ptt").checked = s.pushToTalk;
+  $("set-transport").value = s.transport;
+  // WebRTC is offered only when the gateway names a WHIP endpoint.
+  $("set-transport").querySelector('[value="webrtc"]').disabled = !whipUrl(app.config);
 }
 
 export function openSettings() {
@@ -52,6 +56,7 @@ function onSettingsClosed() {
     fps: Number($("set-fps").value),
     processing: $("set-processing").checked,
     pushToTalk: $("set-ptt").checked,
+    transport: $("set-transport").value,
   });
   saveSettings(localStorage, app.settings);
   app.sampler?.setRate(app.settings.fps);

@@ -26,6 +26,7 @@ export const app = {
   player: null, // audio.Player
   sampler: null, // camera.FrameSampler
   session: null, // live.LiveSession
+  transport: "websocket", // of the conversation under way: "websocket" | "webrtc" (rtc.js)
   preroll: newPreroll(),
   talk: newTalk(), // push-to-talk: who holds the control ({holders, turns})
   latency: newLatency(),

@@ -7,7 +7,7 @@ export function newStats() {
     framesSent: 0, framesDropped: 0, framesSkipped: 0, maxFrameW: 0, maxFrameH: 0,
     lastFrameBytes: 0, uplink: null,
     samplesReceived: 0, samplesPlayed: 0, samplesDropped: 0, samplesQueued: 0, underruns: 0,
-    playing: false, outLevel: 0,
+    playing: false, outLevel: 0, outPeak: 0,
     interruptions: 0, lastFlush: null,
     lastLatencyMs: null, latencies: [],
     textsSent: 0, imagesSent: 0, turns: 0, connects: 0,
@@ -48,6 +48,7 @@ export function playerReport(stats, s) {
   stats.underruns = s.underruns;
   stats.playing = s.playing;
   stats.outLevel = s.level;
+  stats.outPeak = Math.max(stats.outPeak, s.level);
 }
 
 /** A barge-in was asked of the player at `now` (ms); `clockAt` is its audio clock then (s). */

@@ -23,9 +23,9 @@ test("every field falls back to its default when missing or of the wrong type", 
 
 test("valid values are kept; the model is trimmed; fps is bounded", () => {
   const s = validSettings({ model: " models/m ", voice: "Kore", system: "be brief", fps: 2,
-    processing: false, pushToTalk: true });
+    processing: false, pushToTalk: true, transport: "webrtc" });
   assert.deepEqual(s, { model: "models/m", voice: "Kore", system: "be brief", fps: 2,
-    processing: false, pushToTalk: true });
+    processing: false, pushToTalk: true, transport: "webrtc" });
   for (const fps of [0, -1, 5, Infinity, NaN]) assert.equal(validSettings({ fps }).fps, 1, `${fps}`);
   assert.equal(validSettings({ fps: 4 }).fps, 4);
   assert.equal(validSettings({ fps: "0.5" }).fps, 0.5);
@@ -51,10 +51,26 @@ test("the URL overrides what was saved, which overrides the defaults", () => {
   });
   const params = new URLSearchParams("voice=Kore&processing=off&fps=4");
   assert.deepEqual(loadSettings(storage, params),
-    { model: "", voice: "Kore", system: "saved", fps: 4, processing: false, pushToTalk: false });
+    { model: "", voice: "Kore", system: "saved", fps: 4, processing: false, pushToTalk: false,
+      transport: "websocket" });
   assert.deepEqual(fromQuery(new URLSearchParams("")), {});
   assert.deepEqual(loadSettings(new MemoryStorage(), new URLSearchParams("fps=9&voice=<b>")),
     { ...DEFAULTS });
+});
+
+test("the transport: remembered, overridden by ?transport=, anything else is the WebSocket", () => {
+  assert.equal(DEFAULTS.transport, "websocket");
+  const storage = new MemoryStorage();
+  saveSettings(storage, { ...DEFAULTS, transport: "webrtc" });
+  assert.equal(loadSettings(storage, new URLSearchParams()).transport, "webrtc", "remembered");
+  assert.equal(loadSettings(storage, new URLSearchParams("transport=websocket")).transport,
+    "websocket", "a link's choice wins");
+  assert.equal(loadSettings(new MemoryStorage(), new URLSearchParams("transport=webrtc")).transport,
+    "webrtc");
+  for (const t of ["WebRTC", "udp", "", "webrtc "]) {
+    assert.equal(validSettings({ transport: t }).transport, "websocket", t);
+  }
+  assert.equal(fromQuery(new URLSearchParams("transport=webrtc")).transport, "webrtc");
 });
 
 test("a storage that throws (disabled, full) is survived", () => {

@@ -55,6 +55,8 @@ test("player reports and latency readouts", () => {
   playerReport(st, { played: 10, queued: 20, dropped: 1, underruns: 2, playing: true, level: 0.5 });
   assert.deepEqual([st.samplesPlayed, st.samplesQueued, st.samplesDropped, st.underruns,
     st.playing, st.outLevel], [10, 20, 1, 2, true, 0.5]);
+  playerReport(st, { played: 12, queued: 0, dropped: 1, underruns: 2, playing: false, level: 0 });
+  assert.deepEqual([st.outLevel, st.outPeak], [0, 0.5], "the loudest level heard is kept");
   recordLatency(st, 800);
   recordLatency(st, 600);
   assert.deepEqual([st.lastLatencyMs, st.latencies], [600, [800, 600]]);

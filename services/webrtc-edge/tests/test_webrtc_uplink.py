@@ -1,0 +1,55 @@
+"""Decoded WebRTC audio (48 kHz frames) as the bus's 16 kHz mono PCM16."""
+
+from __future__ import annotations
+
+import numpy as np
+from av import AudioFrame
+
+from livebus_webrtc.uplink import BUS_RATE, UplinkAudio
+
+
+def _tone_frames(seconds: float, rate: int = 48000, layout: str = "stereo",
+                 fmt: str = "s16") -> list[AudioFrame]:
+    n = int(seconds * rate)
+    t = np.arange(n) / rate
+    wave = 0.5 * np.sin(2 * np.pi * 440 * t)
+    channels = 2 if layout == "stereo" else 1
+    frames = []
+    for start in range(0, n, rate // 50):  # 20 ms, as aiortc's Opus decoder gives them
+        chunk = wave[start:start + rate // 50]
+        if fmt == "s16":
+            data = np.repeat((chunk * 32767).astype("<i2"), channels).reshape(1, -1)
+        else:  # planar float
+            data = np.tile(chunk.astype(np.float32), (channels, 1))
+        frame = AudioFrame.from_ndarray(data, format=fmt, layout=layout)
+        frame.sample_rate = rate
+        frames.append(frame)
+    return frames
+
+
+def _pcm(frames: list[AudioFrame]) -> np.ndarray:
+    up = UplinkAudio()
+    return np.frombuffer(b"".join(up.convert(f) for f in frames), dtype="<i2")
+
+
+def test_48k_stereo_becomes_16k_mono_with_the_same_tone() -> None:
+    pcm = _pcm(_tone_frames(1.0))
+    assert abs(len(pcm) - BUS_RATE) < BUS_RATE * 0.01  # a few ms of filter delay at most
+    spectrum = np.abs(np.fft.rfft(pcm[1000:]))
+    peak_hz = np.argmax(spectrum) * BUS_RATE / len(pcm[1000:])
+    assert abs(peak_hz - 440) < 5
+    rms = np.sqrt(np.mean((pcm[1000:].astype(np.float64) / 32768) ** 2))
+    assert abs(rms - 0.5 / np.sqrt(2)) < 0.02
+
+
+def test_planar_float_and_mono_inputs_convert_too() -> None:
+    for layout, fmt in (("mono", "s16"), ("stereo", "fltp"), ("mono", "fltp")):
+        pcm = _pcm(_tone_frames(0.5, layout=layout, fmt=fmt))
+        assert abs(len(pcm) - BUS_RATE // 2) < BUS_RATE * 0.01
+        assert np.abs(pcm[1000:]).max() > 10000
+
+
+def test_frame_boundaries_make_no_clicks() -> None:
+    pcm = _pcm(_tone_frames(1.0)).astype(np.int32)
+    # A 440 Hz tone at half scale moves at most ~2800 per sample at 16 kHz; a seam would jump.
+    assert np.abs(np.diff(pcm[100:])).max() < 3500
