@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
-from livebus_gateway.resample import SessionResampler
-from livebus_gateway.wire import Audio
+from livebus.edge.resample import SessionResampler
+from livebus.edge.wire import Audio
 
 RATES = (8000, 11025, 22050, 24000, 32000, 44100, 48000)
 BUDGET_US = 50.0

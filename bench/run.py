@@ -26,6 +26,8 @@ BENCHES: dict[str, tuple[list[str], list[str] | None]] = {
     "pipeline": ([], ["--sessions", "2", "--seconds", "1", "--bridges", "1"]),
     # Its own quick mode (--quick) still takes minutes: run it with --only capacity.
     "capacity": ([], None),
+    # Needs root (it runs inside a network namespace); about 10 minutes.
+    "webrtc": ([], None),
 }
 
 

@@ -7,6 +7,9 @@ import re
 import runpy
 from pathlib import Path
 
+from livebus.edge import metrics as edge_metrics
+from livebus.edge.settings import EdgeSettings
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -22,10 +25,19 @@ def test_every_metric_is_documented() -> None:
     sources = [*ROOT.glob("services/*/livebus_*/metrics.py"),
                *(lib / m for m in ("bus.py", "reliable.py", "shadowlog.py"))]
     names = {m for src in sources for m in re.findall(r'"(livebus_[a-z_]+)"', src.read_text())}
+    names |= {m for prefix in _edge_metric_prefixes() for m in edge_metrics.names(prefix)}
     assert len(names) > 40
-    prefix = re.compile(r"^livebus_(gateway|bridge|sampler|tools|emulator)_")
+    prefix = re.compile(r"^livebus_(gateway|webrtc|bridge|sampler|tools|emulator)_")
     missing = [n for n in sorted(names) if n not in doc and prefix.sub("", n) not in doc]
     assert not missing, f"undocumented metrics: {missing}"
+
+
+def _edge_metric_prefixes() -> set[str]:
+    """The metric prefix of every edge service (livebus.edge.metrics names its metrics by it)."""
+    services = runpy.run_path(str(ROOT / "scripts" / "settings_doc.py"))["SERVICES"]
+    found = {cls.metrics_prefix for _, cls in services if issubclass(cls, EdgeSettings)}
+    assert "livebus_gateway" in found
+    return found
 
 
 # References: every relative link and every file path cited in README.md and docs/*.md resolves.

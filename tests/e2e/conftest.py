@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import stat
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,26 @@ FLAGS = [
     "--autoplay-policy=no-user-gesture-required",
     "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
 ]
+
+
+@contextmanager
+def chromium_in(ns_name: str, media: Path, grain: float = 0.0) -> Iterator[Browser]:
+    """Chromium with the fake devices, inside network namespace `ns_name`: Playwright launches
+    a wrapper that runs it under `ip netns exec`, and talks to it over the inherited pipes."""
+    wav = write_wav(media / "mic.wav", MIC_SCRIPT)
+    y4m = write_y4m(media / "camera.y4m", grain=grain)
+    wrapper = media / "chromium-in-ns"
+    wrapper.write_text(f'#!/bin/sh\nexec ip netns exec {ns_name} {CHROMIUM} "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(wrapper), args=[
+            *FLAGS, f"--use-file-for-fake-audio-capture={wav}%noloop",
+            f"--use-file-for-fake-video-capture={y4m}",
+        ])
+        try:
+            yield b
+        finally:
+            b.close()
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import os
-import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,16 +21,15 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from livebus_dev.devstack import Stack
 from livebus_dev.testing import netns
 from livebus_dev.testing.netrelay import Relay, entered
 from tests.integration.upstream_tap import Tap, tapped_stack
 
-from .conftest import CHROMIUM, FLAGS, MIC_SCRIPT, RECORD_CSP, csp_violations
+from .conftest import RECORD_CSP, chromium_in, csp_violations
 from .helpers import open_page, stats, wait_js, wait_live
-from .media import write_wav, write_y4m
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -66,22 +64,10 @@ def shaped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shaped]:
 
 @pytest.fixture(scope="module")
 def browser(shaped: Shaped, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    # Chromium in the client namespace: its bytes cross the shaped link to the stack.
     media = tmp_path_factory.mktemp("shaped-media")
-    wav = write_wav(media / "mic.wav", MIC_SCRIPT)
-    y4m = write_y4m(media / "camera.y4m", grain=GRAIN)
-    # Chromium in the client namespace: Playwright talks to it over inherited pipes.
-    wrapper = media / "chromium-in-client-ns"
-    wrapper.write_text(f'#!/bin/sh\nexec ip netns exec {shaped.pair.client.name} {CHROMIUM} "$@"\n')
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(wrapper), args=[
-            *FLAGS, f"--use-file-for-fake-audio-capture={wav}%noloop",
-            f"--use-file-for-fake-video-capture={y4m}",
-        ])
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium_in(shaped.pair.client.name, media, grain=GRAIN) as b:
+        yield b
 
 
 def _audio_lag_ms(tap: Tap, first: int, last: int, clock_ms: float) -> list[float]:

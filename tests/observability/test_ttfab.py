@@ -30,12 +30,12 @@ from converse import read_turn
 from google.genai import types
 from google.genai.live import AsyncSession
 
+from livebus.edge.timing import VAD_MODE
 from livebus_dev.devstack import Stack
 from livebus_dev.testing.audio import chunks, silence, speech_like
 from livebus_dev.testing.emulator import sessions
 from livebus_dev.testing.observe import Hist, Samples, histogram, merged, scrape
 from livebus_dev.testing.stack import MODEL, gateway_client
-from livebus_gateway.timing import VAD_MODE
 
 from .conftest import REPLY_DELAY_MS, SILENCE_MS, SPOKEN, speak_realtime
 

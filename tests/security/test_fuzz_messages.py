@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NonInteractiveExampleWarning
 
+from livebus.edge import wire
+from livebus.edge.wire import ProtocolError
 from livebus_dev.devstack import Stack
-from livebus_gateway import wire
-from livebus_gateway.wire import ProtocolError
 
 from .livews import ending, live_socket, typed_turn
 

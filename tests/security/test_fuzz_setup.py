@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic.alias_generators import to_snake
 
+from livebus.edge import handshake, resumption, setupfields
+from livebus.edge.tokens import Grant
+from livebus.edge.wire import ProtocolError
 from livebus_dev.devstack import Stack
 from livebus_dev.testing.stack import MODEL
-from livebus_gateway import handshake, resumption, setupfields
-from livebus_gateway.tokens import Grant
-from livebus_gateway.wire import ProtocolError
 
 from .gatewayclient import Live, attempt, open_live, turn_text
 

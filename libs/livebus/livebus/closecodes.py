@@ -23,3 +23,4 @@ def clamp_reason(reason: str) -> str:
 RESUMED_ELSEWHERE = NORMAL  # "session resumed on another connection"
 RATE_LIMITED = POLICY       # "rate limit exceeded: <what>" (messages, media chunks, bytes, ...)
 SESSION_EXPIRED = POLICY    # "token expired", "maximum session duration reached"
+QUOTA_EXCEEDED = POLICY     # "quota exceeded: tokens per day" (or minutes per day, ...)

@@ -136,6 +136,9 @@ def session_attached(session_id: str) -> str:
 KV_SESSION_LEASES = "livebus_session_leases"
 KV_SESSIONS = "livebus_sessions"
 
+# KV: token usage per UTC day, user and session opening (livebus/usage.py).
+KV_USAGE = "livebus_usage"
+
 
 # Acknowledgements and gap requests of a session's control events (livebus/reliable.py):
 # the bridge acks uplink control, the gateway acks downlink events.

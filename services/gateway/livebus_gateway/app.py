@@ -1,4 +1,5 @@
-"""The gateway's routes (same paths as Google's endpoint); the handshake itself is handshake.py."""
+"""The gateway's routes (same paths as Google's endpoint). Opening a session is the library's
+(livebus.edge.entry); the WebSocket is its transport (wstransport.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,7 @@ import contextlib
 import json
 import logging
 import secrets
-import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +18,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from livebus import closecodes, health, shadowlog
+from livebus.edge import auth, entry, handshake, resumption, tokens
+from livebus.edge.state import EdgeState
+from livebus.edge.tokens import TokenError
+from livebus.edge.wire import ProtocolError
 
-from . import acks, auth, handshake, metrics, resumption, tokens
-from .admission import Admission
-from .buses import GatewayBus
-from .session import ClientSession
+from . import acks, metrics, usage
 from .settings import GatewaySettings
-from .tokens import TokenError
-from .wire import ProtocolError
+from .wstransport import WebSocketTransport
 
 log = logging.getLogger(__name__)
 
@@ -34,31 +33,10 @@ STATIC = Path(__file__).parent / "static"
 MAX_TOKEN_REQUEST_BYTES = 256 * 1024
 MAX_DEV_TOKEN_REQUEST_BYTES = 4096  # the page's {"resume": handle}
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
-BRIDGE_GONE_S = 5.0  # no bridge heartbeat for this long: no session can open here
 
 
-@dataclass
-class GatewayState:
+class GatewayState(EdgeState[GatewaySettings]):
     """What the routes share: set up by the lifespan, read by the health server too."""
-
-    settings: GatewaySettings
-    admission: Admission
-    bus: GatewayBus | None = None
-    secret: str = ""
-
-    @classmethod
-    def of(cls, settings: GatewaySettings) -> GatewayState:
-        return cls(settings, Admission(settings.max_sessions, settings.max_sessions_per_user))
-
-    def ready(self) -> tuple[bool, str]:
-        if self.bus is None or not self.bus.connected():
-            return False, "not connected to NATS"
-        if self.admission.full():
-            return False, "at max_sessions"
-        heard = max(self.bus.bridges_seen.values(), default=None)
-        if heard is None or time.monotonic() - heard > BRIDGE_GONE_S:
-            return False, "no bridge alive"
-        return True, "ok"
 
 
 class CollapseSlashes:
@@ -124,13 +102,11 @@ def same_origin_loopback(request: Request, http_port: int) -> bool:
 def _lifespan(state: GatewayState) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        s = state.settings
-        state.bus = await GatewayBus.connect(s.nats_url, s.instance_id, s.js_replicas)
-        state.secret = s.signing_secret()
+        await state.start("gateway")
         try:
             yield
         finally:
-            await state.bus.close()
+            await state.stop()
     return lifespan
 
 
@@ -142,6 +118,7 @@ def create_app(settings: GatewaySettings, state: GatewayState | None = None) -> 
                              if getattr(r, "path", "") != "/metrics")
     _token_routes(app, state)
     _session_routes(app, state)
+    usage.register(app, state)
     app.mount("/", StaticFiles(directory=STATIC, html=True), name="page")
     return app
 
@@ -229,70 +206,21 @@ def _session_routes(app: FastAPI, state: GatewayState) -> None:
 
     async def live(ws: WebSocket, version: str, method: str) -> None:
         await ws.accept()
-        opening = await _handshake(ws, state, version, method)
-        if opening is None or state.bus is None:
-            return
-        user = opening.grant.user
+        # A client that asked counts its reads and gets acknowledgements (acks.py); others not.
+        transport = (acks.AckingTransport(ws) if acks.wanted(ws.query_params)
+                     else WebSocketTransport(ws))
         try:
-            state.admission.acquire(user)
+            handshake.check_endpoint(version, method)
         except ProtocolError as e:
-            metrics.CONNECTIONS_REJECTED.labels("capacity").inc()
-            await _close(ws, e.code, e.reason)
+            state.metrics.connections_rejected.labels("auth").inc()
+            await _close(transport, e.code, e.reason)
             return
-        try:  # the slot is taken: from here every way out gives it back
-            if opening.resume is None and not await _spend_use(ws, state.bus, opening):
-                return
-            await ClientSession(ws, state.bus, settings, opening.grant, opening.setup,
-                                state.secret, opening.resume, started_at=opening.started_at,
-                                acks_wanted=acks.wanted(ws.query_params)).run()
-        finally:
-            state.admission.release(user)
+        await entry.serve(state, transport, ws.headers, ws.query_params)
 
     app.add_api_websocket_route(
         "/ws/google.ai.generativelanguage.{version}.GenerativeService.{method}", live)
 
 
-async def _handshake(ws: WebSocket, state: GatewayState, version: str,
-                     method: str) -> handshake.Opening | None:
-    """Credential and setup; None when the socket was closed (with the reason why)."""
-    settings, stage = state.settings, "auth"
-    try:
-        handshake.check_endpoint(version, method)
-        grant = handshake.grant(ws.headers, ws.query_params, settings.server_keys(),
-                                state.secret)
-        stage = "setup"
-        try:
-            first = await asyncio.wait_for(ws.receive(), settings.setup_timeout_s)
-        except TimeoutError:
-            raise ProtocolError(closecodes.INVALID_ARGUMENT, "no setup message") from None
-        if first["type"] == "websocket.disconnect":
-            return None
-        data = first.get("text") or first.get("bytes") or b""
-        return handshake.opening(data, grant, allowed_models=settings.allowed_models,
-                                 max_bytes=settings.max_message_bytes, secret=state.secret,
-                                 resume_grace_s=settings.resume_grace_s,
-                                 max_session_s=settings.max_session_s)
-    except ProtocolError as e:
-        metrics.CONNECTIONS_REJECTED.labels(stage if stage == "auth" else f"close_{e.code}").inc()
-        await _close(ws, e.code, e.reason)
-    except Exception:
-        log.exception("handshake failed")
-        await _close(ws, closecodes.INTERNAL, "internal error")
-    return None
-
-
-async def _spend_use(ws: WebSocket, bus: GatewayBus, opening: handshake.Opening) -> bool:
-    """A new session spends one of its token's uses (resuming spends none, as with Google)."""
-    try:
-        tokens.check_new_session(opening.grant)
-        await tokens.spend(bus.token_uses, opening.grant)
-    except TokenError as e:
-        metrics.CONNECTIONS_REJECTED.labels("auth").inc()
-        await _close(ws, closecodes.POLICY, str(e))
-        return False
-    return True
-
-
-async def _close(ws: WebSocket, code: int, reason: str) -> None:
+async def _close(transport: WebSocketTransport, code: int, reason: str) -> None:
     with contextlib.suppress(Exception):
-        await ws.close(code, closecodes.clamp_reason(reason))
+        await transport.close(code, closecodes.clamp_reason(reason))

@@ -1,13 +1,36 @@
-"""Acknowledgements for the clients that ask: prompt, coalesced, and only when asked."""
+"""Acknowledgements for the clients that ask: after setupComplete, prompt, coalesced, stopped."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
+from typing import Any
 
 from livebus_gateway import acks
+
+
+class FakeSocket:
+    """What a starlette WebSocket does for the transport: frames in, texts out."""
+
+    def __init__(self) -> None:
+        self.frames: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.sent: list[tuple[float, str]] = []
+        self.application_state = None
+
+    async def receive(self) -> dict[str, Any]:
+        return await self.frames.get()
+
+    async def send_text(self, text: str) -> None:
+        self.sent.append((time.monotonic(), text))
+
+    def push(self, n: int) -> None:
+        for _ in range(n):
+            self.frames.put_nowait({"type": "websocket.receive", "text": "{}"})
+
+
+def _acks(ws: FakeSocket) -> list[tuple[float, int]]:
+    return [(t, json.loads(s)["livebusAck"]["received"]) for t, s in ws.sent if "livebusAck" in s]
 
 
 def test_only_an_explicit_request_turns_them_on() -> None:
@@ -16,29 +39,33 @@ def test_only_an_explicit_request_turns_them_on() -> None:
         assert not acks.wanted(query), query
 
 
-async def test_each_change_is_acknowledged_promptly_and_bursts_are_coalesced() -> None:
-    got: list[tuple[float, int]] = []
+async def test_counts_are_acknowledged_after_setup_complete_promptly_and_coalesced() -> None:
+    ws = FakeSocket()
+    t = acks.AckingTransport(ws)  # type: ignore[arg-type]
+    ws.push(1)
+    assert await t.receive() == "{}"  # the setup
+    await asyncio.sleep(0.05)
+    assert ws.sent == [], "nothing before the session's first message (setupComplete)"
+    await t.send_text('{"setupComplete":{}}')
+    await asyncio.sleep(0.005)
+    assert [n for _, n in _acks(ws)] == [1]
+    ws.push(1)
+    start = time.monotonic()
+    await t.receive()
+    await asyncio.sleep(0.005)
+    assert _acks(ws)[-1][1] == 2 and _acks(ws)[-1][0] - start < 0.005, "idle: at once"
+    ws.push(50)
+    for _ in range(50):  # a burst within one interval: one acknowledgement of all of it
+        await t.receive()
+    await asyncio.sleep(acks.ACK_EVERY_S * 2.5)
+    got = _acks(ws)
+    assert [n for _, n in got] == [1, 2, 52]
+    assert got[2][0] - got[1][0] >= acks.ACK_EVERY_S * 0.9
+    await asyncio.sleep(acks.ACK_EVERY_S * 2)
+    assert len(_acks(ws)) == 3, "nothing new, nothing sent"
+    await t.close(1000, "done")
+    ws.push(1)
+    await t.receive()
+    await asyncio.sleep(acks.ACK_EVERY_S * 2)
+    assert len(_acks(ws)) == 3, "closed: no more"
 
-    async def send(text: str) -> None:
-        got.append((time.monotonic(), json.loads(text)["livebusAck"]["received"]))
-
-    a = acks.Acks(send)
-    task = asyncio.create_task(a.run())
-    try:
-        await asyncio.sleep(0.05)
-        assert [n for _, n in got] == [1], "the setup, read in the handshake"
-        start = time.monotonic()
-        a.count()
-        await asyncio.sleep(0.005)
-        assert got[-1][1] == 2 and got[-1][0] - start < 0.005, "idle: at once"
-        for _ in range(50):  # a burst within one interval: one acknowledgement of all of it
-            a.count()
-        await asyncio.sleep(acks.ACK_EVERY_S * 2.5)
-        assert [n for _, n in got] == [1, 2, 52]
-        assert got[2][0] - got[1][0] >= acks.ACK_EVERY_S * 0.9
-        await asyncio.sleep(acks.ACK_EVERY_S * 2)
-        assert len(got) == 3, "nothing new, nothing sent"
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

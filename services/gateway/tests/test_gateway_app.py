@@ -79,7 +79,7 @@ def test_auth_tokens_refuses_big_and_deep_bodies() -> None:
 
 
 class FakeBus:
-    """The one seam: what readiness reads of GatewayBus."""
+    """The one seam: what readiness reads of EdgeBus."""
 
     def __init__(self, seen: dict[str, float]) -> None:
         self.bridges_seen = seen

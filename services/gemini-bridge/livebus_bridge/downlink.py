@@ -22,6 +22,7 @@ from livebus.v1 import bus_pb2
 
 from . import metrics, relay, timing
 from .connection import Connection
+from .metering import SessionMeter
 from .sdkws import Upstream, read_server_message
 from .settings import BridgeSettings
 from .shadow import ShadowRecorder
@@ -115,6 +116,7 @@ class Downlink:
         self.save_record = save_record
         self.on_turn_end = on_turn_end
         self.unknown_logged = False
+        self.meter: SessionMeter | None = None  # usage (metering.py), set by the session
 
     async def run(self, up: Upstream) -> None:
         """Until the connection ends (raises what ended it)."""
@@ -137,7 +139,8 @@ class Downlink:
         except ValueError:
             await self._unknown(raw)
             return
-        self.timing.usage(message)
+        if self.meter is not None:
+            self.meter.usage(message)
         if self.observe(message):
             return
         for blob in relay.audio_of(message):

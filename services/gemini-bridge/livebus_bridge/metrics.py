@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from livebus import latency
+from livebus import latency, usage
 
 ACTIVE_SESSIONS = Gauge("livebus_bridge_active_sessions",
                         "Upstream sessions held by this bridge (the autoscaling signal)")
@@ -62,13 +62,19 @@ VIDEO_AGE = Histogram("livebus_bridge_video_age_seconds",
                       buckets=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5))
 VIDEO_UP_BYTES = Counter("livebus_bridge_video_up_bytes_total", "Video frame bytes sent upstream")
 TOKENS = Counter("livebus_bridge_tokens_total",
-                 "Tokens the upstream reported in usageMetadata, by direction (prompt, response) "
-                 "and modality (text, audio, image, video)", ["direction", "modality"])
+                 "Tokens the upstream reported in usageMetadata, by direction (prompt, response, "
+                 "cached, thoughts, tool_use) and modality (text, audio, image, video, document, "
+                 "other)", ["direction", "modality"])
+SESSION_SECONDS = Counter("livebus_bridge_session_seconds_total",
+                          "Conversation time of the sessions held (the cost per minute divisor)")
 
 # Known label values start at 0, so dashboards and alerts see the series before the first event.
 for _cause in ("goaway", "drop", "context_lost", "takeover"):
     RECONNECTS.labels(_cause)
     REBUILDS.labels(_cause)
+for _direction in usage.DIRECTIONS:
+    for _modality in usage.MODALITIES:
+        TOKENS.labels(_direction, _modality)
 for _mode in ("local", "server", "client"):
     TURN_DETECTION.labels(_mode)
 for _reason in ("queue_full", "budget", "timeout"):

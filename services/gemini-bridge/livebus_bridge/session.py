@@ -28,13 +28,16 @@ from livebus.logs import session_id_var
 from livebus.runtime import cancel_and_wait
 from livebus.sessions import Lease, SessionStore
 from livebus.toolcalls import ToolSpec
+from livebus.usage import UsageStore
 from livebus.v1 import bus_pb2
 
 from . import activity, metrics, timing, upstream
 from .connection import Connection, switch
 from .downlink import Downlink
 from .links import ReliablePublisher, UplinkReceiver
+from .metering import SessionMeter
 from .ownership import LeaseKeeper
+from .quota import Quota, quota_limits
 from .record import RecordKeeper
 from .settings import BridgeSettings
 from .shadow import ShadowRecorder
@@ -89,7 +92,7 @@ def gate_config(settings: BridgeSettings) -> activity.GateConfig:
 class UpstreamSession:
     def __init__(self, req: bus_pb2.OpenSession, client: genai.Client, nc: NATS,
                  nc_video: NATS, settings: BridgeSettings, catalog: ToolCatalog,
-                 store: SessionStore) -> None:
+                 store: SessionStore, usage_store: UsageStore | None = None) -> None:
         self.req = req
         self.id = req.session_id
         self.nc = nc
@@ -107,11 +110,15 @@ class UpstreamSession:
         self.lease = LeaseKeeper(Lease(store.leases, self.id, settings.instance_id or "bridge"),
                                  settings.lease_ttl_s, self._lease_lost)
         self.timing = timing.SessionTiming()
+        self.meter = SessionMeter(usage_store, req.user, self.id, req.epoch, req.model,
+                                  settings.usage_flush_interval_s)
         self.record = RecordKeeper(store, self.id, lambda: {
             "handle": self.conv.handle, "prompt_tokens": self.conv.prompt_tokens,
             "ctl_sent": self.conv.ctl_sent})
         self.shadow = ShadowRecorder(nc.jetstream(), self.id)
         self.out = ReliablePublisher(nc, self.id, self.timing, req.down_seq, req.epoch)
+        self.quota = Quota(quota_limits(settings), usage_store, self.meter, self.out.message,
+                           self._end)
         self.up: UplinkReceiver | None = None  # once the last control seq sent is known
         self.conn = Connection(client, req.model, settings, self.conv)
         self.uplink = Uplink(self.conn, self.conv, self.shadow, self.timing, settings, nc_video,
@@ -169,6 +176,11 @@ class UpstreamSession:
                                   self.uplink.tool_responses)
         self.downlink = Downlink(self.conv, self.conn, self.tools, self.shadow, self.timing,
                                  self.out, self.settings, self._save_record, self._turn_ended)
+        self.downlink.meter = self.meter
+        refusal = None if self.req.takeover else await self.quota.admit()
+        if refusal is not None:
+            await self._reply(reply, False, error=refusal)
+            return False
         # The bridge always asks for handles: they are how it survives goAway and drops.
         if self.conn.config.session_resumption is not None:
             self.conv.client_wants_handles = True
@@ -219,7 +231,9 @@ class UpstreamSession:
                        asyncio.create_task(self.video.run()),
                        asyncio.create_task(self.shadow.run()),
                        asyncio.create_task(self.record.run()),
-                       asyncio.create_task(self.speech.run())]
+                       asyncio.create_task(self.speech.run()),
+                       asyncio.create_task(self.meter.run()),
+                       asyncio.create_task(self.quota.run())]
             close = await self._serve_connections(close)
         finally:
             await self._finish(helpers)
@@ -242,6 +256,7 @@ class UpstreamSession:
         self.tools.close()
         await self.lease.stop()  # before anything else: no renewal after the release
         await self.conn.close()
+        await self.meter.close()
         if not self.lost:
             await self._save_record(3.0)
             self.record.stopped = True
@@ -304,6 +319,11 @@ class UpstreamSession:
         log.info("took the session over, rebuilt from the shadow log")
 
     # -- events --------------------------------------------------------------------------------
+
+    async def _end(self, close: bus_pb2.Close) -> None:
+        """End the session for good (a quota): the client gets `close`."""
+        await self.out.event(bus_pb2.ServerEvent(close=close))
+        self.done.set()
 
     def _lease_lost(self) -> None:
         self.lost = True

@@ -47,6 +47,15 @@ class BridgeSettings(ServiceSettings):
     # Control events held while a connection is replaced: past this many bytes the oldest
     # pending uploaded images become text notes (control events themselves are never dropped).
     uplink_control_buffer_bytes: int = 16 * 1024 * 1024
+    # Usage (docs/metrics.md): each session's totals go to KV this often; kept this many days.
+    usage_flush_interval_s: float = 2.0
+    usage_retention_days: float = 40.0
+    # Quotas per credential (quota.py, docs/security.md); 0 = off. Checked every interval.
+    quota_tokens_per_day: int = 0
+    quota_minutes_per_day: float = 0.0
+    quota_concurrent_sessions: int = 0
+    quota_warn_ratio: float = 0.8
+    quota_check_interval_s: float = 2.0
     # Turn detection (activity.py): "local" = the bridge's voice activity detector sends
     # activityStart/activityEnd and no silence goes upstream; "server" = the upstream's automatic
     # detection. A session may choose either (OpenSession.turn_detection); a client that

@@ -1,4 +1,4 @@
-"""One session's latency and usage accounting at the bridge (docs/metrics.md).
+"""One session's latency accounting at the bridge (docs/metrics.md).
 
 The upstream part of TTFAB starts when the user's turn end goes upstream: the last uplink chunk
 the gateway's VAD marked voiced, or an explicit end event; it stops at the reply's first audio.
@@ -22,7 +22,6 @@ _GATEWAY_BRIDGE = metrics.HOP.labels("gateway_bridge")
 _BRIDGE_UPSTREAM = metrics.HOP.labels("bridge_upstream")
 _SAMPLER_BRIDGE = metrics.HOP.labels("sampler_bridge")
 _VIDEO_SLOT = metrics.HOP.labels("video_slot")
-_MODALITIES = {m.value: m.value.lower() for m in types.MediaModality}
 
 
 class SessionTiming:
@@ -81,18 +80,6 @@ class SessionTiming:
             metrics.TTFAB_UPSTREAM.observe(elapsed / 1e9)
             hdrs[headers.UPSTREAM_NS] = str(elapsed)
         return hdrs
-
-    def usage(self, m: types.LiveServerMessage) -> None:
-        u = m.usage_metadata
-        if u is None:
-            return
-        for direction, details in (("prompt", u.prompt_tokens_details),
-                                   ("response", u.response_tokens_details)):
-            for d in details or []:
-                if d.token_count:
-                    modality = _MODALITIES.get(str(getattr(d.modality, "value", d.modality)),
-                                               "other")
-                    metrics.TOKENS.labels(direction, modality).inc(d.token_count)
 
     def after(self, m: types.LiveServerMessage) -> None:
         """After a message's audio went out: a finished or cut reply ends the reply clock."""

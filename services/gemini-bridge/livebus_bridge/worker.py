@@ -15,6 +15,7 @@ from nats.aio.subscription import Subscription
 from livebus import bus, closecodes, shadowlog, subjects
 from livebus.runtime import cancel_and_wait
 from livebus.sessions import SessionStore
+from livebus.usage import UsageStore
 from livebus.v1 import bus_pb2
 
 from . import metrics
@@ -38,6 +39,7 @@ class Bridge:
         self._intake: Subscription | None = None
         self.catalog: ToolCatalog
         self.store: SessionStore
+        self.usage: UsageStore | None = None
         self.accepting = True
         metrics.CAPACITY.set(settings.capacity)
 
@@ -54,6 +56,9 @@ class Bridge:
                                              self.settings.lease_ttl_s,
                                              self.settings.session_record_ttl_s,
                                              self.settings.js_replicas)
+        self.usage = await UsageStore.open(self.nc.jetstream(timeout=1.0),
+                                           self.settings.usage_retention_days * 86400,
+                                           self.settings.js_replicas)
         self._heartbeat = asyncio.create_task(self._beat())
         await self._update_intake()
 
@@ -101,7 +106,7 @@ class Bridge:
             return
         assert self.nc is not None and self.nc_video is not None
         session = UpstreamSession(req, self.client, self.nc, self.nc_video, self.settings,
-                                  self.catalog, self.store)
+                                  self.catalog, self.store, self.usage)
         self.live[req.session_id] = session
         task = asyncio.create_task(session.run(msg))
         self.sessions[req.session_id] = task

@@ -37,6 +37,7 @@ class WebRTCSettings(ServiceSettings):
     max_message_bytes: int = 256 * 1024        # one data channel message (the session closes)
     busy_retry_after_s: int = 5                # Retry-After of a 503 when full
     ice_timeout_s: float = 20.0                # the peer connection must connect by then
+    request_timeout_s: float = 10.0            # an offer's body must arrive by then (408)
 
     # Reply audio queued for real-time playback on the return track; past it the oldest goes.
     playback_max_s: float = 120.0

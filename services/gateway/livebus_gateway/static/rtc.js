@@ -78,6 +78,25 @@ export function statusClose(status, text = "") {
   return { code: CLOSE.INTERNAL, reason: reason || `HTTP ${status}` };
 }
 
+/**
+ * The edge's last word, `{"livebusClose": {"code", "reason"}}` (services/webrtc-edge/README.md),
+ * as {code, reason}; null for any other message.
+ */
+export function edgeClose(data) {
+  if (typeof data !== "string" || !data.includes("livebusClose")) return null; // cheap pre-check
+  let msg;
+  try {
+    msg = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  const c = msg?.livebusClose;
+  if (!c || typeof c !== "object" || !Number.isInteger(c.code) || c.code < 1000 || c.code > 4999) {
+    return null;
+  }
+  return { code: c.code, reason: typeof c.reason === "string" ? c.reason.slice(0, 120) : "" };
+}
+
 /** Resolves once ICE gathering is complete, or after `ms` (whatever was gathered is sent). */
 export function gathered(pc, ms = GATHER_TIMEOUT_MS) {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
@@ -127,7 +146,7 @@ export class RtcTransport {
     this.dc = this.pc.createDataChannel(CHANNEL, { ordered: true });
     this.dc.binaryType = "arraybuffer";
     this.dc.onopen = () => this.opened();
-    this.dc.onmessage = (e) => this.onmessage?.({ data: e.data });
+    this.dc.onmessage = (e) => this.received(e.data);
     this.dc.onclose = () => this.ended(CLOSE.ABNORMAL, "");
     this.timer = setTimeout(() => this.ended(CLOSE.ABNORMAL, "no connection"), CONNECT_TIMEOUT_MS);
     this.negotiate().catch((e) => this.ended(CLOSE.ABNORMAL, e?.message ?? ""));
@@ -150,6 +169,13 @@ export class RtcTransport {
       return;
     }
     await this.pc.setRemoteDescription({ type: "answer", sdp: text });
+  }
+
+  /** A server message; the edge's `livebusClose` ends the session with its close code. */
+  received(data) {
+    const end = edgeClose(data);
+    if (end) this.ended(end.code, end.reason);
+    else this.onmessage?.({ data });
   }
 
   opened() {

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, mock, test } from "node:test";
 
 import { CLOSE, LiveSession } from "../../livebus_gateway/static/live.js";
 import {
-  CHANNEL, RtcTransport, chooseTransport, deleteRequest, iceServers, offerRequest, rtcDialer,
+  CHANNEL, RtcTransport, chooseTransport, deleteRequest, edgeClose, iceServers, offerRequest, rtcDialer,
   sessionUrl, statusClose, whipUrl,
 } from "../../livebus_gateway/static/rtc.js";
 
@@ -68,6 +68,17 @@ test("a refused offer is the WebSocket close it stands for", () => {
   assert.equal(k(500), CLOSE.INTERNAL);
   assert.equal(statusClose(502, "").reason, "HTTP 502");
   assert.ok(statusClose(400, "x".repeat(5000)).reason.length <= 120, "a long body is cut");
+});
+
+test("the edge's livebusClose is its close code; anything else is a server message", () => {
+  assert.deepEqual(edgeClose(JSON.stringify({ livebusClose: { code: 1008, reason: "token expired" } })),
+    { code: 1008, reason: "token expired" });
+  assert.deepEqual(edgeClose('{"livebusClose": {"code": 1001}}'), { code: 1001, reason: "" });
+  for (const data of ['{"setupComplete": {}}', '{"livebusClose": {"code": "1000"}}',
+    '{"livebusClose": {"code": 99}}', '{"livebusClose": 5}', "livebusClose{", null,
+    '{"serverContent": {"outputTranscription": {"text": "livebusClose"}}}']) {
+    assert.equal(edgeClose(data), null, String(data));
+  }
 });
 
 // ---- RtcTransport against a fake peer connection and a fake edge ----------------------------
@@ -208,6 +219,21 @@ describe("RtcTransport", () => {
     assert.deepEqual(closes.map((c) => c.code), [CLOSE.ABNORMAL]);
     assert.deepEqual(edge.calls.map((c) => [c.method, c.url]),
       [["POST", "https://e/whip"], ["DELETE", "https://e/whip/s1"]]);
+  });
+
+  test("livebusClose ends the session with the edge's code and reason", async () => {
+    const closes = [];
+    const seen = [];
+    const t = await dialed(new RtcTransport({ endpoint: "https://e/whip", token: "t", base: "http://p/" }));
+    t.onclose = (e) => closes.push(e);
+    t.onmessage = (e) => seen.push(e.data);
+    FakePeer.all[0].channelOpens();
+    FakePeer.all[0].sends({ setupComplete: {} });
+    FakePeer.all[0].sends({ livebusClose: { code: 1013, reason: "draining" } });
+    mock.timers.tick(0);
+    assert.deepEqual(seen, ['{"setupComplete":{}}']);
+    assert.deepEqual(closes.map((c) => [c.code, c.reason]), [[1013, "draining"]]);
+    assert.equal(FakePeer.all[0].closed, true);
   });
 
   test("a message larger than the channel takes is refused, not sent", async () => {

@@ -1,0 +1,114 @@
+"""Token usage by direction and modality, and its running totals per user and day in JetStream KV.
+
+Several bridges write at once without coordinating: each opening of a session (a session id and
+its epoch) writes only its own key, `<day>.<user key>.<session>.<epoch>`, with that opening's
+totals for that UTC day; a user's day is the sum of its keys. No read-modify-write, so no lost
+update and nothing counted twice when a session moves to another bridge.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from nats.js import JetStreamContext
+from nats.js.api import KeyValueConfig, StorageType
+from nats.js.errors import NotFoundError
+from nats.js.kv import KeyValue
+
+from . import subjects
+
+# usageMetadata's counts, by the direction livebus names them.
+DIRECTIONS = ("prompt", "response", "cached", "thoughts", "tool_use")
+MODALITIES = ("text", "audio", "image", "video", "document", "other")
+Tokens = dict[str, dict[str, int]]  # direction -> modality -> tokens
+
+
+def user_key(user: str) -> str:
+    """A user name as one KV key token (names may hold any character)."""
+    return hashlib.sha256(user.encode()).hexdigest()[:32]
+
+
+def day_of(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d")
+
+
+def valid_day(day: str) -> bool:
+    try:
+        return dt.datetime.strptime(day, "%Y-%m-%d").strftime("%Y-%m-%d") == day
+    except ValueError:
+        return False
+
+
+def add(into: Tokens, direction: str, modality: str, n: int) -> None:
+    if n > 0:
+        row = into.setdefault(direction, {})
+        row[modality] = row.get(modality, 0) + n
+
+
+def total(tokens: Tokens) -> int:
+    """Billed tokens: prompt + response + thoughts + tool-use prompt (cached is within prompt)."""
+    return sum(sum(row.values()) for d, row in tokens.items() if d != "cached")
+
+
+def summed(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Totals over several session records (the shape the REST API returns)."""
+    tokens: Tokens = {}
+    seconds = 0.0
+    sessions: set[str] = set()
+    messages = 0
+    for rec in records:
+        for direction, row in (rec.get("tokens") or {}).items():
+            for modality, n in row.items():
+                add(tokens, direction, modality, int(n))
+        seconds += float(rec.get("seconds") or 0.0)
+        messages += int(rec.get("messages") or 0)
+        sessions.add(str(rec.get("session", "")))
+    return {"tokens": tokens, "totalTokens": total(tokens), "seconds": round(seconds, 3),
+            "minutes": round(seconds / 60, 3), "sessions": len(sessions - {""}),
+            "usageMessages": messages}
+
+
+class UsageStore:
+    def __init__(self, kv: KeyValue) -> None:
+        self.kv = kv
+
+    @classmethod
+    async def open(cls, js: JetStreamContext, ttl_s: float, replicas: int = 1) -> UsageStore:
+        try:
+            kv = await js.key_value(subjects.KV_USAGE)
+        except NotFoundError:
+            kv = await js.create_key_value(KeyValueConfig(
+                bucket=subjects.KV_USAGE, history=1, ttl=ttl_s, storage=StorageType.FILE,
+                replicas=replicas))
+        return cls(kv)
+
+    @staticmethod
+    def key(day: str, user: str, session_id: str, epoch: int) -> str:
+        return f"{day}.{user_key(user)}.{subjects.token(session_id)}.{epoch}"
+
+    async def put(self, record: dict[str, Any]) -> None:
+        key = self.key(record["day"], record["user"], record["session"], record["epoch"])
+        await self.kv.put(key, json.dumps(record, separators=(",", ":")).encode())
+
+    async def records(self, day: str, user: str | None = None) -> list[dict[str, Any]]:
+        """Every session record of `day` (of one user, if given), from one KV watch."""
+        pattern = f"{day}.{user_key(user)}.>" if user is not None else f"{day}.>"
+        watcher = await self.kv.watch(pattern, ignore_deletes=True)
+        found: list[dict[str, Any]] = []
+        try:
+            while True:
+                entry = await watcher.updates(timeout=5.0)  # type: ignore[no-untyped-call]
+                if entry is None:
+                    break
+                if entry.value and entry.operation is None:
+                    with contextlib.suppress(ValueError):
+                        found.append(json.loads(entry.value))
+        finally:
+            with contextlib.suppress(Exception):
+                await watcher.stop()  # type: ignore[no-untyped-call]
+        return found
