@@ -159,8 +159,10 @@ export class Uplink {
     if (this.paused) return this.lateMs(now) < QUIET_MS && now - this.lastFrameAt >= this.probeMs;
     const rate = this.rate;
     const spare = rate === null ? Infinity : rate - this.otherRate();
-    if (spare <= 0) this.paused = true; // the audio alone fills the link
-    return spare > 0 && now - this.lastFrameAt >= this.lastFrameBytes / (VIDEO_SHARE * spare);
+    // No room by the estimate (a lower bound, low on a busy machine): the probe's cadence; what
+    // the frame does to the audio then decides.
+    if (spare <= 0) return now - this.lastFrameAt >= this.probeMs;
+    return now - this.lastFrameAt >= this.lastFrameBytes / (VIDEO_SHARE * spare);
   }
 
   /** The shape the next frame is taken at ({maxSide, quality}). */
@@ -170,14 +172,14 @@ export class Uplink {
 
   /**
    * An encoded frame of `bytes` (as sent) is ready: true to send it. One that would hold the
-   * audio too long at the link's rate, or leave a queue that does not drain soon, is dropped
+   * audio too long at the link's rate is dropped
    * (and the next one is smaller if it is the frame, not the queue, that is too big).
    */
   frameReady(now, bytes) {
     const rate = this.rate;
     if (rate !== null && !this.paused) {
       const delay = (this.sentBytes - this.ackedBytes + bytes) / rate;
-      const budget = Math.min(rate * FRAME_DELAY_MS, (rate - this.otherRate()) * RECOVER_MS);
+      const budget = rate * FRAME_DELAY_MS; // the drain is measured (endEpisode), not guessed
       if (delay > FRAME_DELAY_MS || bytes > budget) {
         this.fits = 0;
         if (bytes > 0.75 * budget && this.level < LEVELS.length - 1) this.level += 1;
