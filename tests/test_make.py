@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from livebus_dev.devstack import DevStackSettings, Stack, banner
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -53,3 +55,11 @@ def test_bench_short_run_completes() -> None:
     for name in ("frame_sampler", "pipeline"):
         assert re.search(rf"^### {name}: ok in \d+ s$", r.stdout, re.M), r.stdout[-3000:]
     assert re.search(r"^livebus +turns +[1-9]", r.stdout, re.M), "turns through livebus counted"
+
+
+def test_make_run_prints_the_whip_endpoint_on_a_line_of_its_own() -> None:
+    cfg = DevStackSettings(webrtc_port=18643)
+    lines = banner(Stack(cfg)).splitlines()
+    assert "  WebRTC (WHIP)  https://127.0.0.1:18643/whip" in lines
+    assert not any("WebRTC" in line for line in
+                   banner(Stack(DevStackSettings(webrtc_port=0))).splitlines())

@@ -24,7 +24,8 @@ KUBECTL = BIN / "kubectl"
 HADOLINT = BIN / "hadolint"
 OVERLAYS = ("dev", "prod")
 # Every kustomization that must build: the overlays, the base alone, the adapter's rule.
-KUSTOMIZATIONS = ("base", "overlays/dev", "overlays/prod", "prometheus-adapter")
+KUSTOMIZATIONS = ("base", "overlays/dev", "overlays/prod", "overlays/prod-turn",
+                  "prometheus-adapter")
 SERVICES = ("gateway", "gemini-bridge", "gemini-emulator", "frame-sampler", "tools")
 IMAGE_PREFIX = "livebus/"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job")

@@ -28,8 +28,8 @@ from .manifests import (
 
 # Settings fields naming the ports where each service serves its health routes.
 PORT_FIELDS = {"gateway": ("http_port", "https_port", "health_port"),
-               "gemini-emulator": ("port",)}
-HOST_FIELDS = {"gateway": "host", "gemini-emulator": "host"}
+               "gemini-emulator": ("port",), "webrtc-edge": ("https_port", "health_port")}
+HOST_FIELDS = {"gateway": "host", "gemini-emulator": "host", "webrtc-edge": "host"}
 HEALTH_PATHS = {r.path for r in health.routes(lambda: (True, "ok"))}
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -159,7 +159,17 @@ def test_bridge_autoscaler_targets_below_capacity() -> None:
         assert "replicas" not in find(objs, "Deployment", "gemini-bridge")["spec"]
 
 
-@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_turn_option_adds_coturn_only() -> None:
+    prod, turn = overlay("prod"), overlay("prod-turn")
+    key = [(o["kind"], o["metadata"]["name"]) for o in prod]
+    assert sorted([(o["kind"], o["metadata"]["name"]) for o in turn]) == sorted(
+        [*key, ("Deployment", "coturn")])
+    (c,) = [c for c in containers(turn) if c.spec["name"] == "coturn"]
+    assert {p["protocol"] for p in c.spec["ports"]} == {"UDP", "TCP"}
+    assert "--use-auth-secret" in c.spec["args"]
+
+
+@pytest.mark.parametrize("name", ["dev", "prod", "prod-turn"])
 def test_every_container_is_locked_down_and_sized(name: str) -> None:
     for c in containers(overlay(name)):
         sc = c.spec["securityContext"]

@@ -46,6 +46,8 @@ class DevStackSettings(BaseSettings):
     tools: int = 1
     tools_health_port: int = 9300   # tools replica i serves health on this + i
     gateway_health_port: int = 9400  # gateway i serves health and /metrics on this + i
+    webrtc_port: int = 8643         # the WebRTC edge's WHIP endpoint (HTTPS); 0: no edge
+    webrtc_health_port: int = 9500
     emulator_pace: float = 1.0
     dev_tokens: bool = True         # the gateway hands the local page a token
 
@@ -151,6 +153,10 @@ class Stack:
                                    "/readyz", proc=b)
             for i, g in enumerate(gateways):
                 procs.wait_http_ok(f"{self.gateway_http(i)}/readyz", proc=g)
+            if self.cfg.webrtc_port:
+                edge = self.start_webrtc(certs, token_secret_file)
+                procs.wait_http_ok(f"http://{self.cfg.host}:{self.cfg.webrtc_health_port}/readyz",
+                                   proc=edge)
         except BaseException:
             self.stop()
             raise
@@ -212,11 +218,55 @@ class Stack:
         }
         return self._add(f"gateway-{i}", procs.python_module("livebus_gateway"), env)
 
+    def webrtc_whip(self) -> str:
+        return f"https://{self.cfg.host}:{self.cfg.webrtc_port}/whip"
+
+    def start_webrtc(self, certs: devca.DevCerts, token_secret_file: Path) -> Proc:
+        """The WebRTC edge; the gateways' pages may POST offers to it (CORS)."""
+        pages = [self.gateway_http(i) for i in range(self.cfg.gateways)]
+        pages += [p.replace(self.cfg.host, "localhost") for p in pages]
+        env = {
+            "LIVEBUS_WEBRTC_NATS_URL": self.nats_url,
+            "LIVEBUS_WEBRTC_HOST": self.cfg.host,
+            "LIVEBUS_WEBRTC_HTTPS_PORT": str(self.cfg.webrtc_port),
+            "LIVEBUS_WEBRTC_HEALTH_PORT": str(self.cfg.webrtc_health_port),
+            "LIVEBUS_WEBRTC_CERT_FILE": str(certs.cert),
+            "LIVEBUS_WEBRTC_KEY_FILE": str(certs.key),
+            "LIVEBUS_WEBRTC_API_KEY_FILE": str(self.cfg.dir / "api-key"),
+            "LIVEBUS_WEBRTC_TOKEN_SECRET_FILE": str(token_secret_file),
+            "LIVEBUS_WEBRTC_INSTANCE_ID": "webrtc-0",
+            "LIVEBUS_WEBRTC_ALLOWED_ORIGINS": ",".join(pages),
+        }
+        return self._add("webrtc-edge", procs.python_module("livebus_webrtc"), env)
+
     def stop(self) -> None:
         # Reverse order: clients' edge first, NATS last.
         for p in reversed(self.procs):
             p.stop()
         self.procs.clear()
+
+
+def banner(stack: Stack) -> str:
+    """What `make run` prints once the stack is up: where each endpoint is."""
+    services = (f"{stack.cfg.gateways} gateway, {stack.cfg.bridges} gemini-bridge, "
+                f"{stack.cfg.samplers} frame-sampler, {stack.cfg.tools} tools")
+    upstream = "the offline Gemini Live emulator at " + str(stack.emulator_url) \
+        if stack.emulator_url else "the upstream in GEMINI_BASE_URL (or Google)"
+    webrtc = f"  WebRTC (WHIP)  {stack.webrtc_whip()}\n" if stack.cfg.webrtc_port else ""
+    return f"""
+livebus is running ({len(stack.procs)} processes, logs in {stack.cfg.dir}/logs):
+
+  web page       {stack.gateway_http()}/
+  Gemini Live    {stack.gateway_https()}   (TLS; trust {stack.ca_file})
+{webrtc}  server key     {stack.cfg.dir}/api-key
+  upstream       {upstream}
+  NATS           {stack.nats_url}
+  services       {services}
+
+  .venv/bin/python examples/converse.py   talks to it with the google-genai SDK
+
+Ctrl-C stops everything; a process that exits is restarted (pids in {stack.cfg.dir}/pids).
+"""
 
 
 def main() -> None:
@@ -225,24 +275,7 @@ def main() -> None:
         cfg.bridges = int(os.environ["BRIDGES"])
     print("starting livebus ...", flush=True)
     stack = Stack(cfg).start()
-    services = (f"{cfg.gateways} gateway, {cfg.bridges} gemini-bridge, "
-                f"{cfg.samplers} frame-sampler, {cfg.tools} tools")
-    upstream = "the offline Gemini Live emulator at " + str(stack.emulator_url) \
-        if stack.emulator_url else "the upstream in GEMINI_BASE_URL (or Google)"
-    print(f"""
-livebus is running ({len(stack.procs)} processes, logs in {cfg.dir}/logs):
-
-  web page       {stack.gateway_http()}/
-  Gemini Live    {stack.gateway_https()}   (TLS; trust {stack.ca_file})
-  server key     {cfg.dir}/api-key
-  upstream       {upstream}
-  NATS           {stack.nats_url}
-  services       {services}
-
-  .venv/bin/python examples/converse.py   talks to it with the google-genai SDK
-
-Ctrl-C stops everything; a process that exits is restarted (pids in {cfg.dir}/pids).
-""", flush=True)
+    print(banner(stack), flush=True)
     sys.exit(supervise(stack))
 
 

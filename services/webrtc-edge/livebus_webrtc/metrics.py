@@ -7,8 +7,6 @@ from prometheus_client import Counter, Gauge
 PEERS = Gauge("livebus_webrtc_peers", "WebRTC peer connections open on this edge")
 WHIP_REQUESTS = Counter("livebus_webrtc_whip_requests_total",
                         "WHIP offers answered, by HTTP status", ["status"])
-AUDIO_IN_BYTES = Counter("livebus_webrtc_audio_in_bytes_total",
-                         "16 kHz PCM bytes decoded from clients' audio tracks")
 VIDEO_FRAMES = Counter("livebus_webrtc_video_frames_total",
                        "Client video frames decoded, by what became of them (dropped, encoded)",
                        ["outcome"])

@@ -73,7 +73,8 @@ class Peer:
         self.channel: RTCDataChannel | None = None
         self.channel_open = asyncio.Event()
         self.closed = asyncio.Event()
-        self._inbox: asyncio.Queue[str | None] = asyncio.Queue()
+        # data channel text, and what the session feeds in beside it (track audio as JSON)
+        self.inbox: asyncio.Queue[str | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self.pc.on("track", self._on_track)
         self.pc.on("datachannel", self._on_channel)
@@ -101,7 +102,6 @@ class Peer:
             while True:
                 pcm = self.uplink.convert(await track.recv())  # type: ignore[arg-type]
                 if pcm:
-                    metrics.AUDIO_IN_BYTES.inc(len(pcm))
                     await self.audio_sink(pcm)
 
     async def _video(self, track: MediaStreamTrack) -> None:
@@ -118,13 +118,13 @@ class Peer:
             return
         self.channel = channel
         channel.on("message", self._on_message)
-        channel.on("close", lambda: self._inbox.put_nowait(None))
+        channel.on("close", lambda: self.inbox.put_nowait(None))
         self.channel_open.set()
 
     def _on_message(self, message: str | bytes) -> None:
         if isinstance(message, bytes):
             message = message.decode("utf-8", errors="replace")
-        self._inbox.put_nowait(message)
+        self.inbox.put_nowait(message)
 
     async def _on_state(self) -> None:
         if self.pc.connectionState in ("failed", "closed"):
@@ -132,7 +132,7 @@ class Peer:
 
     async def receive(self) -> str | None:
         """The next data channel message; None once the channel or the peer is gone."""
-        return await self._inbox.get()
+        return await self.inbox.get()
 
     # -- to the client ------------------------------------------------------------------------
 
@@ -143,14 +143,23 @@ class Peer:
     async def send_audio(self, pcm: bytes, rate: int = REPLY_RATE) -> None:
         self.reply.push(pcm, rate)
 
-    async def interrupted(self) -> None:
+    def interrupt(self) -> None:
+        """Reply playback stops: what is queued is dropped."""
         metrics.PLAYBACK_FLUSHED_BYTES.inc(self.reply.flush())
+
+    async def drain(self, timeout: float) -> None:
+        """Wait (at most `timeout`) until the data channel has sent what it holds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (self.channel is not None and self.channel.readyState == "open"
+               and self.channel.bufferedAmount > 0 and loop.time() < deadline):
+            await asyncio.sleep(0.01)
 
     async def close(self) -> None:
         if self.closed.is_set():
             return
         self.closed.set()
-        self._inbox.put_nowait(None)
+        self.inbox.put_nowait(None)
         for task in self._tasks:
             task.cancel()
         self.reply.stop()

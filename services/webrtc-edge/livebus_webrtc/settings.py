@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from livebus.config import CsvList, ServiceSettings
+from livebus.config import CsvList
+from livebus.edge.settings import EdgeSettings
 
 
-class WebRTCSettings(ServiceSettings):
-    """Environment variables `LIVEBUS_WEBRTC_*`."""
+class WebRTCSettings(EdgeSettings):
+    """Environment variables `LIVEBUS_WEBRTC_*` (the session edge's knobs included: keys, token
+    secret, models, limits, admission; the same values as the gateway's in one deployment)."""
 
     model_config = SettingsConfigDict(env_prefix="LIVEBUS_WEBRTC_", extra="ignore")
+    metrics_prefix: ClassVar[str] = "livebus_webrtc"
 
     # WHIP signalling over HTTPS (POST /whip, DELETE /whip/<resource>).
     host: str = "127.0.0.1"
@@ -23,7 +27,6 @@ class WebRTCSettings(ServiceSettings):
     health_port: int = 9500  # /livez, /readyz, /metrics (0: none)
     # Origins whose pages may POST offers from a browser (CORS), e.g. http://127.0.0.1:8080.
     allowed_origins: CsvList = Field(default_factory=list)
-    setup_timeout_s: float = 10.0              # the data channel's setup must arrive by then
 
     # ICE: the local addresses candidates are gathered on (empty: every interface's, as aioice
     # does), the address announced in their place (a public address in front of the pod's; empty:
@@ -34,7 +37,6 @@ class WebRTCSettings(ServiceSettings):
     udp_port_max: int = 0
 
     max_sdp_bytes: int = 64 * 1024             # one WHIP offer (413 past it)
-    max_message_bytes: int = 256 * 1024        # one data channel message (the session closes)
     busy_retry_after_s: int = 5                # Retry-After of a 503 when full
     ice_timeout_s: float = 20.0                # the peer connection must connect by then
     request_timeout_s: float = 10.0            # an offer's body must arrive by then (408)

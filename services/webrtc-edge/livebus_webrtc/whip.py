@@ -63,6 +63,7 @@ class Whip:
         self.settings = settings
         self.start = start
         self.peers: dict[str, Peer] = {}
+        self.closing = False  # draining: no new sessions here
 
     def _cors(self, request: Request, response: Response) -> Response:
         origin = request.headers.get("origin")
@@ -88,6 +89,8 @@ class Whip:
             return self._refuse(request, e)
 
     async def _post(self, request: Request) -> Response:
+        if self.closing:
+            raise Refused(503, "this edge is shutting down", self.settings.busy_retry_after_s)
         if request.headers.get("content-type", "").split(";")[0].strip().lower() != SDP:
             raise Refused(415, f"the offer must be {SDP}")
         credential = bearer(request)

@@ -153,7 +153,7 @@ async def test_a_session_talks_both_ways_and_ends_with_delete(
                               .tobytes())
         await _until(lambda: any(level > 8000 for _, level in client.levels[-5:]))
         flushed = time.monotonic()
-        await peer.interrupted()
+        peer.interrupt()
         await _until(lambda: any(at > flushed and level < 300 for at, level in client.levels))
         silent = next(at for at, level in client.levels if at > flushed and level < 300)
         # The edge's part must be within 100 ms; the aiortc client adds its fixed jitter buffer

@@ -29,6 +29,8 @@ def free_ports() -> dict[str, int]:
         "tools_health_port": procs.free_port_range(3),
         "sampler_health_port": procs.free_port_range(3),
         "gateway_health_port": procs.free_port_range(3),
+        "webrtc_port": procs.free_port(),
+        "webrtc_health_port": procs.free_port(),
     }
 
 
@@ -49,7 +51,9 @@ def attach(cfg: DevStackSettings) -> Stack:
 def running_stack(tmp: Path, **overrides: Any) -> Iterator[Stack]:
     """Start NATS, the emulator, bridges and gateways on free ports; stop them all after."""
     env_extra = overrides.pop("extra_env", {})
-    settings = {"bridges": 1, "emulator_pace": 8.0, **free_ports(), **overrides}
+    # No WebRTC edge unless a test asks for one (webrtc_port=...): it is one more process.
+    settings = {"bridges": 1, "emulator_pace": 8.0, **free_ports(), "webrtc_port": 0,
+                **overrides}
     cfg = DevStackSettings(dir=tmp / "livebus", **settings)
     stack = Stack(cfg, extra_env=env_extra)
     stack.start()

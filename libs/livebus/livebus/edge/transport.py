@@ -13,8 +13,8 @@ transport frames its own way.
 - `interrupted()`: the upstream's `serverContent.interrupted` was parsed; called before that
   message is sent. A transport that buffers reply audio (WebRTC) drops what it holds.
 - `close(code, reason)`: end the connection with a close code (livebus.closecodes) and a reason
-  the client may see. Called once at the end, also when the client already left: it must not
-  fail then.
+  the client may see (at most 123 bytes, as a WebSocket close frame allows). Called once at the
+  end, also when the client already left (the session ignores what it raises).
 
 The session calls `send_text` and `send_audio` one at a time (under its own lock), never while
 another is in progress.

@@ -6,36 +6,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import KeyValueConfig
 from nats.js.kv import KeyValue
 
 from livebus import bus
 from livebus.edge.tokens import Grant, TokenError, spend
+from livebus_dev.testing.kv import LostAnswers
 from livebus_dev.testing.nats import running_nats
-
-
-class LostAnswers:
-    """The bucket, except that the next `lose` writes are stored and then time out."""
-
-    def __init__(self, kv: KeyValue) -> None:
-        self.kv = kv
-        self.lose = 0
-
-    async def _lossy(self, rev: int) -> int:
-        if self.lose:
-            self.lose -= 1
-            raise NatsTimeout
-        return rev
-
-    async def update(self, key: str, value: bytes, last: int | None = None) -> int:
-        return await self._lossy(await self.kv.update(key, value, last=last))
-
-    async def create(self, key: str, value: bytes) -> int:
-        return await self._lossy(await self.kv.create(key, value))
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.kv, name)
 
 
 @pytest.fixture(scope="module")
