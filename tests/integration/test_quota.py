@@ -1,6 +1,7 @@
 """A daily token quota holds across two gateway replicas (and two bridges): the real SDK gets the
 near-limit warning without noticing, the session that reaches the limit ends with 1008 "quota
-exceeded: tokens per day", so does the user's other session, and a new one is refused."""
+exceeded: tokens per day", so does the user's other session, and a new one is refused; a third
+session at once is refused at open."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ LIMIT = 1000
 REASON = "quota exceeded: tokens per day"
 ENV = {"LIVEBUS_BRIDGE_QUOTA_TOKENS_PER_DAY": str(LIMIT), "LIVEBUS_BRIDGE_QUOTA_WARN_RATIO": "0.15",
        "LIVEBUS_BRIDGE_QUOTA_CHECK_INTERVAL_S": "0.25",
+       "LIVEBUS_BRIDGE_QUOTA_CONCURRENT_SESSIONS": "2",
        "LIVEBUS_BRIDGE_USAGE_FLUSH_INTERVAL_S": "0.25"}
 CONFIG = types.LiveConnectConfig(response_modalities=[types.Modality.AUDIO])
 
@@ -93,3 +95,24 @@ async def test_a_daily_token_quota_across_two_gateways(stack: Stack) -> None:
     async with gateway_client(stack, await mint(stack, "someone-else")).aio.live.connect(
             model=MODEL, config=CONFIG) as fine:
         assert (await say(fine, "hi"))[-1].server_content is not None
+
+
+async def test_concurrent_sessions_across_two_gateways(stack: Stack) -> None:
+    user = "busy-bee"
+    a = gateway_client(stack, await mint(stack, user), gateway=0)
+    b = gateway_client(stack, await mint(stack, user), gateway=1)
+    async with a.aio.live.connect(model=MODEL, config=CONFIG) as one, \
+            b.aio.live.connect(model=MODEL, config=CONFIG) as two:
+        await asyncio.gather(say(one, "one"), say(two, "two"))
+        await asyncio.sleep(0.5)  # both records are written (flush interval 0.25 s)
+        with pytest.raises((errors.APIError, ConnectionClosed)) as refused:
+            async with gateway_client(stack, await mint(stack, user), gateway=1).aio.live.connect(
+                    model=MODEL, config=CONFIG) as third:
+                await say(third, "three")
+        assert close_of(refused.value) == (closecodes.QUOTA_EXCEEDED,
+                                           "quota exceeded: concurrent sessions")
+        assert (await say(one, "still here"))[-1].server_content is not None
+    await asyncio.sleep(0.5)  # the two ended: their last records say so
+    async with gateway_client(stack, await mint(stack, user)).aio.live.connect(
+            model=MODEL, config=CONFIG) as again:
+        assert (await say(again, "back"))[-1].server_content is not None

@@ -59,6 +59,8 @@ def _converse(tmp_path: Path, bridges: int, kill_owner: bool) -> dict[str, Any]:
 @pytest.mark.slow
 def test_a_conversation_over_webrtc(tmp_path: Path) -> None:
     report = _converse(tmp_path, bridges=1, kill_owner=False)
+    print("interrupted -> silence (s):", report["interrupted_to_silence_s"],
+          "frames:", len(report["frame_sizes"]))
     assert report["reply_peak"] > 3000  # reply audio came back on the track
     assert "serverContent" in report["kinds"] and "setupComplete" in report["kinds"]
     assert report["interrupted_to_silence_s"] is not None
@@ -67,6 +69,9 @@ def test_a_conversation_over_webrtc(tmp_path: Path) -> None:
     (upstream,) = report["emulator"]  # the speech reached the emulator through the bus
     assert upstream["audio_seconds"] > 3.0 and upstream["turns"] >= 1
     assert upstream["interruptions"] >= 1
+    # the camera track's frames reached the model through the frame-sampler, within 512x512
+    assert report["frame_sizes"]
+    assert all(0 < w <= 512 and 0 < h <= 512 for w, h in report["frame_sizes"])
 
 
 @pytest.mark.slow

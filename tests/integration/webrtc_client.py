@@ -25,7 +25,7 @@ import nats
 import numpy as np
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
-from av import AudioFrame
+from av import AudioFrame, VideoFrame
 
 from livebus import subjects, tls
 from livebus_dev.testing.audio import silence, speech_like
@@ -62,6 +62,29 @@ class Microphone(MediaStreamTrack):
         return frame
 
 
+class Camera(MediaStreamTrack):
+    """A moving 640x480 gradient at 15 fps."""
+
+    kind = "video"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._n = 0
+        self._start = time.monotonic()
+
+    async def recv(self) -> VideoFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        await asyncio.sleep(max(0.0, self._start + self._n / 15 - time.monotonic()))
+        x = (np.arange(640)[None, :] + 8 * self._n) % 256
+        y = np.arange(480)[:, None] % 256
+        rgb = np.stack([x + 0 * y, y + 0 * x, (x + y) % 256], axis=-1).astype(np.uint8)
+        frame = VideoFrame.from_ndarray(rgb, format="rgb24")
+        frame.pts, frame.time_base = self._n * 6000, fractions.Fraction(1, 90000)
+        self._n += 1
+        return frame
+
+
 async def kill_owner(nats_url: str, pids: str, session_id: str) -> str:
     nc = await nats.connect(nats_url)
     try:
@@ -87,6 +110,7 @@ async def main(gateway: str, whip: str, ca: str, key: str, model: str, emulator:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # no STUN (aiortc's is Google's)
         mic = Microphone()
         pc.addTransceiver(mic, direction="sendrecv")
+        pc.addTransceiver(Camera(), direction="sendonly")
         channel = pc.createDataChannel("gemini")
         messages: list[tuple[float, dict[str, Any]]] = []
         levels: list[tuple[float, int]] = []
@@ -139,13 +163,15 @@ async def main(gateway: str, whip: str, ca: str, key: str, model: str, emulator:
                            headers={"x-goog-api-key": emulator_key})
         seen = r.json()
     return {
-        "emulator": seen["sessions"] if isinstance(seen, dict) else seen,
+        "emulator": [{k: v for k, v in c.items() if k != "frames"} for c in seen["sessions"]],
         "setup_complete": True,
         "reply_peak": max(level for _, level in levels),
         "interrupted_to_silence_s": None if silent_at is None else silent_at - interrupted_at,
         "kinds": sorted({k for _, m in messages for k in m}),
         "delete_status": deleted,
         "killed": killed,
+        "frame_sizes": [[f["width"], f["height"]] for c in seen["sessions"]
+                        for f in c["frames"]],
         "state_before_delete": state,
     }
 

@@ -26,6 +26,8 @@ def queries(board: dict[str, Any]) -> list[tuple[str, str]]:
     for var in board.get("templating", {}).get("list", []):
         if var.get("type") == "query":
             values[var["name"]] = var.get("allValue") or ".*"
+        elif var.get("type") in ("textbox", "constant", "custom"):  # e.g. the price table
+            values[var["name"]] = str(var["query"])
     out = []
     for panel in board["panels"]:
         for target in panel.get("targets", []):

@@ -22,6 +22,7 @@ from livebus.edge import auth, entry, handshake, resumption, tokens
 from livebus.edge.state import EdgeState
 from livebus.edge.tokens import TokenError
 from livebus.edge.wire import ProtocolError
+from livebus.runtime import cancel_and_wait
 
 from . import acks, metrics, usage
 from .settings import GatewaySettings
@@ -103,9 +104,11 @@ def _lifespan(state: GatewayState) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await state.start("gateway")
+        top = asyncio.create_task(usage.top_users(state))
         try:
             yield
         finally:
+            await cancel_and_wait(top)
             await state.stop()
     return lifespan
 

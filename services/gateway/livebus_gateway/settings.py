@@ -35,3 +35,6 @@ class GatewaySettings(EdgeSettings):
     handshake_timeout_s: float = 10.0  # a connection must send its request headers by then
     idle_timeout_s: float = 5.0        # an idle keep-alive HTTP connection is closed after it
     request_timeout_s: float = 10.0    # a request's body must arrive by then (408 past it)
+    # The top users by tokens today, as a gauge for the dashboard (usage.py); 0 users: off.
+    usage_top_users: int = 10
+    usage_top_refresh_s: float = 15.0

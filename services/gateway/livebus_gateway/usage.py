@@ -11,6 +11,8 @@ Server keys only.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 import time
 from typing import Any
@@ -22,6 +24,10 @@ from livebus import usage
 from livebus.edge import auth
 from livebus.usage import UsageStore
 
+from . import metrics
+
+log = logging.getLogger(__name__)
+
 USAGE_TTL_S = 40 * 86400.0  # if no bridge made the bucket yet; the bridges' setting wins
 _KEY_ID = re.compile(r"(key:)?([0-9a-f]{16})")
 MAX_USER = 200
@@ -30,6 +36,34 @@ MAX_USER = 200
 def _error(status: int, message: str, code: str) -> JSONResponse:
     return JSONResponse({"error": {"code": status, "message": message, "status": code}},
                         status_code=status)
+
+
+async def top_users(state: Any) -> None:
+    """Every refresh interval: today's heaviest users into a gauge of bounded cardinality (users
+    who drop out of the top lose their series)."""
+    s = state.settings
+    if s.usage_top_users <= 0:
+        return
+    store: UsageStore | None = None
+    shown: set[str] = set()
+    while True:
+        try:
+            if store is None:
+                store = await UsageStore.open(state.bus.main.jetstream(timeout=2.0), USAGE_TTL_S,
+                                              s.js_replicas)
+            per_user: dict[str, int] = {}
+            for rec in await store.records(usage.day_of(time.time())):
+                user = str(rec.get("user", ""))
+                per_user[user] = per_user.get(user, 0) + usage.total(rec.get("tokens") or {})
+            top = dict(sorted(per_user.items(), key=lambda kv: -kv[1])[:s.usage_top_users])
+            for gone in shown - set(top):
+                metrics.TOP_USER_TOKENS.remove(gone)
+            for user, n in top.items():
+                metrics.TOP_USER_TOKENS.labels(user).set(n)
+            shown = set(top)
+        except Exception as e:  # NATS away: the next refresh tries again
+            log.warning("could not read today's usage (%s)", type(e).__name__)
+        await asyncio.sleep(s.usage_top_refresh_s)
 
 
 def register(app: FastAPI, state: Any) -> None:
