@@ -26,7 +26,7 @@ OVERLAYS = ("dev", "prod")
 # Every kustomization that must build: the overlays, the base alone, the adapter's rule.
 KUSTOMIZATIONS = ("base", "overlays/dev", "overlays/prod", "overlays/prod-turn",
                   "prometheus-adapter")
-SERVICES = ("gateway", "gemini-bridge", "gemini-emulator", "frame-sampler", "tools")
+SERVICES = ("gateway", "gemini-bridge", "gemini-emulator", "frame-sampler", "tools", "webrtc-edge")
 IMAGE_PREFIX = "livebus/"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
 
