@@ -16,7 +16,6 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,7 +33,9 @@ from .helpers import open_page, stats, wait_js, wait_live
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-RATE = "1mbit"
+# The link and the camera's frame rate; other values for measuring (docs/web-client.md).
+RATE = os.environ.get("LIVEBUS_TEST_UPLINK", "1mbit")
+FPS = os.environ.get("LIVEBUS_TEST_FPS", "1")
 MIC_RATE = 16000
 RUN_S = 12.0    # streamed per case
 SETTLE_S = 2.0  # left out at the start: the pre-roll goes at once when the session opens
@@ -93,7 +94,7 @@ def _converse(browser: Browser, shaped: Shaped, camera: bool) -> dict[str, Any]:
     try:
         first = len(shaped.tap.sent)
         open_page(page, shaped.stack, processing="off", camera="on" if camera else "off",
-                  autostart="1")
+                  fps=FPS, autostart="1")
         wait_live(page, timeout_s=20)
         wait_js(page, f"s.micSamplesSent >= {int((RUN_S + SETTLE_S) * MIC_RATE)}",
                 timeout_s=RUN_S + SETTLE_S + 15)
@@ -114,16 +115,14 @@ def _converse(browser: Browser, shaped: Shaped, camera: bool) -> dict[str, Any]:
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.xfail(strict=True, reason="the page's congestion control is not in yet")
 def test_audio_keeps_real_time_on_a_1mbit_uplink_with_the_camera_on(
         shaped: Shaped, browser: Browser) -> None:
     off = _converse(browser, shaped, camera=False)
     on = _converse(browser, shaped, camera=True)
-    report = (f"audio lag at the upstream over a {RATE} uplink: camera off p50 {off['p50']:.0f} "
+    report = (f"audio lag at the upstream over a {RATE} uplink, {FPS} fps asked: "
+              f"camera off p50 {off['p50']:.0f} "
               f"p99 {off['p99']:.0f} ms; camera on p50 {on['p50']:.0f} p99 {on['p99']:.0f} "
               f"max {on['max']:.0f} ms, {on['frames']} frames")
-    print(report)
-    if os.environ.get("LIVEBUS_TEST_REPORT"):
-        Path(os.environ["LIVEBUS_TEST_REPORT"]).write_text(report + "\n")
-    assert on["frames"] >= RUN_S / 4, f"frames still reach the upstream: {report}"
+    print(report, {k: on["stats"][k] for k in ("framesSent", "lastFrameBytes", "uplink")})
+    assert on["frames"] >= RUN_S / 2, f"frames still reach the upstream: {report}"
     assert on["p99"] <= max(1.5 * off["p99"], 250.0), report

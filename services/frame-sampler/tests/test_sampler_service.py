@@ -11,6 +11,7 @@ from prometheus_client import REGISTRY
 
 from livebus import bus, headers, subjects
 from livebus.health import HealthServer
+from livebus.v1 import bus_pb2
 from livebus_sampler import synthetic
 from livebus_sampler.service import Sampler
 from livebus_sampler.settings import SamplerSettings
@@ -234,3 +235,29 @@ async def test_hostile_input_gets_defined_answers_and_one_log_line(
     lines = [r for r in caplog.records if r.name.startswith("livebus_sampler")]
     assert not any(r.exc_info for r in lines)
     assert len([r for r in lines if "s7" in r.getMessage()]) <= 3  # one per reason, not per frame
+
+
+async def test_a_still_scene_nobody_speaks_over_goes_less_often(
+        nats_url: str, sampler: Sampler, collector: Collector) -> None:
+    """The bridge's speech state over NATS: s1 is quiet, in s2 the user speaks."""
+    fps = 4
+    frames = clip(640, 360, still_s=6.0, moving_s=0.0, fps=fps)
+    nc = await bus.connect(nats_url, "test-bridge")
+
+    async def speech() -> None:
+        while True:
+            for sid, user in (("s1", False), ("s2", True)):
+                await nc.publish(subjects.speech(sid),
+                                 bus_pb2.Speech(user=user).SerializeToString())
+            await asyncio.sleep(0.25)
+
+    talk = asyncio.create_task(speech())
+    try:
+        await play(nc, {"s1": frames, "s2": frames}, fps)
+        await asyncio.sleep(0.3)
+    finally:
+        talk.cancel()
+        await nc.close()
+    quiet, speaking = len(collector.frames["s1"]), len(collector.frames["s2"])
+    assert 5 <= speaking <= 7  # 1 fps
+    assert quiet <= 3  # the first frame, then one every 5 s

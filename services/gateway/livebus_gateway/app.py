@@ -24,7 +24,7 @@ from livebus.edge.tokens import TokenError
 from livebus.edge.wire import ProtocolError
 from livebus.runtime import cancel_and_wait
 
-from . import metrics, usage
+from . import acks, metrics, usage
 from .settings import GatewaySettings
 from .wstransport import WebSocketTransport
 
@@ -156,7 +156,7 @@ def _token_routes(app: FastAPI, state: GatewayState) -> None:
     async def page_config() -> JSONResponse:
         """What the web page needs to offer: models and whether it can get a dev token."""
         return JSONResponse({"models": settings.allowed_models, "devTokens": settings.dev_tokens,
-                             "apiVersion": "v1alpha"})
+                             "apiVersion": "v1alpha", "uplinkAcks": True})
 
     @app.post("/dev/token")
     async def dev_token(request: Request) -> JSONResponse:
@@ -209,7 +209,9 @@ def _session_routes(app: FastAPI, state: GatewayState) -> None:
 
     async def live(ws: WebSocket, version: str, method: str) -> None:
         await ws.accept()
-        transport = WebSocketTransport(ws)
+        # A client that asked counts its reads and gets acknowledgements (acks.py); others not.
+        transport = (acks.AckingTransport(ws) if acks.wanted(ws.query_params)
+                     else WebSocketTransport(ws))
         try:
             handshake.check_endpoint(version, method)
         except ProtocolError as e:

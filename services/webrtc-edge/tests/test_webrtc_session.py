@@ -8,9 +8,11 @@ import json
 
 import pytest
 
+from livebus.edge.state import EdgeState
 from livebus_webrtc.peer import Peer
-from livebus_webrtc.session import PeerTransport, _rate, close_message
+from livebus_webrtc.session import PeerTransport, Starter, _rate, close_message
 from livebus_webrtc.settings import WebRTCSettings
+from livebus_webrtc.whip import Refused
 
 
 @pytest.fixture
@@ -56,3 +58,24 @@ def test_the_rate_comes_from_the_mime_type() -> None:
 def test_the_close_message_names_code_and_reason() -> None:
     assert json.loads(close_message(1011, "internal error")) == {
         "livebusClose": {"code": 1011, "reason": "internal error"}}
+
+
+async def test_the_starter_refuses_as_http_a_bad_credential_and_a_full_edge() -> None:
+    settings = WebRTCSettings(api_keys=["key-1"], max_sessions=1)
+    state = EdgeState.of(settings)
+    start = Starter(state, retry_after_s=7)
+    first, second = Peer(settings), Peer(settings)
+    try:
+        with pytest.raises(Refused) as bad:
+            await start("not-a-key", first)
+        assert bad.value.status == 401
+        await start("key-1", first)  # a slot taken; the session waits for its setup
+        with pytest.raises(Refused) as full:
+            await start("key-1", second)
+        assert (full.value.status, full.value.retry_after_s) == (503, 7)
+    finally:
+        await first.close()
+        await second.close()
+        for task in list(start.tasks):
+            await task
+    assert not state.admission.full()  # the closed peer gave its slot back

@@ -8,12 +8,16 @@ export function fitWithin(w, h, max = MAX_SIDE) {
   return { width: Math.max(1, Math.round(w * scale)), height: Math.max(1, Math.round(h * scale)) };
 }
 
-/** Takes frames from a <video> at `fps`, calling `onFrame(blob, width, height)` for each. */
+/**
+ * Takes frames from a <video> at `fps`, calling `onFrame(blob, width, height)` for each;
+ * `shape()` may say each frame's {maxSide, quality} (the uplink's congestion).
+ */
 export class FrameSampler {
-  constructor({ video, fps = 1, quality = 0.75, onFrame, shouldSkip }) {
+  constructor({ video, fps = 1, quality = 0.75, onFrame, shouldSkip, shape }) {
     this.video = video;
     this.fps = fps;
     this.quality = quality;
+    this.shape = shape ?? (() => ({ maxSide: MAX_SIDE, quality: this.quality }));
     this.onFrame = onFrame;
     this.shouldSkip = shouldSkip ?? (() => false);
     this.canvas = document.createElement("canvas");
@@ -43,11 +47,12 @@ export class FrameSampler {
     if (this.shouldSkip()) return;
     this.busy = true;
     try {
-      const { width, height } = fitWithin(v.videoWidth, v.videoHeight);
+      const { maxSide, quality } = this.shape();
+      const { width, height } = fitWithin(v.videoWidth, v.videoHeight, maxSide);
       this.canvas.width = width;
       this.canvas.height = height;
       this.canvas.getContext("2d").drawImage(v, 0, 0, width, height);
-      const blob = await new Promise((r) => this.canvas.toBlob(r, "image/jpeg", this.quality));
+      const blob = await new Promise((r) => this.canvas.toBlob(r, "image/jpeg", quality));
       if (blob) this.onFrame(blob, width, height);
     } finally {
       this.busy = false;

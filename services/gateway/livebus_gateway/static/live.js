@@ -1,10 +1,11 @@
 // One Gemini Live conversation over the gateway's WebSocket, with reconnects.
 // Speaks the Gemini Live wire protocol exactly as Google's endpoint does (docs/web-client.md).
 
-import { decode } from "./b64.js";
 import { CLOSE, backoffMs, describeClose } from "./closes.js";
+import { serverEvents, toolErrorResponse } from "./messages.js";
+import { Uplink } from "./uplink.js";
 
-export { CLOSE, backoffMs, describeClose };
+export { CLOSE, backoffMs, describeClose, serverEvents, toolErrorResponse };
 
 const SETUP_TIMEOUT_MS = 20000;
 const MAX_RETRIES = 6;
@@ -34,53 +35,6 @@ export function buildSetup(s, handle = null) {
 }
 
 /**
- * What a server message says, in order, as [event, ...args]: ["live"], ["interrupted"],
- * ["inputText", text], ["audio", Uint8Array, mime], ["outputText", text], ["generationComplete"],
- * ["turnComplete", usage], ["toolCall", toolCall], ["handle", newHandle]. Unknown fields are
- * ignored.
- */
-export function serverEvents(msg) {
-  const out = [];
-  if (!msg || typeof msg !== "object") return out;
-  if (msg.setupComplete) out.push(["live"]);
-  const sc = msg.serverContent;
-  if (sc && typeof sc === "object") {
-    if (sc.interrupted) out.push(["interrupted"]);
-    if (typeof sc.inputTranscription?.text === "string" && sc.inputTranscription.text) {
-      out.push(["inputText", sc.inputTranscription.text]);
-    }
-    const parts = Array.isArray(sc.modelTurn?.parts) ? sc.modelTurn.parts : [];
-    for (const part of parts) {
-      const inline = part?.inlineData ?? part?.inline_data;
-      const mime = String(inline?.mimeType ?? inline?.mime_type ?? "audio/pcm");
-      if (typeof inline?.data === "string" && inline.data && mime.startsWith("audio/")) {
-        out.push(["audio", decode(inline.data), mime]);
-      }
-    }
-    if (typeof sc.outputTranscription?.text === "string" && sc.outputTranscription.text) {
-      out.push(["outputText", sc.outputTranscription.text]);
-    }
-    if (sc.generationComplete) out.push(["generationComplete"]);
-    if (sc.turnComplete) out.push(["turnComplete", msg.usageMetadata]);
-  }
-  if (msg.toolCall && typeof msg.toolCall === "object") out.push(["toolCall", msg.toolCall]);
-  const update = msg.sessionResumptionUpdate;
-  if (update?.resumable && typeof update.newHandle === "string" && update.newHandle) {
-    out.push(["handle", update.newHandle]);
-  }
-  return out;
-}
-
-/** This page declares no tools; it answers any call anyway so the model is never left waiting. */
-export function toolErrorResponse(toolCall) {
-  const calls = Array.isArray(toolCall?.functionCalls) ? toolCall.functionCalls : [];
-  const functionResponses = calls.map((c) => ({
-    id: c?.id, name: c?.name, response: { error: "this client has no tools" },
-  }));
-  return { tool_response: { functionResponses } };
-}
-
-/**
  * Events (callbacks on `handlers`): state(state, detail), live(), audio(Uint8Array, mime),
  * inputText(text), outputText(text), interrupted(), generationComplete(), turnComplete(usage),
  * notice({kind, text, retryInMs}), closed({code, reason, wasLive, kind, retry, text}),
@@ -88,7 +42,8 @@ export function toolErrorResponse(toolCall) {
  */
 export class LiveSession {
   /** `dial(token)`, when given, opens the connection instead of a WebSocket (rtc.js). */
-  constructor({ baseUrl = location.origin, apiVersion = "v1alpha", getToken, handlers, dial }) {
+  constructor({ baseUrl = location.origin, apiVersion = "v1alpha", getToken, handlers, dial,
+    acks }) {
     this.baseUrl = baseUrl;
     this.dial = dial ?? ((token) => new WebSocket(this.url(token)));
     this.apiVersion = apiVersion;
@@ -104,6 +59,8 @@ export class LiveSession {
     this.tokenRetried = false;
     this.handle = null; // the newest resumption handle: a reconnect resumes the conversation
     this.resuming = false;
+    this.acks = Boolean(acks); // ask a livebus gateway to acknowledge what it read (uplink.js)
+    this.uplink = null; // this connection's Uplink
   }
 
   setState(state, detail = {}) {
@@ -114,7 +71,8 @@ export class LiveSession {
   url(token) {
     const ws = this.baseUrl.replace(/^http/, "ws");
     return `${ws}/ws/google.ai.generativelanguage.${this.apiVersion}.GenerativeService.`
-      + `BidiGenerateContentConstrained?access_token=${encodeURIComponent(token)}`;
+      + `BidiGenerateContentConstrained?access_token=${encodeURIComponent(token)}`
+      + (this.acks ? "&livebus_acks=1" : "");
   }
 
   start(settings) {
@@ -168,11 +126,12 @@ export class LiveSession {
     }
     if (!this.wanted) return;
     const ws = this.dial(token);
+    this.uplink = new Uplink();
     ws.binaryType = "arraybuffer";
     this.ws = ws;
     ws.onopen = () => {
       this.resuming = Boolean(this.handle);
-      ws.send(JSON.stringify(buildSetup(this.settings, this.handle)));
+      this.write(ws, JSON.stringify(buildSetup(this.settings, this.handle)));
       this.setupTimer = setTimeout(() => {
         if (this.ws === ws && this.state !== "live") ws.close(4000, "no setupComplete");
       }, SETUP_TIMEOUT_MS);
@@ -186,7 +145,8 @@ export class LiveSession {
       } catch {
         return;
       }
-      this.dispatch(msg);
+      if (this.acks && msg?.livebusAck) this.uplink.acked(performance.now(), msg.livebusAck.received);
+      else this.dispatch(msg);
     };
     ws.onclose = (e) => {
       if (this.ws !== ws) return; // an old socket we already left
@@ -261,9 +221,15 @@ export class LiveSession {
     }
   }
 
+  write(ws, text) { // counted: what the gateway acknowledges is the uplink's queue
+    if (ws.send(text) === false) return false; // too large for the channel (rtc.js)
+    this.uplink.sent(performance.now(), text.length);
+    return true;
+  }
+
   send(obj) {
     if (!this.isLive) return false;
-    return this.ws.send(JSON.stringify(obj)) !== false; // false: too large for the channel
+    return this.write(this.ws, JSON.stringify(obj));
   }
 
   sendAudio(b64) {
@@ -282,13 +248,9 @@ export class LiveSession {
     return this.send({ realtime_input: { audioStreamEnd: true } });
   }
 
-  sendActivityStart() {
-    return this.send({ realtime_input: { activityStart: {} } });
-  }
-
-  sendActivityEnd() {
-    return this.send({ realtime_input: { activityEnd: {} } });
-  }
+  // Push-to-talk: the page says when speech starts and ends.
+  sendActivityStart() { return this.send({ realtime_input: { activityStart: {} } }); }
+  sendActivityEnd() { return this.send({ realtime_input: { activityEnd: {} } }); }
 
   /** A user turn with an image (and optional text), answered right away. */
   sendImageTurn(b64, mime, text) {

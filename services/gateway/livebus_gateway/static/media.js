@@ -2,7 +2,7 @@
 
 import { MIC_RATE, MicCapture, Player } from "./audio.js";
 import { encode, encodeBlob } from "./b64.js";
-import { FrameSampler } from "./camera.js";
+import { FrameSampler, MAX_SIDE } from "./camera.js";
 import { $, setPressed } from "./dom.js";
 import { isActive } from "./format.js";
 import { heardVoice } from "./latency.js";
@@ -97,10 +97,33 @@ export function setMicWanted(on) {
 
 // ---- camera ---------------------------------------------------------------------------------
 
+// Video is opportunistic: never delay audio for it. The browser's own buffer first, then what
+// the gateway acknowledged (uplink.js): a frame is taken only when the link has room for it.
 function congested() {
-  if (app.session.bufferedAmount <= VIDEO_BACKPRESSURE_BYTES) return false;
-  app.stats.framesDropped += 1; // video is opportunistic: never delay audio for it
+  if (app.session.bufferedAmount > VIDEO_BACKPRESSURE_BYTES) {
+    app.stats.framesDropped += 1;
+    return true;
+  }
+  const up = app.session.uplink;
+  if (!up?.acks) return false;
+  const now = performance.now();
+  app.stats.uplink = up.report(now);
+  if (up.paused && !app.cam.paused) {
+    notice("The connection is too slow for video: the camera is paused, your voice goes first.",
+      { kind: "warn" });
+  }
+  app.cam.paused = up.paused;
+  if (up.wantFrame(now)) return false;
+  app.stats.framesSkipped += 1;
   return true;
+}
+
+/** The encoded frame fits the uplink (always, without acknowledgements). */
+function fits(b64) {
+  const up = app.session.uplink;
+  if (!up?.acks || up.frameReady(performance.now(), b64.length + 64)) return true; // + JSON
+  app.stats.framesDropped += 1;
+  return false;
 }
 
 export async function startCamera() {
@@ -124,6 +147,7 @@ export async function startCamera() {
   app.sampler ??= new FrameSampler({
     video, fps: app.settings.fps, onFrame,
     shouldSkip: () => !app.session?.isLive || viaTracks() || congested(),
+    shape: () => app.session?.uplink?.shape ?? { maxSide: MAX_SIDE, quality: 0.75 },
   });
   if (app.session?.isLive) app.sampler.start();
 }
@@ -138,8 +162,9 @@ function stopCamera() {
 
 async function onFrame(blob, width, height) {
   const s = app.session;
-  if (!s?.isLive || congested()) return; // checked again: encoding took a while
-  if (!s.sendVideo(await encodeBlob(blob), "image/jpeg")) return;
+  if (!s?.isLive || s.bufferedAmount > VIDEO_BACKPRESSURE_BYTES) return; // encoding took a while
+  const b64 = await encodeBlob(blob);
+  if (!fits(b64) || !s.sendVideo(b64, "image/jpeg")) return;
   countFrameSent(app.stats, blob.size, width, height);
 }
 

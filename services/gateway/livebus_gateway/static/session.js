@@ -110,6 +110,7 @@ export async function start() {
     apiVersion: app.config?.apiVersion ?? "v1alpha", getToken, handlers: sessionHandlers(),
     dial: app.transport === "webrtc"
       ? rtcDialer(app.config, mediaTracks, (stream) => app.player?.attach(stream)) : undefined,
+    acks: app.transport !== "webrtc" && Boolean(app.config?.uplinkAcks), // WebSocket only
   });
   app.player = newPlayer();
   setState("connecting");

@@ -22,7 +22,7 @@ export const app = {
   notices: [], // {kind, text, at}
   closes: [], // {code, reason, kind, wasLive}
   mic: { wanted: !isOff(params.get("mic") ?? "on"), stream: null, capture: null },
-  cam: { wanted: !isOff(params.get("camera") ?? "on"), track: null },
+  cam: { wanted: !isOff(params.get("camera") ?? "on"), track: null, paused: false },
   player: null, // audio.Player
   sampler: null, // camera.FrameSampler
   session: null, // live.LiveSession

@@ -4,7 +4,8 @@ export function newStats() {
   return {
     micChunksSent: 0, micSamplesSent: 0, micSamplesCaptured: 0, micRms: 0, micPeakRms: 0,
     micLevel: 0, micSumSq: 0, micPrerollSent: 0, micClockMs: null,
-    framesSent: 0, framesDropped: 0, maxFrameW: 0, maxFrameH: 0, lastFrameBytes: 0,
+    framesSent: 0, framesDropped: 0, framesSkipped: 0, maxFrameW: 0, maxFrameH: 0,
+    lastFrameBytes: 0, uplink: null,
     samplesReceived: 0, samplesPlayed: 0, samplesDropped: 0, samplesQueued: 0, underruns: 0,
     playing: false, outLevel: 0, outPeak: 0,
     interruptions: 0, lastFlush: null,
