@@ -59,12 +59,12 @@ def _converse(tmp_path: Path, bridges: int, kill_owner: bool) -> dict[str, Any]:
 @pytest.mark.slow
 def test_a_conversation_over_webrtc(tmp_path: Path) -> None:
     report = _converse(tmp_path, bridges=1, kill_owner=False)
-    print("interrupted -> silence (s):", report["interrupted_to_silence_s"],
+    print("reply audio heard after interrupted (s):", report["loud_after_interrupted_s"],
           "frames:", len(report["frame_sizes"]))
     assert report["reply_peak"] > 3000  # reply audio came back on the track
     assert "serverContent" in report["kinds"] and "setupComplete" in report["kinds"]
-    assert report["interrupted_to_silence_s"] is not None
-    assert report["interrupted_to_silence_s"] < 0.1 + AIORTC_PREFETCH_S
+    assert report["loud_before_interrupted"]  # the reply was playing when it was interrupted
+    assert report["loud_after_interrupted_s"] < 0.1 + AIORTC_PREFETCH_S
     assert report["delete_status"] == 200
     (upstream,) = report["emulator"]  # the speech reached the emulator through the bus
     assert upstream["audio_seconds"] > 3.0 and upstream["turns"] >= 1

@@ -141,7 +141,7 @@ async def main(gateway: str, whip: str, ca: str, key: str, model: str, emulator:
                                 for _, m in messages), 30)
         interrupted_at = next(at for at, m in messages
                               if "interrupted" in m.get("serverContent", {}))
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(1.0)
         killed = ""
         if nats_url:
             await until(lambda: any("turnComplete" in m.get("serverContent", {})
@@ -155,8 +155,11 @@ async def main(gateway: str, whip: str, ca: str, key: str, model: str, emulator:
             await until(lambda: any(at > at_kill and "turnComplete" in m.get("serverContent", {})
                                     for at, m in messages), 30)
         state = pc.connectionState
-        silent_at = next((at for at, level in levels if at > interrupted_at and level < 300),
-                         None)
+        # Reply audio still playing after interrupted: the last loud frame within 1 s (the reply
+        # to the barge-in comes later, after the 1.5 s utterance ends).
+        loud = [at - interrupted_at for at, level in levels
+                if interrupted_at < at < interrupted_at + 1.0 and level > 3000]
+        last_loud = max(loud, default=0.0)
         deleted = (await http.delete(whip.rsplit("/whip", 1)[0] + location)).status_code
         await pc.close()
         r = await http.get(f"{emulator}/control/sessions",
@@ -166,7 +169,9 @@ async def main(gateway: str, whip: str, ca: str, key: str, model: str, emulator:
         "emulator": [{k: v for k, v in c.items() if k != "frames"} for c in seen["sessions"]],
         "setup_complete": True,
         "reply_peak": max(level for _, level in levels),
-        "interrupted_to_silence_s": None if silent_at is None else silent_at - interrupted_at,
+        "loud_after_interrupted_s": last_loud,
+        "loud_before_interrupted": any(interrupted_at - 0.5 < at < interrupted_at and level > 3000
+                                       for at, level in levels),
         "kinds": sorted({k for _, m in messages for k in m}),
         "delete_status": deleted,
         "killed": killed,
