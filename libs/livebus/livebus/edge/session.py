@@ -186,6 +186,7 @@ class EdgeSession:
             user=self.grant.user,
             allowed_tools=self.grant.tools or [],
             tools_granted=self.grant.tools is not None,
+            turn_detection=self.grant.turn_detection,
             gateway_id=self.settings.instance_id,
             takeover=takeover,
             down_seq=down_seq,

@@ -34,6 +34,9 @@ class TokenError(Exception):
     """Why a token was refused; the message is safe to show the client."""
 
 
+TURN_DETECTION = ("local", "server")
+
+
 @dataclass
 class Grant:
     """What a verified credential allows."""
@@ -43,6 +46,7 @@ class Grant:
     # None (no claim): the gateway's models / the server's default tools; [] grants none.
     models: list[str] | None = None
     tools: list[str] | None = None
+    turn_detection: str = ""  # "local" | "server"; "": the bridge's default (docs/turns.md)
     locked_setup: dict[str, Any] | None = None
     field_mask: list[str] | None = None
     token_id: str | None = None
@@ -111,6 +115,11 @@ def _livebus_claims(lb: Any) -> dict[str, Any]:
     for what in ("models", "tools"):
         if lb.get(what) is not None:
             claims[what] = _names(lb[what], what)
+    turns = lb.get("turnDetection")
+    if turns not in (None, ""):
+        if turns not in TURN_DETECTION:
+            raise TokenError('livebus.turnDetection must be "local" or "server"')
+        claims["turns"] = turns
     return claims
 
 
@@ -185,6 +194,7 @@ def verify(secret: str, credential: str) -> Grant:
         user=str(claims.get("user") or f"token:{claims['jti'][:8]}"),
         models=claims.get("models"),
         tools=claims.get("tools"),
+        turn_detection=str(claims.get("turns") or ""),
         locked_setup=claims.get("setup"),
         field_mask=claims.get("mask"),
         token_id=str(claims["jti"]),

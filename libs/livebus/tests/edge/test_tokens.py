@@ -69,3 +69,10 @@ def test_credentials_from_every_place_a_client_puts_them() -> None:
     with pytest.raises(TokenError) as e:
         auth.authenticate("wrong-key", KEYS, SECRET)
     assert "wrong-key" not in str(e.value)
+
+
+def test_turn_detection_claim_is_carried_and_checked() -> None:
+    assert minted({"livebus": {"turnDetection": "local"}}).turn_detection == "local"
+    assert minted({}).turn_detection == ""
+    with pytest.raises(TokenError):
+        tokens.mint(SECRET, {"livebus": {"turnDetection": "always"}})
