@@ -4,13 +4,15 @@ that gets a token, POSTs its offer, sends its setup on the data channel and spea
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -36,6 +38,12 @@ def _wait_line(proc: subprocess.Popen[str], needle: str, timeout: float = 90.0) 
     raise AssertionError("no '" + needle + "' in:\n" + "".join(lines))
 
 
+def _drain(pipe: IO[str]) -> None:
+    with contextlib.suppress(ValueError, OSError):  # closed under us when the stack stops
+        for _ in pipe:
+            pass
+
+
 def _converse(tmp_path: Path, bridges: int, kill_owner: bool) -> dict[str, Any]:
     with netns.one() as ns:
         # Replies at the pace of speech: the barge-in comes while the reply is still streaming.
@@ -45,6 +53,9 @@ def _converse(tmp_path: Path, bridges: int, kill_owner: bool) -> dict[str, Any]:
         stack = ns.popen([sys.executable, "-m", "livebus_dev"], env=env, text=True,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         lines = _wait_line(stack, "Ctrl-C stops everything")
+        # Keep reading its log: a full pipe would block the supervisor, and then its shutdown.
+        assert stack.stdout is not None
+        threading.Thread(target=_drain, args=(stack.stdout,), daemon=True).start()
         whip = next(line.split()[-1] for line in lines if line.startswith("  WebRTC (WHIP)  "))
         assert whip == f"https://127.0.0.1:{cfg.webrtc_port}/whip"
         key = (cfg.dir / "api-key").read_text().strip()

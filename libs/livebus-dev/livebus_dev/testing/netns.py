@@ -25,6 +25,7 @@ SERVER_ADDRESS = "10.77.0.1"
 CLIENT_ADDRESS = "10.77.0.2"
 _PREFIX_LEN = 24
 _RUN = secrets.token_hex(2)
+STOP_WAIT_S = 30.0  # a supervisor (make run) stops its children before it exits
 _counter = itertools.count()
 
 
@@ -57,7 +58,7 @@ class Namespace:
                 proc.terminate()
         for proc in self._procs:
             try:
-                proc.wait(5)
+                proc.wait(STOP_WAIT_S)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
