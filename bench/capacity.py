@@ -57,7 +57,9 @@ def livebus_env(max_sessions: int) -> dict[str, str]:
     env = {"LIVEBUS_GATEWAY_MAX_SESSIONS": str(max_sessions + 10),
            "LIVEBUS_GATEWAY_MAX_SESSIONS_PER_USER": str(max_sessions + 10),
            "LIVEBUS_GATEWAY_MAX_CONNECTIONS": str(2 * max_sessions + 100),
-           "LIVEBUS_BRIDGE_CAPACITY": str(max_sessions + 10)}
+           "LIVEBUS_BRIDGE_CAPACITY": str(max_sessions + 10),
+           # Every chunk is relayed, as by the naive proxy: the harness counts each one.
+           "LIVEBUS_BRIDGE_TURN_DETECTION": "server"}
     for name in ("MESSAGES_PER_SECOND", "BURST_MESSAGES", "CHUNKS_PER_SECOND", "BURST_CHUNKS",
                  "UPLINK_BYTES_PER_SECOND", "BURST_UPLINK_BYTES", "PUBLISHES_PER_SECOND",
                  "BURST_PUBLISHES"):

@@ -221,7 +221,9 @@ async def main(args: argparse.Namespace) -> int:
     failed = 0
     # Every benchmark session uses the one server key: lift its per-credential session limit.
     env = {"LIVEBUS_EMULATOR_SPEECH_SYNTHESIS": "false",
-           "LIVEBUS_GATEWAY_MAX_SESSIONS_PER_USER": str(max(args.sessions) + 10)}
+           "LIVEBUS_GATEWAY_MAX_SESSIONS_PER_USER": str(max(args.sessions) + 10),
+           # The direct baseline streams every chunk: so does livebus here, like for like.
+           "LIVEBUS_BRIDGE_TURN_DETECTION": "server"}
     with tempfile.TemporaryDirectory() as tmp, running_stack(
             Path(tmp), bridges=args.bridges, emulator_pace=1.0, extra_env=env) as stack:
         via = {"direct": emulator_client(stack), "livebus": gateway_client(stack)}

@@ -26,7 +26,7 @@ from playwright.sync_api import Browser, Page
 from livebus_dev.devstack import Stack
 from livebus_dev.testing import netns
 from livebus_dev.testing.netrelay import Relay, entered
-from tests.integration.upstream_tap import Tap, tapped_stack
+from livebus_dev.testing.upstream_tap import Tap, tapped_stack
 
 from .conftest import RECORD_CSP, chromium_in, csp_violations
 from .helpers import open_page, stats, wait_js, wait_live

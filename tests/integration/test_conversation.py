@@ -38,8 +38,7 @@ async def test_sdk_with_minted_token_through_gateway(stack: Stack) -> None:
     # What the emulator received came through the whole pipeline.
     seen = [s for s in await sessions(stack) if s.get("audio_seconds", 0) > 0]
     assert seen, "the emulator saw the session"
-    # Local turn detection (the default) streams the speech and not the silence between turns.
-    assert 1.2 + 0.8 - 0.05 <= seen[-1]["audio_seconds"] < 1.2 + 0.6 + 0.8 + 0.6 - 0.3
+    assert seen[-1]["audio_seconds"] == pytest.approx(1.2 + 0.6 + 0.8 + 0.6, abs=0.05)
 
 
 async def test_same_script_directly_against_emulator(stack: Stack) -> None:

@@ -15,8 +15,7 @@ import websockets
 from livebus import b64, tls
 from livebus_dev.devstack import Stack
 from livebus_dev.testing.stack import MODEL
-
-from .upstream_tap import Tap, tapped_stack
+from livebus_dev.testing.upstream_tap import Tap, tapped_stack
 
 PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 PITCH = 440.0
@@ -25,7 +24,9 @@ SPEECH_S, SILENCE_S = 1.0, 1.0
 
 @pytest.fixture(scope="module")
 def tapped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Tap]]:
-    with tapped_stack(Path(tmp_path_factory.mktemp("rates"))) as st:
+    # Server turn detection: every resampled sample goes upstream, the silence too.
+    with tapped_stack(Path(tmp_path_factory.mktemp("rates")),
+                      extra_env={"LIVEBUS_BRIDGE_TURN_DETECTION": "server"}) as st:
         yield st
 
 

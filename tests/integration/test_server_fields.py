@@ -16,8 +16,7 @@ from livebus import b64, tls
 from livebus_dev.devstack import Stack
 from livebus_dev.testing import audio
 from livebus_dev.testing.stack import MODEL, gateway_client
-
-from .upstream_tap import Tap, tapped_stack
+from livebus_dev.testing.upstream_tap import Tap, tapped_stack
 
 PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 FUTURE = {"nested": {"deeper": [1, {"flag": True}]}, "note": "from 2027"}

@@ -61,7 +61,7 @@ class BridgeSettings(ServiceSettings):
     # detection. A session may choose either (OpenSession.turn_detection); a client that
     # disabled automatic detection itself is passed through. A client's silenceDurationMs and
     # prefixPaddingMs replace vad_silence_ms and vad_onset_ms.
-    turn_detection: Literal["local", "server"] = "local"
+    turn_detection: Literal["local", "server"] = "server"
     vad_prefix_ms: int = 300      # audio before the onset sent with the turn
     vad_onset_ms: int = 40        # voiced audio that starts a turn
     vad_silence_ms: int = 500     # quiet that ends a turn (the emulator's default too)

@@ -2,7 +2,7 @@
 
 Names are the wire's camelCase; each is also accepted in snake_case (proto JSON takes both, and the
 google-genai SDK sends nested objects snake_case). Anything not listed here is refused with 1007
-(setupcheck.py walks a setup against it); libs/livebus/tests/edge/test_setupfields.py checks
+(setupcheck.py walks a setup against it); libs/livebus/tests/edge/test_edge_setupfields.py checks
 it against every name the SDK puts on the wire.
 
 Kinds: "string", "integer" (an int32), "int64", "number" (float or double), "bool", "bytes" (a
