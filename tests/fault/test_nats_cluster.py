@@ -79,7 +79,10 @@ async def shadow_until(stack: Stack, session_id: str,
                        timeout: float = 15.0) -> list[shadowlog.Entry]:
     deadline = time.monotonic() + timeout
     while True:
-        entries = await shadow(stack, session_id)
+        try:
+            entries = await shadow(stack, session_id)
+        except nats.errors.TimeoutError:  # the stream is electing a leader: ask again
+            entries = []
         if done(entries) or time.monotonic() > deadline:
             await asyncio.sleep(0.5)  # and nothing more (no second copy) comes after
             return await shadow(stack, session_id)

@@ -31,7 +31,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with running_stack(tmp_path_factory.mktemp("stack"), samplers=2,
                        sampler_health_port=procs.free_port(),
                        extra_env={"LIVEBUS_SAMPLER_MEMBER_TTL_S": "1.0",
-                                  "LIVEBUS_SAMPLER_HEARTBEAT_S": "0.25"}) as s:
+                                  "LIVEBUS_SAMPLER_HEARTBEAT_S": "0.25",
+                                  # Nobody speaks here: keep the still cadence at 1 fps (the
+                                  # quiet cadence is test_sampler_service's).
+                                  "LIVEBUS_SAMPLER_QUIET_FPS": "1.0"}) as s:
         yield s
 
 
