@@ -28,6 +28,8 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from webrtc_pipelines import PIPELINES, Sink
 
+from livebus_webrtc.uplink import decode_inline
+
 stats: Counter[str] = Counter()
 sessions: set[RTCPeerConnection] = set()
 
@@ -48,6 +50,8 @@ async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
 
     @pc.on("track")
     def on_track(track: MediaStreamTrack) -> None:
+        if track.kind == "audio" and sink.inline_audio:
+            stats["inline_audio"] += decode_inline(pc, track)
         handle = sink.audio if track.kind == "audio" else sink.video
         tasks.append(asyncio.ensure_future(consume(track, handle)))
 

@@ -17,6 +17,8 @@ from livebus_webrtc.video import VideoGate
 
 
 class Sink(Protocol):
+    inline_audio: bool  # the edge's own audio decoding (livebus_webrtc.uplink.decode_inline)
+
     def audio(self, frame: object) -> None: ...
     def video(self, frame: object) -> None: ...
 
@@ -25,13 +27,15 @@ class Livebus:
     """The edge's own media path (livebus_webrtc): uplink audio as 16 kHz mono PCM for the bus;
     video through the gate, which converts and JPEG-encodes only the frames it sends."""
 
+    inline_audio = True
+
     def __init__(self, stats: Counter[str]) -> None:
         self.stats = stats
         self.uplink = UplinkAudio()
         self.gate = VideoGate()
 
     def audio(self, frame: object) -> None:
-        assert isinstance(frame, av.AudioFrame)
+        assert isinstance(frame, bytes | av.AudioFrame)
         pcm = self.uplink.convert(frame)
         self.stats["audio_frames"] += 1
         self.stats["pcm_bytes"] += len(pcm)
@@ -48,6 +52,8 @@ class Livebus:
 class FastRTC:
     """A FastRTC-style handler: every audio frame resampled into an array, every video frame
     converted to a full-size BGR array (`to_ndarray(format="bgr24")`), at the full rate."""
+
+    inline_audio = False
 
     def __init__(self, stats: Counter[str]) -> None:
         self.stats = stats
@@ -69,7 +75,9 @@ class FastRTC:
 
 
 class DecodeOnly:
-    """Frames taken from aiortc and dropped: what decoding alone costs."""
+    """Frames taken from aiortc and dropped: what aiortc's decoding alone costs."""
+
+    inline_audio = False
 
     def __init__(self, stats: Counter[str]) -> None:
         self.stats = stats

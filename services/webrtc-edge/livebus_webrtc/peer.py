@@ -26,7 +26,7 @@ from aiortc.sdp import SessionDescription
 from . import metrics
 from .playback import REPLY_RATE, ReplyTrack
 from .settings import WebRTCSettings
-from .uplink import UplinkAudio
+from .uplink import UplinkAudio, decode_inline
 from .video import VideoGate
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,8 @@ class Peer:
     # -- from the client ----------------------------------------------------------------------
 
     def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind == "audio":
+            decode_inline(self.pc, track)
         pump = self._audio if track.kind == "audio" else self._video
         self._tasks.append(asyncio.create_task(pump(track)))
 
@@ -101,6 +103,7 @@ class Peer:
         with contextlib.suppress(MediaStreamError):
             while True:
                 pcm = self.uplink.convert(await track.recv())  # type: ignore[arg-type]
+                # (PCM bytes from decode_inline; AudioFrames should aiortc decode)
                 if pcm:
                     await self.audio_sink(pcm)
 

@@ -1,11 +1,17 @@
-"""Decoded WebRTC audio (48 kHz frames) as the bus's 16 kHz mono PCM16."""
+"""WebRTC audio (Opus packets, or aiortc's 48 kHz frames) as the bus's 16 kHz mono PCM16."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from dataclasses import dataclass
+
+import av
 import numpy as np
 from av import AudioFrame
 
-from livebus_webrtc.uplink import BUS_RATE, UplinkAudio
+from livebus_webrtc.opus import OpusDecoder
+from livebus_webrtc.uplink import BUS_RATE, InlineDecoder, UplinkAudio
 
 
 def _tone_frames(seconds: float, rate: int = 48000, layout: str = "stereo",
@@ -53,3 +59,57 @@ def test_frame_boundaries_make_no_clicks() -> None:
     pcm = _pcm(_tone_frames(1.0)).astype(np.int32)
     # A 440 Hz tone at half scale moves at most ~2800 per sample at 16 kHz; a seam would jump.
     assert np.abs(np.diff(pcm[100:])).max() < 3500
+
+
+def _opus_packets(seconds: float) -> list[bytes]:
+    """A 440 Hz tone at half scale as a browser sends it: 20 ms Opus packets of 48 kHz stereo."""
+    enc = av.CodecContext.create("libopus", "w")
+    assert isinstance(enc, av.AudioCodecContext)
+    enc.sample_rate, enc.layout, enc.format, enc.bit_rate = 48000, "stereo", "s16", 32000
+    packets = []
+    for i, frame in enumerate(_tone_frames(seconds)):
+        frame.pts = i * 960
+        packets += [bytes(p) for p in enc.encode(frame)]
+    return packets
+
+
+def test_opus_decodes_straight_to_16k_mono_with_the_same_tone() -> None:
+    dec = OpusDecoder()
+    chunks = [dec.decode(p) for p in _opus_packets(1.0)]
+    assert {len(c) for c in chunks} == {320 * 2}  # 20 ms at 16 kHz, each packet
+    pcm = np.frombuffer(b"".join(chunks), dtype="<i2")[1600:]
+    peak_hz = np.argmax(np.abs(np.fft.rfft(pcm))) * BUS_RATE / len(pcm)
+    assert abs(peak_hz - 440) < 5
+    rms = np.sqrt(np.mean((pcm.astype(np.float64) / 32768) ** 2))
+    assert abs(rms - 0.5 / np.sqrt(2)) < 0.05
+    assert np.abs(np.diff(pcm.astype(np.int32))).max() < 3500  # no seams between packets
+
+
+def test_a_corrupt_packet_gives_nothing_and_decoding_goes_on() -> None:
+    dec = OpusDecoder()
+    packets = _opus_packets(0.2)
+    assert dec.decode(b"\xff" * 3) == b""  # an invalid code-3 packet
+    assert len(dec.decode(packets[0])) == 640
+
+
+@dataclass
+class _Codec:
+    name: str
+
+
+@dataclass
+class _Encoded:
+    data: bytes
+
+
+async def test_the_inline_decoder_queues_pcm_and_releases_aiortcs_thread_on_stop() -> None:
+    track: asyncio.Queue[bytes] = asyncio.Queue()
+    inline = InlineDecoder(track)
+    for p in _opus_packets(0.1):
+        inline.put((_Codec("opus"), _Encoded(p)))
+    assert track.qsize() == 5 and len(track.get_nowait()) == 640
+    waiter = threading.Thread(target=inline.get)  # aiortc's decoder thread, idle
+    waiter.start()
+    inline.put(None)  # the receiver stops
+    waiter.join(2.0)
+    assert not waiter.is_alive()

@@ -146,6 +146,7 @@ async def test_a_session_talks_both_ways_and_ends_with_delete(
         await _until(lambda: len(sessions.pcm) >= 16000 * 2)
         pcm = np.frombuffer(bytes(sessions.pcm[-16000:]), dtype="<i2")
         assert np.abs(pcm).max() > 8000
+        assert abs(np.argmax(np.abs(np.fft.rfft(pcm))) * 16000 / len(pcm) - 440) < 5
         # downlink: reply audio plays, then stops on interrupted
         peer = sessions.peers[0]
         t = np.arange(24000 * 5) / 24000
