@@ -1,6 +1,6 @@
 """The WebRTC bench's client: N aiortc peer connections replaying pre-encoded Opus (and VP8).
 
-    python bench/webrtc_client.py --port P --sessions N --media FILE [--video]
+    python bench/webrtc_client.py --port P --sessions N --media FILE [--video [--capped]]
 
 Prints {"connected": N} once every session's peer connection is connected, then on stdin
 `stats` prints what was sent as one JSON line; EOF closes every session and exits.
@@ -21,12 +21,12 @@ CONNECT_TIMEOUT_S = 30.0
 
 
 class Session:
-    def __init__(self, media: Media, video: bool) -> None:
+    def __init__(self, media: Media, video: bool, capped: bool) -> None:
         # No ICE servers: aiortc's default is a public STUN server.
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.tracks: list[PacketTrack] = [audio_track(media)]
         if video:
-            self.tracks.append(video_track(media))
+            self.tracks.append(video_track(media, capped))
         for t in self.tracks:
             self.pc.addTrack(t)
         self.connected = asyncio.Event()
@@ -58,9 +58,10 @@ async def main() -> None:
     ap.add_argument("--sessions", type=int, default=1)
     ap.add_argument("--media", type=Path, required=True)
     ap.add_argument("--video", action="store_true")
+    ap.add_argument("--capped", action="store_true", help="video as the livebus page sends it")
     args = ap.parse_args()
     media = Media.load(args.media)
-    sessions = [Session(media, args.video) for _ in range(args.sessions)]
+    sessions = [Session(media, args.video, args.capped) for _ in range(args.sessions)]
     try:
         for s in sessions:   # one at a time: a handshake is the costly part of a start
             await s.open(args.port)

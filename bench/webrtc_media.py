@@ -1,9 +1,11 @@
 """The WebRTC bench's media: pre-encoded Opus and VP8, replayed in real time by aiortc tracks.
 
 The client must cost little next to the edge it loads, so it never encodes: the driver encodes a
-loop of speech-like Opus (20 ms packets) and of a moving 640x480 scene in VP8 (keyframe first,
-then inter frames, at the bitrate a browser sends) once, and every client session replays those
-packets with increasing timestamps (aiortc's senders packetize an `av.Packet` as it is).
+loop of speech-like Opus (20 ms packets) and of a moving scene in VP8 (keyframe first, then
+inter frames) once, and every client session replays those packets with increasing timestamps
+(aiortc's senders packetize an `av.Packet` as it is). The scene comes twice: 640x480 at 15 fps
+and ~800 kbit/s, what a camera sends uncapped, and what the livebus page sends of the same
+camera: its video sender is capped (rtc.js, VIDEO_CAP) at 3 fps within 512x512 and 300 kbit/s.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from aiortc.mediastreams import MediaStreamTrack
 AUDIO_RATE, AUDIO_PTIME = 48_000, 0.020
 AUDIO_SAMPLES = int(AUDIO_RATE * AUDIO_PTIME)
 LOOP_SECONDS = 10
+# rtc.js's VIDEO_CAP: what the page's video sender sends at most, for a 640x480 camera
+CAPPED_FPS, CAPPED_SIDE, CAPPED_BITRATE = 3, 512, 300_000
 
 
 @dataclass
@@ -32,6 +36,7 @@ class Media:
     fps: int
     width: int
     height: int
+    capped: list[bytes]         # the same scene as the page sends it (CAPPED_*)
 
     def save(self, path: Path) -> None:
         path.write_bytes(pickle.dumps(self))
@@ -86,7 +91,7 @@ def scene(width: int, height: int, i: int) -> np.ndarray:
 
 
 def encode_video(width: int, height: int, fps: int, seconds: float,
-                 bitrate: int = 800_000) -> list[bytes]:
+                 bitrate: int = 800_000, step: int = 1) -> list[bytes]:
     """VP8 as aiortc's (and a browser's) realtime encoder makes it: CBR, no lag, one keyframe."""
     enc = av.CodecContext.create("libvpx", "w")
     assert isinstance(enc, av.VideoCodecContext)
@@ -97,7 +102,7 @@ def encode_video(width: int, height: int, fps: int, seconds: float,
                    "minrate": str(bitrate), "maxrate": str(bitrate), "bufsize": str(bitrate)}
     out: list[bytes] = []
     for i in range(int(seconds * fps)):
-        frame = av.VideoFrame.from_ndarray(scene(width, height, i), format="bgr24")
+        frame = av.VideoFrame.from_ndarray(scene(width, height, i * step), format="bgr24")
         frame.pts = i
         data = b"".join(bytes(p) for p in enc.encode(frame.reformat(format="yuv420p")))
         assert data, "the realtime VP8 encoder held a frame back"
@@ -106,8 +111,12 @@ def encode_video(width: int, height: int, fps: int, seconds: float,
 
 
 def make(width: int, height: int, fps: int) -> Media:
+    scale = min(1.0, CAPPED_SIDE / max(width, height))
+    w, h = int(width * scale) // 2 * 2, int(height * scale) // 2 * 2
+    # Every fps/3-th frame of the scene, so the capped stream moves as the camera does.
+    capped = encode_video(w, h, CAPPED_FPS, LOOP_SECONDS, CAPPED_BITRATE, step=fps // CAPPED_FPS)
     return Media(encode_audio(LOOP_SECONDS), encode_video(width, height, fps, LOOP_SECONDS),
-                 fps, width, height)
+                 fps, width, height, capped)
 
 
 class PacketTrack(MediaStreamTrack):
@@ -141,5 +150,7 @@ def audio_track(media: Media) -> PacketTrack:
     return PacketTrack("audio", media.audio, AUDIO_SAMPLES, AUDIO_RATE, AUDIO_PTIME)
 
 
-def video_track(media: Media) -> PacketTrack:
+def video_track(media: Media, capped: bool = False) -> PacketTrack:
+    if capped:
+        return PacketTrack("video", media.capped, 1, CAPPED_FPS, 1 / CAPPED_FPS)
     return PacketTrack("video", media.video, 1, media.fps, 1 / media.fps)

@@ -18,7 +18,8 @@ STILL_FPS = 1.0          # the frame-sampler's still cadence
 THUMB_CELLS = 32         # about this many samples along the longer side
 PIXEL_DELTA = 10         # a cell changed when its luma moved by more
 MOTION_FRACTION = 0.004  # the scene moved when this share of the cells changed (the sampler's)
-_SLACK_S = 0.001         # a frame due now, give or take float rounding
+EARLY = 0.25             # of the interval: a frame this early still takes its slot (a sender
+                         # capped at max_fps, as the page is, jitters around the slots)
 
 Thumb = npt.NDArray[np.uint8]
 
@@ -46,26 +47,40 @@ def fit(width: int, height: int, max_side: int) -> tuple[int, int]:
     return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
 
 
-def encode_jpeg(frame: VideoFrame, max_side: int, qscale: int) -> bytes:
-    width, height = fit(frame.width, frame.height, max_side)
-    ctx = av.CodecContext.create("mjpeg", "w")
-    ctx.width, ctx.height = width, height
-    ctx.pix_fmt = "yuvj420p"
-    ctx.time_base = fractions.Fraction(1, 90000)
-    ctx.options = {"qmin": str(qscale), "qmax": str(qscale)}
-    small = frame.reformat(width=width, height=height, format="yuvj420p")
-    return b"".join(bytes(p) for p in [*ctx.encode(small), *ctx.encode(None)])
+class JpegEncoder:
+    """JPEGs within max_side x max_side. One MJPEG encoder is kept while the size stays (opening
+    one per frame cost as much as the encoding itself); MJPEG frames are independent."""
+
+    def __init__(self, max_side: int, qscale: int) -> None:
+        self.max_side, self.qscale = max_side, qscale
+        self._ctx: av.VideoCodecContext | None = None
+        self._pts = 0
+
+    def encode(self, frame: VideoFrame) -> bytes:
+        width, height = fit(frame.width, frame.height, self.max_side)
+        if self._ctx is None or (self._ctx.width, self._ctx.height) != (width, height):
+            ctx = av.CodecContext.create("mjpeg", "w")
+            assert isinstance(ctx, av.VideoCodecContext)
+            ctx.width, ctx.height = width, height
+            ctx.pix_fmt = "yuvj420p"
+            ctx.time_base = fractions.Fraction(1, 90000)
+            ctx.options = {"qmin": str(self.qscale), "qmax": str(self.qscale)}
+            self._ctx = ctx
+        small = frame.reformat(width=width, height=height, format="yuvj420p")
+        small.pts, self._pts = self._pts, self._pts + 1  # the encoder wants them increasing
+        return b"".join(bytes(p) for p in self._ctx.encode(small))
 
 
 class Schedule:
     """Slots `interval` apart: measuring from the last slot rather than the last arrival keeps
-    the average rate on target although frames arrive with jitter."""
+    the average rate on target although frames arrive with jitter, and a frame a little early
+    takes the next slot (a slot is never taken twice, so the rate stays within 1 / interval)."""
 
     def __init__(self) -> None:
         self.slot: float | None = None
 
     def due(self, now: float, interval: float) -> bool:
-        return self.slot is None or now + _SLACK_S >= self.slot + interval
+        return self.slot is None or now + EARLY * interval >= self.slot + interval
 
     def take(self, now: float, interval: float) -> None:
         due = now if self.slot is None else self.slot + interval
@@ -79,8 +94,7 @@ class VideoGate:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.min_interval = 1.0 / max_fps
         self.still_interval = max(self.min_interval, 1.0 / STILL_FPS)
-        self.max_side = max_side
-        self.qscale = qscale
+        self.jpeg = JpegEncoder(max_side, qscale)
         self.clock = clock
         self._looks = Schedule()
         self._sends = Schedule()
@@ -103,4 +117,4 @@ class VideoGate:
         self._sends.take(now, interval)
         self._sent_thumb = thumb
         self.encoded += 1
-        return encode_jpeg(frame, self.max_side, self.qscale)
+        return self.jpeg.encode(frame)

@@ -8,7 +8,7 @@ import av
 import numpy as np
 from av import VideoFrame
 
-from livebus_webrtc.video import VideoGate, fit, luma_thumb
+from livebus_webrtc.video import JpegEncoder, VideoGate, fit, luma_thumb
 
 
 class Clock:
@@ -45,6 +45,27 @@ def test_a_moving_scene_at_15fps_is_encoded_at_3fps() -> None:
     assert gate.looked == gate.encoded == len(sent)
 
 
+def test_a_sender_capped_at_3fps_with_jitter_has_every_frame_sent() -> None:
+    # The page caps its camera at the gate's rate; frames arrive up to a camera frame early or
+    # late (a 30 fps camera's frames picked to average 3 fps, plus network jitter).
+    clock = Clock()
+    gate = VideoGate(max_fps=3.0, clock=clock)
+    frames = [_frame(512, 384, shift) for shift in range(0, 320, 40)]
+    rng = np.random.default_rng(3)
+    sent, start = 0, clock.now
+    for i in range(30):
+        clock.now = start + i / 3 + rng.uniform(-0.04, 0.04)
+        sent += gate.offer(frames[i % len(frames)]) is not None
+    assert sent == 30
+
+
+def test_early_frames_never_raise_the_rate_above_max_fps() -> None:
+    clock = Clock()
+    gate = VideoGate(max_fps=3.0, clock=clock)
+    sent = _run(gate, clock, 10.0, 60, moving=True)
+    assert len(sent) <= 31
+
+
 def test_a_still_scene_is_encoded_at_1fps_and_only_looked_at_3fps() -> None:
     clock = Clock()
     gate = VideoGate(max_fps=3.0, clock=clock)
@@ -60,6 +81,14 @@ def test_the_jpeg_fits_512_and_keeps_the_aspect_ratio() -> None:
     with av.open(io.BytesIO(jpeg)) as container:
         decoded = next(container.decode(video=0))
     assert (decoded.width, decoded.height) == (512, 288)
+
+
+def test_one_encoder_follows_the_camera_when_its_size_changes() -> None:
+    enc = JpegEncoder(512, 4)
+    for w, h in ((1280, 720), (1280, 720), (640, 480), (320, 240)):
+        with av.open(io.BytesIO(enc.encode(_frame(w, h)))) as container:
+            decoded = next(container.decode(video=0))
+        assert (decoded.width, decoded.height) == fit(w, h, 512)
 
 
 def test_small_frames_are_not_enlarged() -> None:

@@ -10,6 +10,20 @@ export const CHANNEL = "gemini";
 const GATHER_TIMEOUT_MS = 3000; // non-trickle WHIP: the offer waits for its candidates, this long
 const CONNECT_TIMEOUT_MS = 15000; // WHIP answer to data channel open
 const STATE = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 };
+// The edge passes on at most 3 camera frames a second within 512x512 (its VideoGate defaults),
+// so the camera is sent no faster and no larger: this saves the uplink and the edge's decoding
+// (docs/webrtc.md, "Video").
+export const VIDEO_CAP = { maxFramerate: 3, maxSide: 512, maxBitrate: 300_000 };
+
+/** The video sender's encoding for `track` (its size from getSettings), within VIDEO_CAP. */
+export function videoEncoding(track) {
+  const { width = 0, height = 0 } = track?.getSettings?.() ?? {};
+  const side = Math.max(width, height);
+  return {
+    maxFramerate: VIDEO_CAP.maxFramerate, maxBitrate: VIDEO_CAP.maxBitrate,
+    scaleResolutionDownBy: side > VIDEO_CAP.maxSide ? side / VIDEO_CAP.maxSide : 1,
+  };
+}
 
 /** WebRTC when asked for and the gateway names a WHIP endpoint; else the WebSocket. */
 export function chooseTransport(settings, config) {
@@ -112,6 +126,14 @@ export function gathered(pc, ms = GATHER_TIMEOUT_MS) {
   });
 }
 
+/** The sender's encoding rescaled for a new camera track (another size). */
+async function capVideo(sender, track) {
+  const params = sender.getParameters();
+  if (!params.encodings?.length) return;
+  Object.assign(params.encodings[0], videoEncoding(track));
+  await sender.setParameters(params);
+}
+
 /** `LiveSession`'s dial for WebRTC: every connection (reconnects too) is a new WHIP session. */
 export function rtcDialer(config, tracks, onStream) {
   const endpoint = whipUrl(config);
@@ -138,7 +160,9 @@ export class RtcTransport {
     this.pc = new RTCPeerConnection({ iceServers: servers, bundlePolicy: "max-bundle" });
     const { audio = null, video = null } = tracks?.() ?? {};
     this.audio = this.pc.addTransceiver(audio ?? "audio", { direction: "sendrecv" });
-    this.video = this.pc.addTransceiver(video ?? "video", { direction: "sendonly" });
+    this.video = this.pc.addTransceiver(video ?? "video", {
+      direction: "sendonly", sendEncodings: [videoEncoding(video)],
+    });
     this.pc.ontrack = (e) => { if (e.track.kind === "audio") onStream?.(e.streams[0] ?? new MediaStream([e.track])); };
     this.pc.onconnectionstatechange = () => {
       if (this.pc.connectionState === "failed") this.ended(CLOSE.ABNORMAL, "connection failed");
@@ -201,7 +225,9 @@ export class RtcTransport {
   /** The microphone ("audio") or camera ("video") track from now on; null sends nothing. */
   setTrack(kind, track) {
     const t = kind === "audio" ? this.audio : this.video;
-    if (this.readyState <= STATE.OPEN) t.sender.replaceTrack(track).catch(() => {});
+    if (this.readyState > STATE.OPEN) return;
+    t.sender.replaceTrack(track).then(() => kind === "video" && track && capVideo(t.sender, track))
+      .catch(() => {});
   }
 
   close(code = CLOSE.NORMAL, reason = "") {
