@@ -224,3 +224,40 @@ def test_the_rtc_player_meters_the_remote_track_and_times_when_it_went_quiet(
     assert t["peak"] > 0.1
     page.evaluate("() => { const t = window.__t; t.player.stop(); t.a.close(); t.b.close(); "
                   "t.ctx.close(); }")
+
+
+CAPPED_CAMERA = """async () => {
+  const { videoEncoding } = await import("/rtc.js");
+  const cam = await navigator.mediaDevices.getUserMedia({ video: true });
+  const track = cam.getVideoTracks()[0];
+  const camera = track.getSettings();
+  const a = new RTCPeerConnection(), b = new RTCPeerConnection();
+  a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
+  b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
+  a.addTransceiver(track, { direction: "sendonly", sendEncodings: [videoEncoding(track)] });
+  await a.setLocalDescription(); await b.setRemoteDescription(a.localDescription);
+  await b.setLocalDescription(); await a.setRemoteDescription(b.localDescription);
+  const inbound = async () => {
+    let v = null;
+    (await b.getStats()).forEach((r) => { if (r.type === "inbound-rtp") v = r; });
+    return v;
+  };
+  const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+  await pause(2000);
+  const s0 = await inbound();
+  await pause(5000);
+  const s1 = await inbound();
+  a.close(); b.close(); track.stop();
+  return { camera, width: s1.frameWidth, height: s1.frameHeight,
+           fps: (s1.framesDecoded - s0.framesDecoded) / ((s1.timestamp - s0.timestamp) / 1000) };
+}"""
+
+
+def test_the_camera_is_sent_at_what_the_edge_passes_on(page: Page, in_ns: InNs) -> None:
+    # The page's video sender (VIDEO_CAP in rtc.js), from the fake camera (640x480 at 10 fps)
+    # to a second peer connection in the page: 3 fps within 512x512 arrive, not the camera's.
+    open_page(page, in_ns.stack)
+    got = page.evaluate(CAPPED_CAMERA)
+    assert got["camera"]["width"] == 640 and got["camera"]["frameRate"] > 5, got
+    assert 2.0 <= got["fps"] <= 3.5, got
+    assert max(got["width"], got["height"]) <= 512, got

@@ -12,7 +12,7 @@ const CONNECT_TIMEOUT_MS = 15000; // WHIP answer to data channel open
 const STATE = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 };
 // The edge passes on at most 3 camera frames a second within 512x512 (its VideoGate defaults),
 // so the camera is sent no faster and no larger: this saves the uplink and the edge's decoding
-// (docs/webrtc.md, "Video").
+// (docs/webrtc.md, "Media and what it costs").
 export const VIDEO_CAP = { maxFramerate: 3, maxSide: 512, maxBitrate: 300_000 };
 
 /** The video sender's encoding for `track` (its size from getSettings), within VIDEO_CAP. */
