@@ -50,8 +50,8 @@ async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
 
     @pc.on("track")
     def on_track(track: MediaStreamTrack) -> None:
-        if track.kind == "audio" and sink.inline_audio:
-            stats["inline_audio"] += decode_inline(pc, track)
+        if track.kind == "audio" and sink.inline_audio and not decode_inline(pc, track):
+            raise RuntimeError("the edge's inline Opus decoding did not install")
         handle = sink.audio if track.kind == "audio" else sink.video
         tasks.append(asyncio.ensure_future(consume(track, handle)))
 

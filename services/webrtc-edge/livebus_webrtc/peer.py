@@ -71,6 +71,7 @@ class Peer:
         self.audio_sink: Sink = _discard   # 16 kHz PCM16 mono from the client
         self.video_sink: Sink = _discard   # JPEG within video_max_side
         self.channel: RTCDataChannel | None = None
+        self.inline_audio = False  # Opus decoded by the edge itself (uplink.decode_inline)
         self.channel_open = asyncio.Event()
         self.closed = asyncio.Event()
         # data channel text, and what the session feeds in beside it (track audio as JSON)
@@ -95,7 +96,7 @@ class Peer:
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         if track.kind == "audio":
-            decode_inline(self.pc, track)
+            self.inline_audio = decode_inline(self.pc, track)
         pump = self._audio if track.kind == "audio" else self._video
         self._tasks.append(asyncio.create_task(pump(track)))
 

@@ -147,6 +147,7 @@ async def test_a_session_talks_both_ways_and_ends_with_delete(
         pcm = np.frombuffer(bytes(sessions.pcm[-16000:]), dtype="<i2")
         assert np.abs(pcm).max() > 8000
         assert abs(np.argmax(np.abs(np.fft.rfft(pcm))) * 16000 / len(pcm) - 440) < 5
+        assert sessions.peers[0].inline_audio  # decoded by libopus at 16 kHz, not resampled
         # downlink: reply audio plays, then stops on interrupted
         peer = sessions.peers[0]
         t = np.arange(24000 * 5) / 24000
