@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -34,10 +34,13 @@ FLAGS = [
 
 
 @contextmanager
-def chromium_in(ns_name: str, media: Path, grain: float = 0.0) -> Iterator[Browser]:
+def chromium_in(ns_name: str, media: Path, grain: float = 0.0,
+                mic: list[tuple[str, float]] | None = None,
+                args: Sequence[str] = ()) -> Iterator[Browser]:
     """Chromium with the fake devices, inside network namespace `ns_name`: Playwright launches
-    a wrapper that runs it under `ip netns exec`, and talks to it over the inherited pipes."""
-    wav = write_wav(media / "mic.wav", MIC_SCRIPT)
+    a wrapper that runs it under `ip netns exec`, and talks to it over the inherited pipes.
+    `mic` is what the microphone says (MIC_SCRIPT unless given); `args` more flags."""
+    wav = write_wav(media / "mic.wav", mic or MIC_SCRIPT)
     y4m = write_y4m(media / "camera.y4m", grain=grain)
     wrapper = media / "chromium-in-ns"
     wrapper.write_text(f'#!/bin/sh\nexec ip netns exec {ns_name} {CHROMIUM} "$@"\n')
@@ -45,7 +48,7 @@ def chromium_in(ns_name: str, media: Path, grain: float = 0.0) -> Iterator[Brows
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=str(wrapper), args=[
             *FLAGS, f"--use-file-for-fake-audio-capture={wav}%noloop",
-            f"--use-file-for-fake-video-capture={y4m}",
+            f"--use-file-for-fake-video-capture={y4m}", *args,
         ])
         try:
             yield b
