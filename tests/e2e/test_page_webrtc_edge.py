@@ -11,21 +11,25 @@ page on its audio clock (the RtcPlayer's meter on the remote track).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import nats
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from playwright.sync_api import Page
 
+from livebus import subjects
 from livebus_dev import procs
 from livebus_dev.devstack import Stack
 from livebus_dev.testing import netns
@@ -239,12 +243,15 @@ def test_speech_camera_reply_and_barge_in_over_the_real_edge(
     assert st["outPeak"] > 0.05, st
     assert st["samplesPlayed"] / rate > 2.0, "seconds of audible reply"
 
-    # The barge-in: the cut reply was playing when `interrupted` came, and stopped within
-    # 100 ms of it on the page's audio clock.
+    # The barge-in: the reply was cut while it played (the page had heard more than a second
+    # of it), and nothing of it was heard later than 100 ms after `interrupted` reached the page
+    # (the audio clock from the page's handler, plus the handler's own delay). Usually it was
+    # playing then (`wasPlaying`); on a loaded machine the reply can have a gap just then, and
+    # stopped before: that the flush silences sound still arriving is shown in
+    # test_page_webrtc.py with a tone that goes on.
     assert rec["interruptions"] >= 1
     assert rec["replies"][0]["interrupted"]
-    assert flush["wasPlaying"], flush
-    assert flush["audioClockDelayMs"] < 100, flush
+    assert flush["playedAtFlush"] / rate > 1.0, flush
     assert flush["audioClockDelayMs"] + handler_ms < 100, (handler_ms, flush)
     # The track was silenced for as long as the jitter buffer held audio, then heard again.
     assert 40 < tail_ms < 1000 and enabled, tail_ms
@@ -256,3 +263,47 @@ def _until(page: Page, check: Any, timeout: float = 10.0) -> None:
     while not check():
         assert time.monotonic() < deadline, "timed out"
         page.wait_for_timeout(50)
+
+
+async def _owner(nats_url: str, sid: str) -> str:
+    nc = await nats.connect(nats_url)
+    try:
+        entry = await (await nc.jetstream().key_value(subjects.KV_SESSION_LEASES)).get(sid)
+        assert entry.value is not None
+        return entry.value.decode()
+    finally:
+        await nc.close()
+
+
+def test_the_page_conversation_survives_sigkill_of_its_bridge(
+        edge: EdgeNs, emulator: Emulator, tmp_path: Path) -> None:
+    gap_s = 10.0  # the first reply ends and its bridge is killed before the next speech
+    mic = [("silence", LEAD_S), ("speech", SPEECH_S), ("silence", gap_s), ("speech", SPEECH_S),
+           ("silence", 60.0)]
+    t0 = time.time()
+    with page_in(edge, tmp_path, mic) as page:
+        open_page(page, edge.stack, transport="webrtc", autostart="1", camera="off")
+        wait_live(page, timeout_s=20)
+        wait_js(page, "s.turns >= 1 && !s.playing", timeout_s=30)
+        sid = session_id(page)
+        with ThreadPoolExecutor(1) as pool:  # its own event loop, beside Playwright's
+            owner = pool.submit(asyncio.run, _owner(edge.stack.nats_url, sid)).result(30)
+        [bridge] = [p for p in edge.stack.procs if p.name == f"gemini-{owner}"]
+        played = stats(page)["samplesPlayed"]
+        bridge.kill()  # SIGKILL
+        assert bridge.returncode() == -9
+        # The next speech is answered by the other bridge, on the same peer connection.
+        wait_js(page, "s.turns >= 2 && !s.playing", timeout_s=45)
+        st = stats(page)
+        rtc = page.evaluate(INBOUND)
+        rate = page.evaluate("() => window.livebus.player.ctx.sampleRate")
+        closes = page.evaluate("() => window.livebus.closes")
+        page.evaluate("() => window.livebus.stop()")
+    print(f"killed {owner}; after it the page heard {(st['samplesPlayed'] - played) / rate:.1f} s")
+    assert rtc["state"] == "connected" and st["connects"] == 1 and closes == [], (rtc, closes)
+    assert (st["samplesPlayed"] - played) / rate > 1.0, "the reply after the kill was heard"
+    # The second utterance reached the model through the bridge that took the session over.
+    heard = [seg for s in emulator.sessions() if s["started"] >= t0
+             for seg in s["speech_segments"]]
+    assert sum(1 for seg in heard if seg["duration_s"] == pytest.approx(SPEECH_S, abs=0.15)) \
+        == 2, heard

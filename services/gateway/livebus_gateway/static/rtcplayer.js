@@ -13,7 +13,8 @@ async function jitterSample(receiver) {
   let out = null;
   (await receiver.getStats()).forEach((r) => {
     if (r.type === "inbound-rtp" && r.kind === "audio") {
-      out = { delay: r.jitterBufferDelay ?? 0, emitted: r.jitterBufferEmittedCount ?? 0 };
+      out = { delay: r.jitterBufferDelay ?? 0, target: r.jitterBufferTargetDelay ?? 0,
+              emitted: r.jitterBufferEmittedCount ?? 0 };
     }
   });
   return out;
@@ -99,8 +100,10 @@ export class RtcPlayer {
     clearTimeout(this.tailTimer);
     const before = this.jitter;
     const now = await this.readJitter();
-    const ms = before && now && now.emitted > before.emitted
-      ? ((now.delay - before.delay) / (now.emitted - before.emitted)) * 1000 : TAIL_MAX_MS / 4;
+    // What the buffer delayed audio by lately, or aimed at if that is more (seconds per sample).
+    const n = before && now ? now.emitted - before.emitted : 0;
+    const ms = n > 0 ? (Math.max(now.delay - before.delay, now.target - before.target) / n) * 1000
+      : TAIL_MAX_MS / 4;
     this.tailMs = Math.min(TAIL_MAX_MS, ms + TAIL_MARGIN_MS);
     this.tailTimer = setTimeout(() => { track.enabled = true; }, this.tailMs);
   }
