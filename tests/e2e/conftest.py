@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import shutil
 import stat
 from collections.abc import Iterator, Sequence
@@ -11,6 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from livebus import tls
@@ -31,6 +35,14 @@ FLAGS = [
     "--autoplay-policy=no-user-gesture-required",
     "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
 ]
+
+
+def spki_hash(stack: Stack) -> str:
+    """The dev certificate's key as --ignore-certificate-errors-spki-list takes it (base64 of
+    the SHA-256 of its SubjectPublicKeyInfo): Chromium trusts that one key, nothing else."""
+    cert = x509.load_pem_x509_certificate((stack.cfg.dir / "server.pem").read_bytes())
+    der = cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()
 
 
 @contextmanager

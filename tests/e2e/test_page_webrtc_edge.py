@@ -12,8 +12,6 @@ page on its audio clock (the RtcPlayer's meter on the remote track).
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -25,8 +23,6 @@ from typing import Any
 
 import nats
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from playwright.sync_api import Page
 
 from livebus import subjects
@@ -36,7 +32,7 @@ from livebus_dev.testing import netns
 from livebus_dev.testing.netrelay import entered
 from livebus_dev.testing.stack import running_stack
 
-from .conftest import RECORD_CSP, Emulator, chromium_in, csp_violations
+from .conftest import RECORD_CSP, Emulator, chromium_in, csp_violations, spki_hash
 from .helpers import open_page, stats, wait_js, wait_live
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -90,18 +86,11 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeNs]:
         yield EdgeNs(ns, stack)
 
 
-def spki_hash(cert: Path) -> str:
-    """What --ignore-certificate-errors-spki-list takes: base64(SHA-256(the cert's SPKI))."""
-    key = x509.load_pem_x509_certificate(cert.read_bytes()).public_key()
-    der = key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    return base64.b64encode(hashlib.sha256(der).digest()).decode()
-
-
 @contextmanager
 def page_in(edge: EdgeNs, media: Path, mic: list[tuple[str, float]]) -> Iterator[Page]:
     """A page in its own Chromium (the microphone says `mic` from when the page opens it),
     which trusts the dev certificate's key; no page errors and no CSP violations on the way."""
-    trust = f"--ignore-certificate-errors-spki-list={spki_hash(edge.stack.cfg.dir / 'server.pem')}"
+    trust = f"--ignore-certificate-errors-spki-list={spki_hash(edge.stack)}"
     with chromium_in(edge.ns.name, media, mic=mic, args=[trust]) as browser:
         context = browser.new_context(viewport={"width": 1280, "height": 800})
         context.add_init_script(RECORD_CSP)
