@@ -111,7 +111,7 @@ class UpstreamSession:
                                  settings.lease_ttl_s, self._lease_lost)
         self.timing = timing.SessionTiming()
         self.meter = SessionMeter(usage_store, req.user, self.id, req.epoch, req.model,
-                                  settings.usage_flush_interval_s)
+                                  settings.usage_flush_interval_s, room=req.room)
         self.record = RecordKeeper(store, self.id, lambda: {
             "handle": self.conv.handle, "prompt_tokens": self.conv.prompt_tokens,
             "ctl_sent": self.conv.ctl_sent})
