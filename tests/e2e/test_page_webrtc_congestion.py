@@ -78,7 +78,10 @@ def shaped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shaped]:
     tmp = tmp_path_factory.mktemp("rtc-shaped")
     with netns.pair(rate=RATE) as p, entered(p.server), tapped_stack(
             tmp, webrtc_port=procs.free_port(),
-            extra_env={"LIVEBUS_WEBRTC_ICE_ADDRESSES": p.server.address}) as (stack, tap), \
+            # Server turn detection: every sample goes upstream as it arrives, so the lag
+            # measured is the link's (local detection holds audio until an onset is sure).
+            extra_env={"LIVEBUS_WEBRTC_ICE_ADDRESSES": p.server.address,
+                       "LIVEBUS_BRIDGE_TURN_DETECTION": "server"}) as (stack, tap), \
             ExitStack() as relays:
         # The page's 127.0.0.1 URLs (the gateway's page, the edge's WHIP) across the link.
         for port in (urlsplit(stack.gateway_http()).port, stack.cfg.webrtc_port):
