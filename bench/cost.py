@@ -194,8 +194,7 @@ def report(name: str, r: Result) -> float:
 async def main(args: argparse.Namespace) -> int:
     minutes = 1.0 if args.quick else 5.0
     steps, moves = script(minutes)
-    env = {"LIVEBUS_EMULATOR_SPEECH_SYNTHESIS": "false",
-           "LIVEBUS_BRIDGE_TURN_DETECTION": "local"}
+    env = {"LIVEBUS_EMULATOR_SPEECH_SYNTHESIS": "false"}  # livebus as configured by default
     with tempfile.TemporaryDirectory() as tmp, running_stack(
             Path(tmp), emulator_pace=1.0, extra_env=env) as stack:
         demo, live = await asyncio.gather(

@@ -88,7 +88,9 @@ async def test_realtime_speech(stack: Stack, tmp_path: Path) -> None:
     assert turn["inputText"], "input transcription reached the SDK"
     assert turn["audioBytes"] > 0 and turn["turnComplete"]
     record = await latest_upstream(stack)
-    assert abs(record["audio_seconds"] - (SPEECH_S + 0.8)) < 0.05, "every chunk went upstream"
+    # Local turn detection (the default): the speech and its 200 ms tail went upstream, not the
+    # rest of the silence.
+    assert abs(record["audio_seconds"] - (SPEECH_S + 0.2)) < 0.05, "the speech went upstream"
     assert_setup_complete_first(run)
 
 
@@ -147,7 +149,11 @@ async def test_every_setup_field_the_js_sdk_sends_is_accepted_and_forwarded(stac
         raise AssertionError(f"the gateway refused JS SDK setup fields: {refused}")
     sent = leaves(run.one("wire")["setup"])
     got = leaves((await latest_upstream(stack))["setup"])
-    lost = {p: v for p, v in sent.items() if got.get(p) != v}
+    # Local turn detection (the default) detects the turns at the bridge with the client's
+    # automaticActivityDetection parameters and turns the upstream's detection off instead.
+    aad = ".realtimeinputconfig.automaticactivitydetection."
+    assert {p: v for p, v in got.items() if p.startswith(aad)} == {aad + "disabled": "true"}
+    lost = {p: v for p, v in sent.items() if got.get(p) != v and not p.startswith(aad)}
     assert not lost, f"sent by the SDK, not received upstream as sent: {lost}"
 
 

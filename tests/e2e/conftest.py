@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from livebus import tls
@@ -33,11 +37,22 @@ FLAGS = [
 ]
 
 
+def spki_hash(stack: Stack) -> str:
+    """The dev certificate's key as --ignore-certificate-errors-spki-list takes it (base64 of
+    the SHA-256 of its SubjectPublicKeyInfo): Chromium trusts that one key, nothing else."""
+    cert = x509.load_pem_x509_certificate((stack.cfg.dir / "server.pem").read_bytes())
+    der = cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
 @contextmanager
-def chromium_in(ns_name: str, media: Path, grain: float = 0.0) -> Iterator[Browser]:
+def chromium_in(ns_name: str, media: Path, grain: float = 0.0,
+                mic: list[tuple[str, float]] | None = None,
+                args: Sequence[str] = ()) -> Iterator[Browser]:
     """Chromium with the fake devices, inside network namespace `ns_name`: Playwright launches
-    a wrapper that runs it under `ip netns exec`, and talks to it over the inherited pipes."""
-    wav = write_wav(media / "mic.wav", MIC_SCRIPT)
+    a wrapper that runs it under `ip netns exec`, and talks to it over the inherited pipes.
+    `mic` is what the microphone says (MIC_SCRIPT unless given); `args` more flags."""
+    wav = write_wav(media / "mic.wav", mic or MIC_SCRIPT)
     y4m = write_y4m(media / "camera.y4m", grain=grain)
     wrapper = media / "chromium-in-ns"
     wrapper.write_text(f'#!/bin/sh\nexec ip netns exec {ns_name} {CHROMIUM} "$@"\n')
@@ -45,7 +60,7 @@ def chromium_in(ns_name: str, media: Path, grain: float = 0.0) -> Iterator[Brows
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=str(wrapper), args=[
             *FLAGS, f"--use-file-for-fake-audio-capture={wav}%noloop",
-            f"--use-file-for-fake-video-capture={y4m}",
+            f"--use-file-for-fake-video-capture={y4m}", *args,
         ])
         try:
             yield b

@@ -53,8 +53,11 @@ class Shaped:
 def shaped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shaped]:
     tmp = tmp_path_factory.mktemp("shaped")
     # This thread stays in the server namespace for the module: the stack's processes and the
-    # tap's thread start there, and the test's own calls to the emulator go there too.
-    with netns.pair(rate=RATE) as p, entered(p.server), tapped_stack(tmp) as (stack, tap):
+    # tap's thread start there, and the test's own calls to the emulator go there too. Server
+    # turn detection: the lag is read off every sample's arrival upstream, silence included.
+    server = {"LIVEBUS_BRIDGE_TURN_DETECTION": "server"}
+    with netns.pair(rate=RATE) as p, entered(p.server), \
+            tapped_stack(tmp, extra_env=server) as (stack, tap):
         port = urlsplit(stack.gateway_http()).port
         assert port is not None
         with Relay(p.server, (p.server.address, port), p.server, ("127.0.0.1", port)), \

@@ -171,7 +171,7 @@ def test_the_transport_is_remembered_a_link_overrides_it_and_without_whip_it_is_
 
 # Two peer connections in the page, one sending a tone: the RtcPlayer meters what the other
 # receives, as it meters the edge's reply track.
-LOOPBACK = """async () => {
+LOOPBACK = """async (withReceiver) => {
   const { RtcPlayer } = await import("/rtcplayer.js");
   const a = new RTCPeerConnection(), b = new RTCPeerConnection();
   a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
@@ -183,16 +183,17 @@ LOOPBACK = """async () => {
   osc.connect(gain).connect(dest);
   osc.start();
   a.addTrack(dest.stream.getAudioTracks()[0], dest.stream);
-  const remote = new Promise((r) => { b.ontrack = (e) => r(e.streams[0]); });
+  const remote = new Promise((r) => { b.ontrack = (e) => r([e.streams[0], e.receiver]); });
   await a.setLocalDescription();
   await b.setRemoteDescription(a.localDescription);
   await b.setLocalDescription();
   await a.setRemoteDescription(b.localDescription);
-  const t = { a, b, ctx, gain, stats: null, flushes: [] };
-  t.player = new RtcPlayer({ onStats: (s) => { t.stats = s; },
+  const t = { a, b, ctx, gain, stats: null, flushes: [], log: [] };
+  t.player = new RtcPlayer({ onStats: (s) => { t.stats = s; t.log.push([s.at, s.playing]); },
                              onFlushed: (s) => t.flushes.push(s) });
   await t.player.start();
-  t.player.attach(await remote);
+  const [stream, receiver] = await remote;
+  t.player.attach(stream, withReceiver ? receiver : null);
   window.__t = t;
 }"""
 
@@ -200,7 +201,7 @@ LOOPBACK = """async () => {
 def test_the_rtc_player_meters_the_remote_track_and_times_when_it_went_quiet(
         page: Page, in_ns: InNs) -> None:
     open_page(page, in_ns.stack)
-    page.evaluate(LOOPBACK)
+    page.evaluate(LOOPBACK, False)  # no receiver: the player cannot size a silence, only meter
     page.wait_for_function("() => window.__t?.stats?.playing && window.__t.stats.level > 0.05",
                            timeout=10000)
     # While the tone goes on, a flush is not answered: the meter does not call sound silence.
@@ -224,6 +225,34 @@ def test_the_rtc_player_meters_the_remote_track_and_times_when_it_went_quiet(
     assert t["peak"] > 0.1
     page.evaluate("() => { const t = window.__t; t.player.stop(); t.a.close(); t.b.close(); "
                   "t.ctx.close(); }")
+
+
+def test_a_barge_in_silences_what_the_jitter_buffer_still_holds_then_plays_on(
+        page: Page, in_ns: InNs) -> None:
+    open_page(page, in_ns.stack)
+    page.evaluate(LOOPBACK, True)
+    page.wait_for_function("() => window.__t?.stats?.playing && window.__t.stats.level > 0.05",
+                           timeout=10000)
+    page.wait_for_timeout(1200)  # the player has read the jitter buffer's delay
+    # The tone goes on, as the cut reply's tail in the jitter buffer would: the flush itself
+    # silences the track at once, for as long as the buffer delays audio, then it plays again.
+    page.evaluate("() => { const t = window.__t; t.askedAt = t.player.currentTime; "
+                  "t.player.flush(); }")
+    page.wait_for_timeout(1500)
+    t = page.evaluate("() => ({log: window.__t.log, askedAt: window.__t.askedAt, "
+                      "tailMs: window.__t.player.tailMs, playing: window.__t.stats.playing})")
+    page.evaluate("() => { const t = window.__t; t.player.stop(); t.a.close(); t.b.close(); "
+                  "t.ctx.close(); }")
+    after = [(at, playing) for at, playing in t["log"] if at >= t["askedAt"]]
+    quiet = next(at for at, playing in after if not playing)
+    again = next(at for at, playing in after if playing and at > quiet)
+    stopped_ms, silent_ms = (quiet - t["askedAt"]) * 1000, (again - quiet) * 1000
+    print(f"flush to silence with the tone going on: {stopped_ms:.0f} ms; silent for "
+          f"{silent_ms:.0f} ms (the jitter buffer's delay plus margin: {t['tailMs']:.0f} ms)")
+    assert 0 <= stopped_ms < 100, t
+    assert 40 <= t["tailMs"] <= 1000
+    assert silent_ms == pytest.approx(t["tailMs"], abs=60), t
+    assert t["playing"], "the tone is heard again"
 
 
 CAPPED_CAMERA = """async () => {

@@ -8,16 +8,27 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, Route, WebSocketRoute, expect
 
 from livebus_dev.devstack import Stack
+from livebus_dev.testing.stack import running_stack
 
 from .conftest import ARTIFACTS, SPEECH_S, Emulator
 from .helpers import open_page, png, stats, wait_js, wait_live
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Server turn detection: these tests check that every sample the page sent, its pre-roll
+    and the silence too, reached the model."""
+    with running_stack(tmp_path_factory.mktemp("stack"),
+                       extra_env={"LIVEBUS_BRIDGE_TURN_DETECTION": "server"}) as s:
+        yield s
 
 MIC_RATE = 16000
 SPEAKER_RATE = 24000

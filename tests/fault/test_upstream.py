@@ -19,8 +19,10 @@ from livebus_dev.testing.stack import MODEL, gateway_client, running_stack
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    # Replies at twice real time: slow enough to act in the middle of one.
-    with running_stack(tmp_path_factory.mktemp("faults"), emulator_pace=2.0) as s:
+    # Replies at twice real time: slow enough to act in the middle of one. Server turn
+    # detection: the tests count every second of uplink audio (silence too) across switches.
+    with running_stack(tmp_path_factory.mktemp("faults"), emulator_pace=2.0,
+                       extra_env={"LIVEBUS_BRIDGE_TURN_DETECTION": "server"}) as s:
         yield s
 
 

@@ -12,6 +12,8 @@ from livebus_dev.devstack import Stack
 from livebus_dev.testing.emulator import sessions
 from livebus_dev.testing.stack import emulator_client, gateway_client
 
+START, END = types.VoiceActivityType.ACTIVITY_START, types.VoiceActivityType.ACTIVITY_END
+
 
 def check(result: Conversation) -> None:
     spoken = result.spoken
@@ -27,6 +29,18 @@ def check(result: Conversation) -> None:
     assert result.barge_in.interrupted, "talking over the reply interrupts it"
     assert result.after_barge_in.audio_bytes > 0, "the speech that interrupted is answered"
 
+    # voiceActivity as the upstream's detector sends it, whoever detects the turns: the spoken
+    # turn's start and end in the client's audio time, the barge-in's start before `interrupted`.
+    activity = [m.voice_activity for m in spoken.messages if m.voice_activity is not None]
+    assert [a.voice_activity_type for a in activity] == [START, END]
+    assert [float((a.audio_offset or "").removesuffix("s")) for a in activity] == [
+        pytest.approx(0.0, abs=0.02), pytest.approx(1.2, abs=0.02)]
+    order = [("start" if m.voice_activity.voice_activity_type == START else "end")
+             if m.voice_activity else "interrupted"
+             for m in result.barge_in.messages
+             if m.voice_activity or (m.server_content and m.server_content.interrupted)]
+    assert order == ["start", "interrupted"]
+
 
 async def test_sdk_with_minted_token_through_gateway(stack: Stack) -> None:
     async with gateway_client(stack, api_version="v1alpha").aio as server:
@@ -38,7 +52,11 @@ async def test_sdk_with_minted_token_through_gateway(stack: Stack) -> None:
     # What the emulator received came through the whole pipeline.
     seen = [s for s in await sessions(stack) if s.get("audio_seconds", 0) > 0]
     assert seen, "the emulator saw the session"
-    assert seen[-1]["audio_seconds"] == pytest.approx(1.2 + 0.6 + 0.8 + 0.6, abs=0.05)
+    # Local turn detection (the default): each turn's speech and its first 200 ms of quiet
+    # (LIVEBUS_BRIDGE_VAD_TAIL_MS) went upstream, the second with the 300 ms before its onset
+    # (LIVEBUS_BRIDGE_VAD_PREFIX_MS), and none of the rest of the quiet.
+    tail, prefix = 0.2, 0.3
+    assert seen[-1]["audio_seconds"] == pytest.approx(1.2 + tail + prefix + 0.8 + tail, abs=0.05)
 
 
 async def test_same_script_directly_against_emulator(stack: Stack) -> None:

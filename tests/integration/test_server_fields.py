@@ -1,5 +1,8 @@
 """Server messages reach the client as the upstream wrote them: 2026 fields in their own spelling
-(`voiceActivity.type`), fields no SDK knows yet, at any depth, untouched."""
+(`voiceActivity.type`), fields no SDK knows yet, at any depth, untouched.
+
+Server turn detection: these are the upstream's own voiceActivity messages (in local mode the
+bridge writes them itself; test_turn_detection.py)."""
 
 from __future__ import annotations
 
@@ -32,7 +35,8 @@ def add_future_field(msg: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def tapped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Tap]]:
-    with tapped_stack(Path(tmp_path_factory.mktemp("fields"))) as st:
+    with tapped_stack(Path(tmp_path_factory.mktemp("fields")),
+                      extra_env={"LIVEBUS_BRIDGE_TURN_DETECTION": "server"}) as st:
         st[1].rewrite = add_future_field
         yield st
 

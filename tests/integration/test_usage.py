@@ -1,5 +1,6 @@
 """Usage totals through the gateway's REST API equal the sum of the usageMetadata every session's
-client received (the real SDK, the emulator, two bridges, JetStream KV)."""
+client received (the real SDK, the emulator, two bridges, JetStream KV): per user, per server
+key, per room."""
 
 from __future__ import annotations
 
@@ -28,10 +29,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield s
 
 
-async def mint(stack: Stack, user: str) -> str:
+async def mint(stack: Stack, user: str, room: str | None = None) -> str:
+    claims = {"user": user} if room is None else {"user": user, "room": room}
     async with httpx.AsyncClient(verify=tls.client_context(stack.ca_file)) as c:
         r = await c.post(f"{stack.gateway_https()}/v1alpha/auth_tokens",
-                         json={"uses": 1, "livebus": {"user": user}},
+                         json={"uses": 1, "livebus": claims},
                          headers={"x-goog-api-key": stack.api_key})
     r.raise_for_status()
     return str(r.json()["name"])
@@ -105,3 +107,42 @@ async def test_a_server_keys_usage_and_who_may_read_it(stack: Stack) -> None:
     assert (await usage_of(stack, f"users/{USER}", key="wrong")).status_code == 403
     assert (await usage_of(stack, f"users/{USER}?day=2026-13-01")).status_code == 400
     assert (await usage_of(stack, "keys/not-a-key")).status_code == 400
+
+
+def plus(*parts: usage.Tokens) -> usage.Tokens:
+    out: usage.Tokens = {}
+    for part in parts:
+        for direction, row in part.items():
+            for modality, n in row.items():
+                usage.add(out, direction, modality, n)
+    return out
+
+
+async def test_a_rooms_usage_is_the_sum_of_its_sessions_of_every_user(stack: Stack) -> None:
+    room, elsewhere, mine = "standup-42", "retro_1", "room-ada@example.com"
+    a: usage.Tokens = {}
+    b: usage.Tokens = {}
+    outside: usage.Tokens = {}
+    await asyncio.gather(converse(stack, await mint(stack, mine, room), True, a),
+                         converse(stack, await mint(stack, "room-bo", room), False, b),
+                         converse(stack, await mint(stack, mine, elsewhere), False, outside))
+    in_room = plus(a, b)
+    body = await until_total(stack, f"rooms/{room}", usage.total(in_room))
+    assert body["tokens"] == in_room and body["room"] == room
+    assert body["sessions"] == 2 and body["users"] == 2
+    assert body["day"] == usage.day_of(time.time())
+    other = await until_total(stack, f"rooms/{elsewhere}", usage.total(outside))
+    assert other["tokens"] == outside and other["sessions"] == 1
+    # The user's own day holds both of that user's rooms.
+    user = await until_total(stack, f"users/{mine}", usage.total(plus(a, outside)))
+    assert user["tokens"] == plus(a, outside) and user["sessions"] == 2
+    assert (await until_total(stack, "rooms/empty-room", 0))["sessions"] == 0
+    for bad in ("a.b", "x" * 65, "a%20b", "%2A"):
+        assert (await usage_of(stack, f"rooms/{bad}")).status_code == 400, bad
+    token = await mint(stack, mine, room)
+    assert (await usage_of(stack, f"rooms/{room}", key=token)).status_code == 403
+    async with httpx.AsyncClient(verify=tls.client_context(stack.ca_file)) as c:
+        r = await c.post(f"{stack.gateway_https()}/v1alpha/auth_tokens",
+                         json={"uses": 1, "livebus": {"room": "a.>"}},
+                         headers={"x-goog-api-key": stack.api_key})
+    assert r.status_code == 400 and "livebus.room" in r.text

@@ -29,7 +29,10 @@ SILENCE_MS = 200
 ENV = {"LIVEBUS_EMULATOR_REPLY_DELAY_MS": str(REPLY_DELAY_MS),
        # the melody instead of espeak-ng: the emulator's own time to first byte stays ~1 ms
        "LIVEBUS_EMULATOR_SPEECH_SYNTHESIS": "false",
-       "LIVEBUS_GATEWAY_USAGE_TOP_REFRESH_S": "1"}  # the top users panel fills within seconds
+       "LIVEBUS_GATEWAY_USAGE_TOP_REFRESH_S": "1",  # the top users panel fills within seconds
+       # Server turn detection: the TTFAB tests place the turn's end in the upstream's audio
+       # clock, which counts every sample the client sent only when all of them go up.
+       "LIVEBUS_BRIDGE_TURN_DETECTION": "server"}
 SPOKEN = types.LiveConnectConfig(
     response_modalities=[types.Modality.AUDIO],
     realtime_input_config=types.RealtimeInputConfig(

@@ -120,10 +120,13 @@ def tight_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 async def stream_audio(ws: ClientConnection, seconds: float, per_second: int) -> Ending:
     """Audio chunks at a steady rate; the ending if the gateway closes the socket."""
     frame = json.dumps({"realtimeInput": {"audio": PCM_20MS}})
+    # On a schedule, not a sleep per chunk: on a loaded machine each sleep overruns, and two
+    # sessions at 80 a second then sent too few together to spend the credential's burst.
+    start = time.monotonic()
     try:
-        for _ in range(int(seconds * per_second)):
+        for i in range(int(seconds * per_second)):
             await ws.send(frame)
-            await asyncio.sleep(1 / per_second)
+            await asyncio.sleep(max(0.0, start + (i + 1) / per_second - time.monotonic()))
     except websockets.ConnectionClosed:
         return await ending(ws, 5)
     return Ending()

@@ -215,6 +215,8 @@ class Stack:
             "LIVEBUS_GATEWAY_TOKEN_SECRET_FILE": str(token_secret_file),
             "LIVEBUS_GATEWAY_INSTANCE_ID": f"gateway-{i}",
             "LIVEBUS_GATEWAY_DEV_TOKENS": "true" if self.cfg.dev_tokens else "false",
+            # The page's WebRTC transport goes to the edge (which allows its origin, CORS).
+            "LIVEBUS_GATEWAY_WEBRTC_WHIP_URL": self.webrtc_whip() if self.cfg.webrtc_port else "",
         }
         return self._add(f"gateway-{i}", procs.python_module("livebus_gateway"), env)
 

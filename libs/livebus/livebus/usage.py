@@ -4,6 +4,10 @@ Several bridges write at once without coordinating: each opening of a session (a
 its epoch) writes only its own key, `<day>.<user key>.<session>.<epoch>`, with that opening's
 totals for that UTC day; a user's day is the sum of its keys. No read-modify-write, so no lost
 update and nothing counted twice when a session moves to another bridge.
+
+A session in a room (an ephemeral token's `livebus.room`) has the room as a fifth key token,
+`<day>.<user key>.<session>.<epoch>.<room>`, so a room's day is one filtered watch
+(`<day>.*.*.*.<room>`) and a user's (`<day>.<user key>.>`) still finds every key of theirs.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -26,6 +31,13 @@ from . import subjects
 DIRECTIONS = ("prompt", "response", "cached", "thoughts", "tool_use")
 MODALITIES = ("text", "audio", "image", "video", "document", "other")
 Tokens = dict[str, dict[str, int]]  # direction -> modality -> tokens
+
+
+ROOM = re.compile(r"[A-Za-z0-9_-]{1,64}")  # one KV key token as it is: no '.', '*', '>'
+
+
+def valid_room(room: str) -> bool:
+    return ROOM.fullmatch(room) is not None
 
 
 def user_key(user: str) -> str:
@@ -88,16 +100,30 @@ class UsageStore:
         return cls(kv)
 
     @staticmethod
-    def key(day: str, user: str, session_id: str, epoch: int) -> str:
-        return f"{day}.{user_key(user)}.{subjects.token(session_id)}.{epoch}"
+    def key(day: str, user: str, session_id: str, epoch: int, room: str = "") -> str:
+        key = f"{day}.{user_key(user)}.{subjects.token(session_id)}.{epoch}"
+        if room:
+            if not valid_room(room):
+                raise ValueError("not a room id")
+            key += "." + room
+        return key
 
     async def put(self, record: dict[str, Any]) -> None:
-        key = self.key(record["day"], record["user"], record["session"], record["epoch"])
+        key = self.key(record["day"], record["user"], record["session"], record["epoch"],
+                       str(record.get("room") or ""))
         await self.kv.put(key, json.dumps(record, separators=(",", ":")).encode())
 
     async def records(self, day: str, user: str | None = None) -> list[dict[str, Any]]:
         """Every session record of `day` (of one user, if given), from one KV watch."""
-        pattern = f"{day}.{user_key(user)}.>" if user is not None else f"{day}.>"
+        return await self._watch(f"{day}.{user_key(user)}.>" if user is not None else f"{day}.>")
+
+    async def room_records(self, day: str, room: str) -> list[dict[str, Any]]:
+        """Every session record of `day` in `room` (a valid room id)."""
+        if not valid_room(room):
+            raise ValueError("not a room id")
+        return [r for r in await self._watch(f"{day}.*.*.*.{room}") if r.get("room") == room]
+
+    async def _watch(self, pattern: str) -> list[dict[str, Any]]:
         watcher = await self.kv.watch(pattern, ignore_deletes=True)
         found: list[dict[str, Any]] = []
         try:

@@ -12,7 +12,7 @@ from livebus import logs, runtime
 
 from . import httpserver
 from .app import CollapseSlashes, GatewayState, create_app
-from .pageheaders import SecurityHeaders
+from .pageheaders import SecurityHeaders, csp
 from .settings import GatewaySettings
 
 log = logging.getLogger("livebus_gateway")
@@ -24,7 +24,8 @@ async def main(stop: asyncio.Event) -> None:
         logs.register_secret(secret)
     logs.setup("gateway", settings.log_level)
     state = GatewayState.of(settings)
-    app = SecurityHeaders(CollapseSlashes(create_app(settings, state)))
+    app = SecurityHeaders(CollapseSlashes(create_app(settings, state)),
+                          csp(settings.whip_origin()))
     servers: list[uvicorn.Server] = httpserver.public_servers(app, settings)
     internal = httpserver.metrics_server(settings, state.ready)
     if internal is not None:

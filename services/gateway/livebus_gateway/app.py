@@ -154,9 +154,14 @@ def _token_routes(app: FastAPI, state: GatewayState) -> None:
 
     @app.get("/config")
     async def page_config() -> JSONResponse:
-        """What the web page needs to offer: models and whether it can get a dev token."""
-        return JSONResponse({"models": settings.allowed_models, "devTokens": settings.dev_tokens,
-                             "apiVersion": "v1alpha", "uplinkAcks": True})
+        """What the web page needs to offer: models, whether it can get a dev token, and the
+        WebRTC edge's WHIP endpoint when there is one."""
+        config: dict[str, Any] = {"models": settings.allowed_models,
+                                  "devTokens": settings.dev_tokens, "apiVersion": "v1alpha",
+                                  "uplinkAcks": True}
+        if settings.webrtc_whip_url:
+            config["webrtc"] = {"whip": settings.webrtc_whip_url, "iceServers": []}
+        return JSONResponse(config)
 
     @app.post("/dev/token")
     async def dev_token(request: Request) -> JSONResponse:

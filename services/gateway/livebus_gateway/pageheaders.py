@@ -13,6 +13,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "media-src 'self'; connect-src 'self'; worker-src 'self'; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+def csp(connect_origin: str | None = None) -> str:
+    """CSP, with `connect_origin` (the WebRTC edge's, for its WHIP requests) in connect-src."""
+    if not connect_origin:
+        return CSP
+    return CSP.replace("connect-src 'self';", f"connect-src 'self' {connect_origin};")
+
+
 HSTS = "max-age=31536000; includeSubDomains"
 HEADERS = {
     "content-security-policy": CSP,
@@ -24,10 +33,12 @@ HEADERS = {
 
 
 class SecurityHeaders:
-    """Adds HEADERS to every HTTP response, and HSTS when the request came over TLS."""
+    """Adds HEADERS (with `policy` as the CSP) to every HTTP response, and HSTS when the
+    request came over TLS."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, policy: str = CSP) -> None:
         self.app = app
+        self.headers = {**HEADERS, "content-security-policy": policy}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -38,7 +49,7 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 out = MutableHeaders(scope=message)
-                for name, value in HEADERS.items():
+                for name, value in self.headers.items():
                     out.setdefault(name, value)
                 if tls:
                     out.setdefault("strict-transport-security", HSTS)

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import urlsplit
 
+from pydantic import field_validator
 from pydantic_settings import SettingsConfigDict
 
 from livebus.edge.settings import EdgeSettings
+
+_NETLOC = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
 class GatewaySettings(EdgeSettings):
@@ -23,6 +28,11 @@ class GatewaySettings(EdgeSettings):
     ws_compression: bool = False  # permessage-deflate towards clients
     # Hand the page served on the loopback HTTP port a token without a server key (make run).
     dev_tokens: bool = False
+    # The WebRTC edge's WHIP endpoint the page may use (GET /config's `webrtc.whip`; its origin
+    # is added to the page's CSP connect-src): https://host[:port]/whip, or a path on the page's
+    # own origin. Empty: no WebRTC on the page. The edge must list the page's origin in
+    # LIVEBUS_WEBRTC_ALLOWED_ORIGINS.
+    webrtc_whip_url: str = ""
 
     # -- Admission and the HTTP surface (G1). -------------------------------------------------
     # /livez, /readyz and /metrics on health_host:health_port; /metrics never on the public
@@ -38,3 +48,21 @@ class GatewaySettings(EdgeSettings):
     # The top users by tokens today, as a gauge for the dashboard (usage.py); 0 users: off.
     usage_top_users: int = 10
     usage_top_refresh_s: float = 15.0
+
+    @field_validator("webrtc_whip_url")
+    @classmethod
+    def _whip_url(cls, v: str) -> str:
+        if not v or (v.startswith("/") and not v.startswith("//")):
+            return v
+        u = urlsplit(v)
+        # The origin goes into the CSP header as is: host and port characters only.
+        if u.scheme != "https" or not _NETLOC.fullmatch(u.netloc) or u.fragment \
+                or any(c.isspace() for c in v):
+            raise ValueError("an https:// URL (host, port, path; no credentials), or a path")
+        return v
+
+    def whip_origin(self) -> str | None:
+        """The WHIP endpoint's origin when it is not the page's own (None: none, or a path)."""
+        if not self.webrtc_whip_url.startswith("https://"):
+            return None
+        return "https://" + urlsplit(self.webrtc_whip_url).netloc.lower()

@@ -1,11 +1,13 @@
-"""`GET /livebus/v1/usage/...`: a user's or a server key's token usage for one UTC day, summed
-from every session's totals in JetStream KV (written by the bridges; livebus/usage.py).
-Server keys only.
+"""`GET /livebus/v1/usage/...`: a user's, a server key's or a room's token usage for one UTC
+day, summed from every session's totals in JetStream KV (written by the bridges;
+livebus/usage.py). Server keys only.
 
 - `/livebus/v1/usage/users/{user}?day=YYYY-MM-DD`: a token's `livebus.user` (or any identity
   the gateway gives, e.g. `page:...`, `token:...`).
 - `/livebus/v1/usage/keys/{key}?day=...`: a server key's sessions, by its identity (`key:<16
   hex>` as in logs, without the key itself).
+- `/livebus/v1/usage/rooms/{room}?day=...`: the sessions whose token named that room
+  (`livebus.room`), of any user.
 `day` defaults to today (UTC).
 """
 
@@ -76,13 +78,20 @@ def register(app: FastAPI, state: Any) -> None:
                                                 USAGE_TTL_S, state.settings.js_replicas))
         return stores[0]
 
-    async def answer(request: Request, user: str) -> JSONResponse:
+    def refused(request: Request) -> JSONResponse | str:
+        """The day asked for, or why not."""
         cred = auth.credential(request.headers, request.query_params) or ""
         if not auth.is_server_key(cred, state.settings.server_keys()) or state.bus is None:
             return _error(403, "a server key is required", "PERMISSION_DENIED")
         day = request.query_params.get("day") or usage.day_of(time.time())
         if not usage.valid_day(day):
             return _error(400, "day must be YYYY-MM-DD", "INVALID_ARGUMENT")
+        return day
+
+    async def answer(request: Request, user: str) -> JSONResponse:
+        day = refused(request)
+        if isinstance(day, JSONResponse):
+            return day
         if not user or len(user) > MAX_USER:
             return _error(400, f"user must have 1 to {MAX_USER} characters", "INVALID_ARGUMENT")
         records = await (await store()).records(day, user)
@@ -100,3 +109,16 @@ def register(app: FastAPI, state: Any) -> None:
             return _error(400, "a key is named by its identity, key:<16 hex>",
                           "INVALID_ARGUMENT")
         return await answer(request, "key:" + m.group(2))
+
+    @app.get("/livebus/v1/usage/rooms/{room}")
+    async def room_usage(room: str, request: Request) -> JSONResponse:
+        day = refused(request)
+        if isinstance(day, JSONResponse):
+            return day
+        if not usage.valid_room(room):
+            return _error(400, "a room id is 1 to 64 letters, digits, '_' or '-'",
+                          "INVALID_ARGUMENT")
+        records = await (await store()).room_records(day, room)
+        users = {str(r.get("user", "")) for r in records}
+        return JSONResponse({"room": room, "day": day, "users": len(users - {""}),
+                             **usage.summed(records)})

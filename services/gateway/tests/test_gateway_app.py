@@ -101,3 +101,23 @@ def test_ready_needs_a_live_bridge_and_room() -> None:
     assert state.ready() == (True, "ok")
     state.admission.acquire("u")
     assert state.ready() == (False, "at max_sessions")
+
+
+def test_config_names_the_webrtc_edge_only_when_one_is_set() -> None:
+    assert "webrtc" not in client().get("/config").json()
+    settings = GatewaySettings(token_secret=SECRET, api_keys=[KEY],
+                               webrtc_whip_url="https://127.0.0.1:8643/whip")
+    r = TestClient(create_app(settings)).get("/config")
+    assert r.json()["webrtc"] == {"whip": "https://127.0.0.1:8643/whip", "iceServers": []}
+    assert settings.whip_origin() == "https://127.0.0.1:8643"
+    assert GatewaySettings(webrtc_whip_url="/whip").whip_origin() is None
+    assert GatewaySettings(webrtc_whip_url="https://[::1]:8643/whip").whip_origin() \
+        == "https://[::1]:8643"
+
+
+@pytest.mark.parametrize("url", ["http://edge/whip", "https://user:pw@edge/whip", "//edge/whip",
+                                 "https://edge;script-src */whip", "https://edge/whip#x",
+                                 "https://edge/wh ip", "whip", "https:///whip"])
+def test_a_whip_url_that_is_not_https_or_would_widen_the_csp_is_refused(url: str) -> None:
+    with pytest.raises(ValueError):
+        GatewaySettings(webrtc_whip_url=url)

@@ -87,3 +87,15 @@ def test_the_policy_allows_no_inline_code_no_framing_and_only_its_own_origin() -
     assert "unsafe" not in CSP and "*" not in CSP
     assert pageheaders.HEADERS["x-content-type-options"] == "nosniff"
     assert pageheaders.HEADERS["referrer-policy"] == "no-referrer"
+
+
+def test_the_webrtc_edge_origin_is_added_to_connect_src_and_nothing_else() -> None:
+    policy = pageheaders.csp("https://edge.example:8643")
+    directives = {d.split()[0]: d.split()[1:] for d in policy.split(";") if d.strip()}
+    assert directives["connect-src"] == ["'self'", "https://edge.example:8643"]
+    assert policy.replace(" https://edge.example:8643", "") == CSP
+    assert pageheaders.csp(None) == CSP
+    app = SecurityHeaders(Starlette(routes=[Route("/", page)]), policy)
+    r = TestClient(app).get("/")
+    assert r.headers.get_list("content-security-policy") == [policy]
+    assert r.headers["x-frame-options"] == "DENY"

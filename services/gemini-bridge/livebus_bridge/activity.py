@@ -16,6 +16,13 @@ upstream's energy detector ends it too (bench/cost.py measures the difference).
 Modes (`plan`): LOCAL gates the audio; SERVER leaves it to the upstream; CLIENT: the client
 disabled automatic detection itself (its own push-to-talk) and everything passes untouched. In
 every mode the gate knows whether the user is speaking, for the speech state (speech.py).
+
+With its detection off the upstream sends no `voiceActivity` messages, so in LOCAL mode the gate
+reports its own (`reports`, sent to the client as `voice_activity` spells them) at the moments
+the upstream's detector would: the start when the onset is committed, backdated to the first
+voiced frame; the end when the quiet ends the turn, at the end of the last voiced frame. Offsets
+are in audio time since the session's first sample at this bridge, as the upstream's are since
+its connection's.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from __future__ import annotations
 import enum
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import webrtcvad
@@ -32,10 +40,24 @@ from livebus.v1 import bus_pb2
 
 RATE = 16000
 FRAME_BYTES = RATE * 2 * 20 // 1000  # 20 ms of PCM16 16 kHz
+FRAME_S = 0.02
 BYTES_PER_S = RATE * 2
 START = bus_pb2.ClientEvent(activity_start=True)  # seq 0: the bridge's own, never resent
 END = bus_pb2.ClientEvent(activity_end=True)
 Item = bytes | bus_pb2.ClientEvent
+
+
+def duration(seconds: float) -> str:
+    """A google.protobuf.Duration in proto3 JSON (0, 3, 6 or 9 fractional digits)."""
+    seconds = max(0.0, round(seconds, 3))
+    return f"{int(seconds)}s" if seconds.is_integer() else f"{seconds:.3f}s"
+
+
+def voice_activity(start: bool, audio_offset_s: float) -> dict[str, Any]:
+    """The upstream's message, spelled as it sends it (google-genai's `_VoiceActivity_from_mldev`
+    reads `type` and `audioOffset`)."""
+    return {"voiceActivity": {"type": "ACTIVITY_START" if start else "ACTIVITY_END",
+                              "audioOffset": duration(audio_offset_s)}}
 
 
 class Mode(enum.Enum):
@@ -90,6 +112,11 @@ class Gate:
         self._voiced_run = 0.0         # idle: seconds of consecutive voiced audio
         self._quiet = 0.0              # in a turn: seconds since the last voiced audio
         self.dropped_bytes = 0         # audio never sent upstream (metrics)
+        self.reports: list[tuple[bool, float]] = []  # LOCAL: (start?, audio offset) to tell
+        self._frames = 0               # whole 20 ms frames seen: the audio clock
+        self._run_start_s = 0.0        # idle: where the voiced run began
+        self._last_voiced_s = 0.0      # the end of the last voiced frame
+        self._chunk_first_s = 0.0      # this chunk's first voiced frame (when voiced)
 
     def feed(self, item: Item) -> list[Item]:
         if isinstance(item, bytes):
@@ -138,6 +165,8 @@ class Gate:
     def _idle(self, pcm: bytes, voiced: bool, seconds: float) -> list[Item]:
         self._before.append(pcm)
         self._before_bytes += len(pcm)
+        if voiced and not self._voiced_run:
+            self._run_start_s = self._chunk_first_s
         self._voiced_run = self._voiced_run + seconds if voiced else 0.0
         if self._voiced_run * 1000 >= self.cfg.onset_ms:
             out: list[Item] = [START, *self._before]
@@ -145,6 +174,7 @@ class Gate:
             self._before_bytes = 0
             self._quiet = 0.0
             self._set(True)
+            self.reports.append((True, self._run_start_s))
             return out
         # Keep the prefix plus the voiced run still short of an onset.
         keep = (self.cfg.prefix_ms / 1000 + self._voiced_run) * BYTES_PER_S
@@ -176,6 +206,7 @@ class Gate:
         self._held = []
         self._voiced_run = 0.0
         self._set(False)
+        self.reports.append((False, self._last_voiced_s))
         return [END]
 
     def _set(self, speaking: bool) -> None:
@@ -199,5 +230,9 @@ class Gate:
         for i, off in enumerate(range(0, whole, FRAME_BYTES)):
             # Every frame goes through the VAD: its decision depends on the frames before.
             if self.vad.is_speech(view[off:off + FRAME_BYTES], RATE) and loud[i]:
+                if not voiced:
+                    self._chunk_first_s = (self._frames + i) * FRAME_S
                 voiced = True
+                self._last_voiced_s = (self._frames + i + 1) * FRAME_S
+        self._frames += len(frames)
         return voiced

@@ -1,6 +1,7 @@
 """One session opening's usage: the upstream's usageMetadata by direction and modality, counted
 in Prometheus (no per-session or per-user label) and written to JetStream KV as this opening's
-totals for the UTC day (livebus/usage.py), with the conversation's seconds.
+totals for the UTC day (livebus/usage.py), with the conversation's seconds, under its room too
+when it has one.
 
 Every usageMetadata message counts once: Google reports a turn's usage with its turnComplete,
 so a session's usage is the sum of those messages.
@@ -53,9 +54,14 @@ def tokens_of(u: types.UsageMetadata) -> Tokens:
 
 class SessionMeter:
     def __init__(self, store: UsageStore | None, user: str, session_id: str, epoch: int,
-                 model: str, flush_s: float, clock: Callable[[], float] = time.time) -> None:
+                 model: str, flush_s: float, clock: Callable[[], float] = time.time,
+                 room: str = "") -> None:
         self.store = store
         self.user, self.session_id, self.epoch, self.model = user, session_id, epoch, model
+        if room and not usage.valid_room(room):  # the edge checks it; a KV key must be safe
+            log.warning("the session's room id is not valid; its usage counts for no room")
+            room = ""
+        self.room = room
         self.flush_s = flush_s
         self.clock = clock
         self.day = usage.day_of(clock())
@@ -92,10 +98,11 @@ class SessionMeter:
             self.day, self.tokens, self.messages, self.seconds = day, {}, 0, 0.0
 
     def record(self) -> dict[str, Any]:
-        return {"user": self.user, "session": self.session_id, "epoch": self.epoch,
-                "model": self.model, "day": self.day, "tokens": self.tokens,
-                "totalTokens": usage.total(self.tokens), "messages": self.messages,
-                "seconds": round(self.seconds, 3), "updated": self.clock(), "open": self.open}
+        rec = {"user": self.user, "session": self.session_id, "epoch": self.epoch,
+               "model": self.model, "day": self.day, "tokens": self.tokens,
+               "totalTokens": usage.total(self.tokens), "messages": self.messages,
+               "seconds": round(self.seconds, 3), "updated": self.clock(), "open": self.open}
+        return {**rec, "room": self.room} if self.room else rec
 
     async def flush(self) -> None:
         self._roll()

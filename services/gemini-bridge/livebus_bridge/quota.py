@@ -7,7 +7,8 @@ replicas, up to one check interval.
 - At open, a new session over any limit is refused (docs/protocol.md: 1008 "quota exceeded: ...").
 - Past `warn_ratio` of a daily limit the client gets one warning per limit: a `livebusQuota`
   field beside an empty `serverContent`, which unmodified SDKs read as an empty server message
-  (google-genai drops unknown fields; the JS SDK keeps them on the message object).
+  (google-genai drops unknown fields; the JS SDK keeps them on the message object:
+  tests/compat/test_js_quota.py).
 - At a daily limit the session ends with the same code and reason.
 """
 

@@ -111,7 +111,7 @@ class UpstreamSession:
                                  settings.lease_ttl_s, self._lease_lost)
         self.timing = timing.SessionTiming()
         self.meter = SessionMeter(usage_store, req.user, self.id, req.epoch, req.model,
-                                  settings.usage_flush_interval_s)
+                                  settings.usage_flush_interval_s, room=req.room)
         self.record = RecordKeeper(store, self.id, lambda: {
             "handle": self.conv.handle, "prompt_tokens": self.conv.prompt_tokens,
             "ctl_sent": self.conv.ctl_sent})
@@ -353,6 +353,7 @@ class UpstreamSession:
             self.timing.audio_in(msg)
             self.up.audio_in(msg)
             self.uplink.put(msg.data)
+            await self._report_activity()
             return
         await self.up.control_in(bus_pb2.ClientEvent.FromString(msg.data))
 
@@ -364,6 +365,13 @@ class UpstreamSession:
                 await self.up.ack_now()  # the gateway waits for it
             return
         self.uplink.put(ev)
+        await self._report_activity()
+
+    async def _report_activity(self) -> None:
+        """In local mode the client gets its voiceActivity from the bridge's detector, as it
+        would from the upstream's, in order with every other event."""
+        for message in self.uplink.activity_reports():
+            await self.out.message(message)
 
     async def _on_release(self, _: Msg) -> None:
         log.info("another bridge takes the session over; letting go")

@@ -57,11 +57,12 @@ class BridgeSettings(ServiceSettings):
     quota_warn_ratio: float = 0.8
     quota_check_interval_s: float = 2.0
     # Turn detection (activity.py): "local" = the bridge's voice activity detector sends
-    # activityStart/activityEnd and no silence goes upstream; "server" = the upstream's automatic
-    # detection. A session may choose either (OpenSession.turn_detection); a client that
-    # disabled automatic detection itself is passed through. A client's silenceDurationMs and
-    # prefixPaddingMs replace vad_silence_ms and vad_onset_ms.
-    turn_detection: Literal["local", "server"] = "server"
+    # activityStart/activityEnd, no silence goes upstream, and the client gets voiceActivity
+    # from the bridge; "server" = the upstream's automatic detection. A session may choose
+    # either (OpenSession.turn_detection); a client that disabled automatic detection itself
+    # is passed through. A client's silenceDurationMs and prefixPaddingMs replace
+    # vad_silence_ms and vad_onset_ms.
+    turn_detection: Literal["local", "server"] = "local"
     vad_prefix_ms: int = 300      # audio before the onset sent with the turn
     vad_onset_ms: int = 40        # voiced audio that starts a turn
     vad_silence_ms: int = 500     # quiet that ends a turn (the emulator's default too)

@@ -157,6 +157,16 @@ class Uplink:
             gate.changed = False
             self.on_speech()
 
+    def activity_reports(self) -> list[dict[str, Any]]:
+        """The `voiceActivity` messages the local detector owes the client since the last call
+        (the upstream sends none while its own detection is off)."""
+        gate = self.gate
+        if gate is None or not gate.reports:
+            return []
+        out = [activity.voice_activity(start, at) for start, at in gate.reports]
+        gate.reports.clear()
+        return out
+
     async def tool_responses(self, responses: list[dict[str, Any]]) -> None:
         """Server tools' results go upstream in order with the uplink, through any switch."""
         body = json.dumps({"functionResponses": responses}).encode()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from google.genai import types
 
 from livebus.v1 import bus_pb2
-from livebus_bridge.activity import END, START, Gate, GateConfig, Item, Mode, plan
+from livebus_bridge.activity import END, START, Gate, GateConfig, Item, Mode, plan, voice_activity
+from livebus_bridge.sdkws import read_server_message
 from livebus_dev.testing.audio import chunks, silence, speech_like
 
 CHUNK_S = 0.02
@@ -110,3 +114,43 @@ def test_client_mode_passes_everything_and_follows_the_clients_signals() -> None
     assert feed(gate, silence(0.2)) == chunks(silence(0.2))
     end = bus_pb2.ClientEvent(seq=2, activity_end=True)
     assert gate.feed(end) == [end] and not gate.speaking
+
+
+def test_local_reports_voice_activity_where_the_upstream_would() -> None:
+    """Start backdated to the first voiced frame, end at the last one, in the client's audio
+    time (the silence that never went upstream counts), one pair per turn."""
+    gate = Gate(Mode.LOCAL, GateConfig(silence_ms=500))
+    feed(gate, silence(0.5) + speech_like(1.0))
+    ((start, at),) = gate.reports
+    assert start and 0.5 <= at <= 0.5 + 2 * CHUNK_S
+    gate.reports.clear()
+    ended = 0.0
+    for c in chunks(silence(1.0)):
+        ended += CHUNK_S
+        if END in gate.feed(c):
+            break
+    assert gate.reports == [(False, pytest.approx(1.5, abs=CHUNK_S))]
+    assert ended == pytest.approx(0.5, abs=CHUNK_S + 1e-9), "reported when the turn ends"
+    gate.reports.clear()
+    # 2.0 s fed so far; the clock runs on through the silence that stays home.
+    feed(gate, silence(1.5) + speech_like(0.4))
+    assert gate.feed(bus_pb2.ClientEvent(seq=1, audio_stream_end=True)) == [END]
+    assert [s for s, _ in gate.reports] == [True, False]
+    assert 3.5 <= gate.reports[0][1] <= 3.5 + 2 * CHUNK_S
+    assert gate.reports[1][1] == pytest.approx(3.9, abs=CHUNK_S)
+
+
+def test_server_and_client_modes_report_nothing_the_upstream_does_or_need_not() -> None:
+    for mode in (Mode.SERVER, Mode.CLIENT):
+        gate = Gate(mode, GateConfig())
+        feed(gate, silence(0.3) + speech_like(0.5) + silence(1.0))
+        assert gate.reports == []
+
+
+def test_the_reports_wire_shape_is_what_the_sdk_reads_from_the_upstream() -> None:
+    assert voice_activity(True, 0.5) == {
+        "voiceActivity": {"type": "ACTIVITY_START", "audioOffset": "0.500s"}}
+    assert voice_activity(False, 2.0)["voiceActivity"]["audioOffset"] == "2s"
+    got = read_server_message(json.dumps(voice_activity(False, 1.26)).encode()).voice_activity
+    assert got is not None and got.audio_offset == "1.260s"
+    assert got.voice_activity_type == types.VoiceActivityType.ACTIVITY_END

@@ -78,3 +78,16 @@ async def test_sum_of_messages_seconds_and_a_new_day() -> None:
     assert store.puts[-2]["seconds"] == 14.0 and store.puts[-2]["messages"] == 2
     assert store.puts[-1]["messages"] == 1 and store.puts[-1]["seconds"] == 0.0
     assert SESSION_SECONDS._value.get() - seconds_before == 14.0
+
+
+async def test_a_room_goes_into_every_record_and_an_unsafe_one_into_none() -> None:
+    store = FakeStore()
+    meter = metering.SessionMeter(store, "ada", "sid", 1, "models/m", 2.0,  # type: ignore[arg-type]
+                                  Clock(1764633600.0), room="standup-7")
+    meter.usage(FULL)
+    await meter.flush()
+    assert store.puts[-1]["room"] == "standup-7"
+    unsafe = metering.SessionMeter(store, "ada", "s2", 1, "models/m", 2.0,  # type: ignore[arg-type]
+                                   Clock(1764633600.0), room="a.>")
+    await unsafe.flush()
+    assert "room" not in store.puts[-1] and store.puts[-1]["session"] == "s2"

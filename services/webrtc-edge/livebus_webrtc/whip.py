@@ -65,6 +65,12 @@ class Whip:
         self.peers: dict[str, Peer] = {}
         self.closing = False  # draining: no new sessions here
 
+    def _foreign(self, request: Request) -> bool:
+        """A browser's request from a page whose origin is not allowed (other clients send no
+        Origin)."""
+        origin = request.headers.get("origin")
+        return origin is not None and origin not in self.settings.allowed_origins
+
     def _cors(self, request: Request, response: Response) -> Response:
         origin = request.headers.get("origin")
         if origin and origin in self.settings.allowed_origins:
@@ -89,6 +95,8 @@ class Whip:
             return self._refuse(request, e)
 
     async def _post(self, request: Request) -> Response:
+        if self._foreign(request):
+            raise Refused(403, "this page's origin may not open sessions here")
         if self.closing:
             raise Refused(503, "this edge is shutting down", self.settings.busy_retry_after_s)
         if request.headers.get("content-type", "").split(";")[0].strip().lower() != SDP:
@@ -136,6 +144,8 @@ class Whip:
             metrics.PEERS.dec()
 
     async def delete(self, request: Request) -> Response:
+        if self._foreign(request):
+            return _forbidden()
         peer = self.peers.pop(request.path_params["resource"], None)
         if peer is None:
             return self._cors(request, PlainTextResponse("no such session\n", status_code=404))
@@ -147,11 +157,18 @@ class Whip:
                                                      status_code=405))
 
     async def preflight(self, request: Request) -> Response:
+        if self._foreign(request) or "origin" not in request.headers:
+            return _forbidden()
         response = self._cors(request, Response(status_code=204))
         response.headers["Access-Control-Allow-Methods"] = "POST, DELETE, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
         response.headers["Access-Control-Max-Age"] = "600"
         return response
+
+
+def _forbidden() -> Response:
+    metrics.WHIP_REQUESTS.labels("403").inc()
+    return PlainTextResponse("this page's origin is not allowed\n", status_code=403)
 
 
 async def _connected(peer: Peer) -> None:

@@ -111,14 +111,42 @@ async def test_an_offer_without_a_data_channel_is_refused(
         await client.close()
 
 
-async def test_cors_lets_the_allowed_origin_read_the_location(
+async def test_cors_lets_the_allowed_origin_read_the_location_and_refuses_others(
         edge: tuple[httpx.AsyncClient, Sessions, Whip]) -> None:
-    http, _, _ = edge
-    r = await http.options("/whip", headers={"Origin": "http://page"})
-    assert r.headers["Access-Control-Allow-Origin"] == "http://page"
-    assert "Authorization" in r.headers["Access-Control-Allow-Headers"]
-    r = await http.options("/whip", headers={"Origin": "http://elsewhere"})
-    assert "Access-Control-Allow-Origin" not in r.headers
+    http, sessions, _ = edge
+    for path in ("/whip", "/whip/anything"):
+        r = await http.options(path, headers={"Origin": "http://page",
+                                              "Access-Control-Request-Method": "POST"})
+        assert r.status_code == 204
+        assert r.headers["Access-Control-Allow-Origin"] == "http://page"
+        assert r.headers["Access-Control-Expose-Headers"] == "Location"
+        assert set(r.headers["Access-Control-Allow-Methods"].split(", ")) >= {"POST", "DELETE"}
+        assert {"Authorization", "Content-Type"} <= set(
+            r.headers["Access-Control-Allow-Headers"].split(", "))
+        assert r.headers["Vary"] == "Origin"
+    for origin in ("http://elsewhere", "null", "http://page:80", "http://page/"):
+        r = await http.options("/whip", headers={"Origin": origin})
+        assert r.status_code == 403 and "Access-Control-Allow-Origin" not in r.headers
+    assert (await http.options("/whip")).status_code == 403  # not a preflight
+    # A page elsewhere gets no session, even when its browser skips the preflight.
+    client = Client()
+    try:
+        offer = await client.offer()
+        r = await http.post("/whip", content=offer,
+                            headers={**_headers(), "Origin": "http://elsewhere"})
+        assert r.status_code == 403 and "Access-Control-Allow-Origin" not in r.headers
+        assert sessions.peers == []
+        r = await http.post("/whip", content=offer, headers={**_headers(), "Origin": "http://page"})
+        assert r.status_code == 201
+        assert r.headers["Access-Control-Allow-Origin"] == "http://page"
+        assert r.headers["Access-Control-Expose-Headers"] == "Location"
+        location = r.headers["Location"]
+        r = await http.delete(location, headers={"Origin": "http://elsewhere"})
+        assert r.status_code == 403
+        r = await http.delete(location, headers={"Origin": "http://page"})
+        assert r.status_code == 200 and r.headers["Access-Control-Allow-Origin"] == "http://page"
+    finally:
+        await client.close()
 
 
 async def _until(check: object, timeout: float = 10.0) -> None:

@@ -187,6 +187,7 @@ class EdgeSession:
             allowed_tools=self.grant.tools or [],
             tools_granted=self.grant.tools is not None,
             turn_detection=self.grant.turn_detection,
+            room=self.grant.room,
             gateway_id=self.settings.instance_id,
             takeover=takeover,
             down_seq=down_seq,

@@ -1,7 +1,8 @@
 """Ephemeral tokens like Google's: `auth_tokens/<signed JWT>`, verifiable by any gateway replica.
 
 The JWT (HS256, PyJWT) carries Google's fields (uses, expireTime, newSessionExpireTime, an optional
-locked setup) and livebus's own claims (user, models, tools; see docs/tokens.md). Uses are counted
+locked setup) and livebus's own claims (user, models, tools, turnDetection, room; see
+docs/tokens.md). Uses are counted
 in a JetStream KV bucket shared by all replicas, with compare-and-set so two replicas cannot both
 spend the last use.
 """
@@ -19,6 +20,8 @@ from typing import Any
 import jwt
 from nats.js.errors import KeyWrongLastSequenceError, NotFoundError
 from nats.js.kv import KeyValue
+
+from livebus import usage
 
 from . import setupcheck
 from .wire import ProtocolError
@@ -47,6 +50,7 @@ class Grant:
     models: list[str] | None = None
     tools: list[str] | None = None
     turn_detection: str = ""  # "local" | "server"; "": the bridge's default (docs/turns.md)
+    room: str = ""  # usage is also counted per room (docs/metrics.md); "": none
     locked_setup: dict[str, Any] | None = None
     field_mask: list[str] | None = None
     token_id: str | None = None
@@ -120,6 +124,11 @@ def _livebus_claims(lb: Any) -> dict[str, Any]:
         if turns not in TURN_DETECTION:
             raise TokenError('livebus.turnDetection must be "local" or "server"')
         claims["turns"] = turns
+    room = lb.get("room")
+    if room not in (None, ""):
+        if not isinstance(room, str) or not usage.valid_room(room):
+            raise TokenError("livebus.room must be 1 to 64 letters, digits, '_' or '-'")
+        claims["room"] = room
     return claims
 
 
@@ -195,12 +204,22 @@ def verify(secret: str, credential: str) -> Grant:
         models=claims.get("models"),
         tools=claims.get("tools"),
         turn_detection=str(claims.get("turns") or ""),
+        room=_room(claims.get("room")),
         locked_setup=claims.get("setup"),
         field_mask=claims.get("mask"),
         token_id=str(claims["jti"]),
         uses=int(claims.get("uses", 1)),
         expires_at=float(claims["exp"]),
     )
+
+
+def _room(value: Any) -> str:
+    """Checked at mint; checked again, as a key in KV must be safe whatever signed it."""
+    if isinstance(value, str) and usage.valid_room(value):
+        return value
+    if value not in (None, ""):
+        raise TokenError("invalid token")
+    return ""
 
 
 async def spend(kv: KeyValue, grant: Grant, deadline_s: float = 12.0) -> None:

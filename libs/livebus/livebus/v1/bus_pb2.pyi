@@ -43,6 +43,7 @@ class OpenSession(_message.Message):
     DOWN_SEQ_FIELD_NUMBER: _builtins.int
     EPOCH_FIELD_NUMBER: _builtins.int
     TURN_DETECTION_FIELD_NUMBER: _builtins.int
+    ROOM_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     model: _builtins.str
     """"models/..." """
@@ -73,6 +74,11 @@ class OpenSession(_message.Message):
     (the bridge's default). A client that disabled automatic detection itself is passed
     through whatever this says. Set by the edge (docs/turns.md).
     """
+    room: _builtins.str
+    """The room the session belongs to (an ephemeral token's `livebus.room` claim; "" for none):
+    its usage is also counted per room and day (docs/metrics.md). At most 64 of
+    [A-Za-z0-9_-], checked where the token is minted (livebus/usage.py valid_room).
+    """
     @_builtins.property
     def allowed_tools(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """server-side tools this session may use; empty = server default"""
@@ -91,10 +97,11 @@ class OpenSession(_message.Message):
         down_seq: _builtins.int = ...,
         epoch: _builtins.int = ...,
         turn_detection: _builtins.str = ...,
+        room: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_tools", b"allowed_tools", "down_seq", b"down_seq", "epoch", b"epoch", "gateway_id", b"gateway_id", "model", b"model", "session_id", b"session_id", "setup_json", b"setup_json", "takeover", b"takeover", "tools_granted", b"tools_granted", "turn_detection", b"turn_detection", "user", b"user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_tools", b"allowed_tools", "down_seq", b"down_seq", "epoch", b"epoch", "gateway_id", b"gateway_id", "model", b"model", "room", b"room", "session_id", b"session_id", "setup_json", b"setup_json", "takeover", b"takeover", "tools_granted", b"tools_granted", "turn_detection", b"turn_detection", "user", b"user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

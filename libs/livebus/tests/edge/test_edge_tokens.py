@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jwt
 import pytest
 
 from livebus.edge import auth, tokens
@@ -76,3 +77,20 @@ def test_turn_detection_claim_is_carried_and_checked() -> None:
     assert minted({}).turn_detection == ""
     with pytest.raises(TokenError):
         tokens.mint(SECRET, {"livebus": {"turnDetection": "always"}})
+
+
+def test_room_claim_is_carried_and_must_be_a_safe_key() -> None:
+    assert minted({"livebus": {"room": "standup_7-b"}}).room == "standup_7-b"
+    assert minted({}).room == "" and minted({"livebus": {"room": ""}}).room == ""
+    for bad in ("a.b", "*", ">", "x" * 65, "a b", 7, ["r"], {"r": 1}):
+        with pytest.raises(TokenError) as e:
+            tokens.mint(SECRET, {"livebus": {"room": bad}})
+        assert "livebus.room" in str(e.value)
+
+
+def test_a_signed_token_with_an_unsafe_room_is_refused() -> None:
+    """Signed with the secret but not by mint (an older or foreign minter): still no bad key."""
+    raw = jwt.encode({"iss": "livebus", "jti": "a" * 32, "exp": 4102444800, "room": "a.>"},
+                     SECRET, algorithm="HS256")
+    with pytest.raises(TokenError):
+        tokens.verify(SECRET, tokens.PREFIX + raw)

@@ -143,8 +143,8 @@ export function rtcDialer(config, tracks, onStream) {
 
 /**
  * One WHIP session. `tracks()` gives the microphone and camera tracks open now (either may be
- * null; `setTrack` swaps them later without renegotiating); `onStream(stream)` gets the remote
- * stream whose audio track carries the replies.
+ * null; `setTrack` swaps them later without renegotiating); `onStream(stream, receiver)` gets
+ * the remote stream whose audio track carries the replies, and its RTCRtpReceiver.
  */
 export class RtcTransport {
   static CONNECTING = STATE.CONNECTING;
@@ -163,7 +163,10 @@ export class RtcTransport {
     this.video = this.pc.addTransceiver(video ?? "video", {
       direction: "sendonly", sendEncodings: [videoEncoding(video)],
     });
-    this.pc.ontrack = (e) => { if (e.track.kind === "audio") onStream?.(e.streams[0] ?? new MediaStream([e.track])); };
+    this.pc.ontrack = (e) => {
+      if (e.track.kind !== "audio") return;
+      onStream?.(e.streams[0] ?? new MediaStream([e.track]), e.receiver);
+    };
     this.pc.onconnectionstatechange = () => {
       if (this.pc.connectionState === "failed") this.ended(CLOSE.ABNORMAL, "connection failed");
     };

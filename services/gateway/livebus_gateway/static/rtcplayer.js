@@ -4,6 +4,21 @@
 
 export const SILENT_RMS = 0.003; // a render quantum below this level counts as silence
 const HOLD_MS = 150; // playback stopped = a silence this long began (word gaps are ~60 ms)
+const JITTER_POLL_MS = 500; // how often the jitter buffer's delay is read while attached
+const TAIL_MARGIN_MS = 40; // decoding and output after the jitter buffer
+const TAIL_MAX_MS = 1000;
+
+/** The receiver's jitter buffer: seconds of delay summed over samples emitted (getStats). */
+async function jitterSample(receiver) {
+  let out = null;
+  (await receiver.getStats()).forEach((r) => {
+    if (r.type === "inbound-rtp" && r.kind === "audio") {
+      out = { delay: r.jitterBufferDelay ?? 0, target: r.jitterBufferTargetDelay ?? 0,
+              emitted: r.jitterBufferEmittedCount ?? 0 };
+    }
+  });
+  return out;
+}
 
 /** Same interface as audio.Player; `attach(stream)` gives it the remote stream to play. */
 export class RtcPlayer {
@@ -14,6 +29,11 @@ export class RtcPlayer {
     this.node = null;
     this.source = null;
     this.stream = null;
+    this.receiver = null;
+    this.jitter = null; // the last jitterSample
+    this.jitterTimer = null;
+    this.tailTimer = null;
+    this.tailMs = null; // how long the last barge-in silenced the track
     this.flushId = 0;
     this.el = document.createElement("audio");
     this.el.autoplay = true;
@@ -36,13 +56,18 @@ export class RtcPlayer {
     sink.gain.value = 0;
     this.node.connect(sink).connect(this.ctx.destination);
     document.body.append(this.el);
-    if (this.stream) this.attach(this.stream);
+    if (this.stream) this.attach(this.stream, this.receiver);
     if (this.ctx.state !== "running") await this.ctx.resume();
   }
 
-  /** The remote stream (again after a reconnect): played, and metered. */
-  attach(stream) {
+  /** The remote stream (again after a reconnect): played, and metered; its `receiver`'s
+   * jitter buffer sizes what a barge-in silences. */
+  attach(stream, receiver = null) {
     this.stream = stream;
+    this.receiver = receiver;
+    clearInterval(this.jitterTimer);
+    this.jitter = null;
+    if (receiver) this.jitterTimer = setInterval(() => this.readJitter(), JITTER_POLL_MS);
     if (!this.node) return;
     this.source?.disconnect();
     this.el.srcObject = stream;
@@ -55,11 +80,38 @@ export class RtcPlayer {
 
   drain() {}
 
-  /** Barge-in: the edge dropped its queue; the meter answers when playback went quiet. */
+  /**
+   * Barge-in: the edge dropped its queue, but the browser's jitter buffer still holds up to a
+   * few hundred ms of the cut reply. The remote track is disabled (silent) for as long as that
+   * buffer delays audio now, then enabled for what comes next; the meter answers when playback
+   * went quiet.
+   */
   flush() {
     this.flushId += 1;
     this.node?.port.postMessage({ type: "flush", id: this.flushId, at: this.currentTime });
+    this.silenceTail().catch(() => {});
     return this.flushId;
+  }
+
+  async silenceTail() {
+    const track = this.stream?.getAudioTracks()[0];
+    if (!track || !this.receiver) return;
+    track.enabled = false;
+    clearTimeout(this.tailTimer);
+    const before = this.jitter;
+    const now = await this.readJitter();
+    // What the buffer delayed audio by lately, or aimed at if that is more (seconds per sample).
+    const n = before && now ? now.emitted - before.emitted : 0;
+    const ms = n > 0 ? (Math.max(now.delay - before.delay, now.target - before.target) / n) * 1000
+      : TAIL_MAX_MS / 4;
+    this.tailMs = Math.min(TAIL_MAX_MS, ms + TAIL_MARGIN_MS);
+    this.tailTimer = setTimeout(() => { track.enabled = true; }, this.tailMs);
+  }
+
+  async readJitter() {
+    const sample = this.receiver ? await jitterSample(this.receiver).catch(() => null) : null;
+    if (sample) this.jitter = sample;
+    return sample;
   }
 
   get currentTime() {
@@ -67,6 +119,9 @@ export class RtcPlayer {
   }
 
   async stop() {
+    clearInterval(this.jitterTimer);
+    clearTimeout(this.tailTimer);
+    this.stream?.getAudioTracks().forEach((t) => { t.enabled = true; });
     this.source?.disconnect();
     this.node?.disconnect();
     if (this.node) this.node.port.onmessage = null;

@@ -109,7 +109,8 @@ export async function start() {
   app.session = new LiveSession({
     apiVersion: app.config?.apiVersion ?? "v1alpha", getToken, handlers: sessionHandlers(),
     dial: app.transport === "webrtc"
-      ? rtcDialer(app.config, mediaTracks, (stream) => app.player?.attach(stream)) : undefined,
+      ? rtcDialer(app.config, mediaTracks, (stream, rx) => app.player?.attach(stream, rx))
+      : undefined,
     acks: app.transport !== "webrtc" && Boolean(app.config?.uplinkAcks), // WebSocket only
   });
   app.player = newPlayer();

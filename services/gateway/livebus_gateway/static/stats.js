@@ -64,6 +64,7 @@ export function flushDone(stats, s, now) {
   if (!f || f.id !== s.id) return;
   f.flushedAt = now;
   f.roundTripMs = now - f.receivedAt;
+  f.silentAt = s.at; // audio clock time the silence began (before clockAt: already quiet)
   f.audioClockDelayMs = Math.max(0, (s.at - f.clockAt) * 1000);
   f.droppedNow = s.droppedNow;
   f.wasPlaying = s.wasPlaying;

@@ -19,7 +19,11 @@ class MeterProcessor extends AudioWorkletProcessor {
     this.sinceReport = 0;
     this.reportEvery = Math.round(sampleRate * 0.05);
     this.port.onmessage = (e) => {
-      if (e.data.type === "flush") this.flush = { id: e.data.id, wasPlaying: this.playing };
+      // Playing: audible now, or in a silence shorter than the hold (a gap between words).
+      if (e.data.type === "flush") {
+        this.flush = { id: e.data.id, wasPlaying: this.playing
+          || (this.silentSince !== null && currentTime - this.silentSince < this.hold) };
+      }
     };
   }
 

@@ -1,0 +1,188 @@
+"""The page over WebRTC on a congested uplink: its audio keeps real time with the camera on.
+
+As test_page_congestion.py does for the WebSocket: two namespaces joined by one veth pair, the
+client's uplink shaped to 1 Mbit/s with tbf. Chromium runs in the client namespace, the whole
+stack with the edge (and the upstream tap) in the server namespace; TCP relays keep the page's
+127.0.0.1 URLs (the gateway's page, the edge's WHIP), while the media goes over UDP to the
+edge's address across the shaped link. The microphone says short bursts; the lag is, per
+burst, its onset's arrival at the tap less its onset in the page's own microphone track (both
+wall clocks of this machine; the page's from the audio clock's output timestamps).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+import pytest
+from playwright.sync_api import Browser, Page
+
+from livebus_dev import procs
+from livebus_dev.devstack import Stack
+from livebus_dev.testing import netns
+from livebus_dev.testing.netrelay import Relay, entered
+from livebus_dev.testing.upstream_tap import Tap, tapped_stack
+
+from .conftest import RECORD_CSP, chromium_in, csp_violations, spki_hash
+from .helpers import open_page, stats, wait_live
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+RATE = os.environ.get("LIVEBUS_TEST_UPLINK", "1mbit")
+MIC_RATE = 16000
+BURST_S, PAUSE_S = 0.3, 0.3
+RUN_S = 14.0     # measured per case
+SETTLE_S = 2.0   # left out at the start: the session comes up, the congestion control probes
+GRAIN = 12.0     # a webcam's noise: the video encoder has plenty to send
+ONSET_RMS = 0.02  # a 10 ms window above this level (full scale 1.0) is sound
+MIC = [("silence", 1.0)] + [("speech", BURST_S), ("silence", PAUSE_S)] * 120
+
+# Onsets of sound in the page's microphone track, as wall-clock ms, from the page's own meter
+# worklet on an AudioContext of its own (its audio clock mapped by getOutputTimestamp).
+MIC_ONSETS = """async () => {
+  const ctx = new AudioContext();
+  await ctx.audioWorklet.addModule("/worklets/meter.js");
+  const node = new AudioWorkletNode(ctx, "livebus-meter", { processorOptions:
+    { silentRms: 0.02, holdMs: 50 } });
+  const onsets = (window.__onsets = []);
+  let lastLoud = null; // audio clock time sound was last reported
+  node.port.onmessage = (e) => {
+    const s = e.data;
+    if (s.type !== "stats" || !s.playing) return;
+    if (lastLoud === null || s.at - lastLoud > 0.15) {
+      const ts = ctx.getOutputTimestamp();
+      onsets.push(performance.timeOrigin + ts.performanceTime - (ts.contextTime - s.at) * 1000);
+    }
+    lastLoud = s.at;
+  };
+  ctx.createMediaStreamSource(window.livebus.mic.stream).connect(node);
+  window.__micCtx = ctx;
+}"""
+
+
+@dataclass
+class Shaped:
+    pair: netns.Pair
+    stack: Stack
+    tap: Tap
+
+
+@pytest.fixture(scope="module")
+def shaped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shaped]:
+    tmp = tmp_path_factory.mktemp("rtc-shaped")
+    with netns.pair(rate=RATE) as p, entered(p.server), tapped_stack(
+            tmp, webrtc_port=procs.free_port(),
+            # Server turn detection: every sample goes upstream as it arrives, so the lag
+            # measured is the link's (local detection holds audio until an onset is sure).
+            extra_env={"LIVEBUS_WEBRTC_ICE_ADDRESSES": p.server.address,
+                       "LIVEBUS_BRIDGE_TURN_DETECTION": "server"}) as (stack, tap), \
+            ExitStack() as relays:
+        # The page's 127.0.0.1 URLs (the gateway's page, the edge's WHIP) across the link.
+        for port in (urlsplit(stack.gateway_http()).port, stack.cfg.webrtc_port):
+            assert port is not None
+            relays.enter_context(Relay(p.server, (p.server.address, port), p.server,
+                                       ("127.0.0.1", port)))
+            relays.enter_context(Relay(p.client, ("127.0.0.1", port), p.client,
+                                       (p.server.address, port)))
+        yield Shaped(p, stack, tap)
+
+
+@pytest.fixture(scope="module")
+def browser(shaped: Shaped, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    trust = f"--ignore-certificate-errors-spki-list={spki_hash(shaped.stack)}"
+    with chromium_in(shaped.pair.client.name, tmp_path_factory.mktemp("rtc-shaped-media"),
+                     grain=GRAIN, mic=MIC, args=[trust]) as b:
+        yield b
+
+
+def _tap_onsets(tap: Tap, first: int, last: int) -> list[float]:
+    """Wall-clock ms at which each onset of sound in the upstream audio reached the tap."""
+    onsets: list[float] = []
+    quiet = 15  # 10 ms windows without sound: an onset follows at least 150 ms of quiet
+    for msg, at in zip(tap.sent[first:last], tap.sent_at[first:last], strict=True):
+        body = msg.get("realtimeInput", msg.get("realtime_input"))
+        audio = body.get("audio") if isinstance(body, dict) else None
+        if not isinstance(audio, dict):
+            continue
+        pcm = np.frombuffer(base64.b64decode(audio["data"] + "==", altchars=b"-_"), "<i2")
+        for w in pcm[: len(pcm) // 160 * 160].reshape(-1, 160):
+            if float(np.sqrt(np.mean((w / 32768.0) ** 2))) <= ONSET_RMS:
+                quiet += 1
+                continue
+            if quiet >= 15:
+                onsets.append(at * 1000)
+            quiet = 0
+    return onsets
+
+
+def _lags(page_onsets: list[float], tap_onsets: list[float]) -> list[float]:
+    """Per onset at the tap: its arrival less the latest page onset before it."""
+    lags = []
+    for at in tap_onsets:
+        before = [p for p in page_onsets if p < at]
+        if before and at - before[-1] < (BURST_S + PAUSE_S) * 1000 * 3:
+            lags.append(at - before[-1])
+    return lags
+
+
+def _converse(browser: Browser, shaped: Shaped, camera: bool) -> dict[str, Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.add_init_script(RECORD_CSP)
+    page: Page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        open_page(page, shaped.stack, transport="webrtc", camera="on" if camera else "off",
+                  autostart="1")
+        wait_live(page, timeout_s=20)
+        page.wait_for_function("() => window.livebus.mic.stream", timeout=10000)
+        page.evaluate(MIC_ONSETS)
+        page.wait_for_timeout(SETTLE_S * 1000)
+        first = len(shaped.tap.sent)
+        start_ms = page.evaluate("() => performance.timeOrigin + performance.now()")
+        page.wait_for_timeout(RUN_S * 1000)
+        last = len(shaped.tap.sent)
+        onsets = [t for t in page.evaluate("() => window.__onsets") if t >= start_ms - 1000]
+        rtc = page.evaluate("""async () => { const out = {};
+          (await window.livebus.session.ws.pc.getStats()).forEach((r) => {
+            if (r.type === "outbound-rtp") out[r.kind] = { bytesSent: r.bytesSent,
+              framesSent: r.framesSent, frameWidth: r.frameWidth,
+              qualityLimitationReason: r.qualityLimitationReason,
+              targetBitrate: r.targetBitrate };
+            if (r.type === "candidate-pair" && r.nominated)
+              out.availableOutgoingBitrate = r.availableOutgoingBitrate; });
+          return out; }""")
+        st = stats(page)
+        page.evaluate("() => window.livebus.stop()")
+        page.wait_for_timeout(1000)
+        assert not csp_violations(page)
+    finally:
+        context.close()
+    assert not errors, errors
+    frames = sum(1 for m in shaped.tap.sent[first:last]
+                 if "video" in m.get("realtimeInput", m.get("realtime_input", {})))
+    lags = np.array(_lags(onsets, _tap_onsets(shaped.tap, first, last)))
+    assert len(lags) > RUN_S / (BURST_S + PAUSE_S) / 2, ("onsets reached the upstream",
+                                                         len(lags), len(onsets))
+    return {"p50": float(np.percentile(lags, 50)), "p99": float(np.percentile(lags, 99)),
+            "max": float(lags.max()), "n": len(lags), "frames": frames, "rtc": rtc, "stats": st}
+
+
+@pytest.mark.timeout(300)
+def test_webrtc_audio_keeps_real_time_on_a_1mbit_uplink_with_the_camera_on(
+        shaped: Shaped, browser: Browser) -> None:
+    off = _converse(browser, shaped, camera=False)
+    on = _converse(browser, shaped, camera=True)
+    report = (f"WebRTC audio lag (onset in the page to the upstream) over a {RATE} uplink: "
+              f"camera off p50 {off['p50']:.0f} p99 {off['p99']:.0f} ms ({off['n']} onsets); "
+              f"camera on p50 {on['p50']:.0f} p99 {on['p99']:.0f} max {on['max']:.0f} ms "
+              f"({on['n']} onsets), {on['frames']} frames")
+    print(report, on["rtc"])
+    assert on["rtc"]["video"]["bytesSent"] > 0 and on["frames"] >= RUN_S / 2, report
+    assert on["p99"] <= max(1.5 * off["p99"], 250.0), report
