@@ -14,8 +14,10 @@ import asyncio
 import base64
 import datetime as dt
 import json
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import websockets
@@ -28,13 +30,11 @@ from livebus_dev.devstack import Stack
 from livebus_dev.testing.observe import merged, scrape
 from livebus_dev.testing.stack import MODEL, gateway_client, running_stack
 
-from .livews import Ending, ending, live_socket, typed_turn
+from .livews import PATH, Ending, ending, live_socket, typed_turn
 
-CHUNK = {"mimeType": "audio/pcm;rate=16000", "data": base64.b64encode(b"\0" * 4).decode()}
-HUGE = json.dumps({"realtimeInput": {"mediaChunks": [CHUNK] * 60_000}})  # ~3 MB
 PCM_20MS = {"mimeType": "audio/pcm;rate=16000", "data": base64.b64encode(b"\0" * 640).decode()}
-MANY = json.dumps({"realtimeInput": {"mediaChunks": [PCM_20MS] * 32}})  # under the per-message cap
 MOVES = "livebus_gateway_session_moves_total"
+FLOODERS = Path(__file__).with_name("flood_clients.py")
 
 
 @pytest.fixture(scope="module")
@@ -43,26 +43,11 @@ def flood_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield s
 
 
-async def flood_once(stack: Stack, message: str) -> Ending:
-    async with live_socket(stack) as ws:
-        try:
-            async with asyncio.timeout(20):
-                while True:
-                    await ws.send(message)
-        except websockets.ConnectionClosed:
-            pass
-        except TimeoutError:
-            return Ending(reason="never closed")
-        return await ending(ws, 10)
-
-
-async def flooder(stack: Stack, message: str, rounds: int, stop: asyncio.Event) -> list[Ending]:
-    out = []
-    for _ in range(rounds):
-        out.append(await flood_once(stack, message))
-        if stop.is_set():
-            break
-    return out
+async def start_flooders(stack: Stack) -> asyncio.subprocess.Process:
+    url = stack.gateway_https().replace("https://", "wss://") + PATH
+    return await asyncio.create_subprocess_exec(
+        sys.executable, str(FLOODERS), url, str(stack.ca_file), stack.api_key, MODEL,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
 
 
 async def timed_turns(session: AsyncSession, n: int) -> list[float]:
@@ -90,13 +75,13 @@ async def test_flooders_are_closed_and_a_good_session_keeps_its_latency(
             client.live.connect(model=MODEL, config=types.LiveConnectConfig(
                 response_modalities=[types.Modality.AUDIO])) as session:
         baseline = await timed_turns(session, 3)
-        stop = asyncio.Event()
-        floods = [asyncio.create_task(flooder(flood_stack, HUGE, 3, stop)) for _ in range(3)]
-        floods.append(asyncio.create_task(flooder(flood_stack, MANY, 3, stop)))
+        floods = await start_flooders(flood_stack)
         await asyncio.sleep(0.3)  # the floods are under way
         during = await timed_turns(session, 4)
-        stop.set()
-        endings = [e for f in floods for e in await f]
+        assert floods.stdin is not None
+        floods.stdin.write(b"stop\n")  # each flooder ends after its round
+        out, _ = await asyncio.wait_for(floods.communicate(), 120)
+        endings = [Ending(**json.loads(line)) for line in out.decode().splitlines()]
     assert endings
     for e in endings:
         assert (e.code, e.reason.startswith("rate limit exceeded")) == (1008, True), e
