@@ -30,7 +30,6 @@ from __future__ import annotations
 import enum
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import webrtcvad
@@ -45,19 +44,6 @@ BYTES_PER_S = RATE * 2
 START = bus_pb2.ClientEvent(activity_start=True)  # seq 0: the bridge's own, never resent
 END = bus_pb2.ClientEvent(activity_end=True)
 Item = bytes | bus_pb2.ClientEvent
-
-
-def duration(seconds: float) -> str:
-    """A google.protobuf.Duration in proto3 JSON (0, 3, 6 or 9 fractional digits)."""
-    seconds = max(0.0, round(seconds, 3))
-    return f"{int(seconds)}s" if seconds.is_integer() else f"{seconds:.3f}s"
-
-
-def voice_activity(start: bool, audio_offset_s: float) -> dict[str, Any]:
-    """The upstream's message, spelled as it sends it (google-genai's `_VoiceActivity_from_mldev`
-    reads `type` and `audioOffset`)."""
-    return {"voiceActivity": {"type": "ACTIVITY_START" if start else "ACTIVITY_END",
-                              "audioOffset": duration(audio_offset_s)}}
 
 
 class Mode(enum.Enum):

@@ -19,7 +19,7 @@ from google.genai import types
 from nats.aio.client import Client as NATS
 from websockets.exceptions import ConnectionClosed
 
-from livebus import b64, headers, subjects
+from livebus import b64, headers, serverwire, subjects
 from livebus.shadowlog import Entry
 from livebus.v1 import bus_pb2
 
@@ -163,7 +163,7 @@ class Uplink:
         gate = self.gate
         if gate is None or not gate.reports:
             return []
-        out = [activity.voice_activity(start, at) for start, at in gate.reports]
+        out = [serverwire.voice_activity(start, at) for start, at in gate.reports]
         gate.reports.clear()
         return out
 

@@ -7,8 +7,9 @@ import json
 import pytest
 from google.genai import types
 
+from livebus.serverwire import voice_activity
 from livebus.v1 import bus_pb2
-from livebus_bridge.activity import END, START, Gate, GateConfig, Item, Mode, plan, voice_activity
+from livebus_bridge.activity import END, START, Gate, GateConfig, Item, Mode, plan
 from livebus_bridge.sdkws import read_server_message
 from livebus_dev.testing.audio import chunks, silence, speech_like
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from livebus import b64
+from livebus.serverwire import duration
 from livebus_emulator.events import JsonObject
 
 # The SDK's websockets client refuses messages above 1 MiB (its default max_size).
@@ -18,14 +19,6 @@ def encode(message: JsonObject) -> str:
     if len(text.encode()) > MAX_MESSAGE_BYTES:
         raise ValueError(f"server message of {len(text.encode())} bytes exceeds 1 MiB")
     return text
-
-
-def duration(seconds: float) -> str:
-    """A google.protobuf.Duration in JSON form: "50s", "1.500s"."""
-    seconds = max(0.0, seconds)
-    if float(seconds).is_integer():
-        return f"{int(seconds)}s"
-    return f"{seconds:.3f}s"
 
 
 def setup_complete(session_id: str) -> JsonObject:
@@ -61,12 +54,6 @@ def interrupted() -> JsonObject:
 
 def interim_input_transcription(text: str) -> JsonObject:
     return {"serverContent": {"interimInputTranscription": {"text": text}}}
-
-
-def voice_activity(start: bool, audio_offset_s: float) -> JsonObject:
-    """Wire spelling per google-genai 3.4.0 `_VoiceActivity_from_mldev`: `type`, `audioOffset`."""
-    return {"voiceActivity": {"type": "ACTIVITY_START" if start else "ACTIVITY_END",
-                              "audioOffset": duration(audio_offset_s)}}
 
 
 def turn_complete(usage: JsonObject | None, *, reason: str | None = None,

@@ -24,6 +24,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
+from livebus import serverwire
 from livebus_emulator import messages, metrics
 from livebus_emulator.activity import Interim, covered
 from livebus_emulator.conversation import Conversation
@@ -316,7 +317,7 @@ class LiveSession:
             for vad_event in self.vad.feed(event.pcm):
                 if isinstance(vad_event, SpeechStarted):
                     at_s = self._vad_offset + vad_event.at_s
-                    await self.outbox.send(messages.voice_activity(True, at_s))
+                    await self.outbox.send(serverwire.voice_activity(True, at_s))
                     self.interim.start(at_s)
                     await conversation.barge_in()
                 elif isinstance(vad_event, SpeechEnded):
@@ -326,7 +327,7 @@ class LiveSession:
             await self.outbox.send(messages.interim_input_transcription(text))
 
     async def _vad_ended(self, ended: SpeechEnded) -> None:
-        await self.outbox.send(messages.voice_activity(False, self._vad_offset + ended.end_s))
+        await self.outbox.send(serverwire.voice_activity(False, self._vad_offset + ended.end_s))
         self._end_speech(self._vad_offset + ended.start_s, self._vad_offset + ended.end_s)
 
     def _new_vad(self, rate: int, at_s: float) -> EnergyVad:

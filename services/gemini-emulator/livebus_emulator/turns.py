@@ -7,9 +7,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from livebus.serverwire import duration
 from livebus_emulator.events import JsonObject
 from livebus_emulator.images import image_size
-from livebus_emulator.messages import duration
 from livebus_emulator.usage import IMAGE_TOKENS, audio_tokens, text_tokens
 from livebus_emulator.wire import decode_b64, pick
 

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 from emulator_testkit import jpeg_header, png, silence, speech
 
+from livebus.serverwire import duration
 from livebus_emulator.events import VadConfig
 from livebus_emulator.images import image_size
-from livebus_emulator.messages import duration, encode
+from livebus_emulator.messages import encode
 from livebus_emulator.settings import EmulatorSettings
 from livebus_emulator.speech import Speaker, melody, parse_wav, resample
 from livebus_emulator.turns import UserTurn, describe, find_calls

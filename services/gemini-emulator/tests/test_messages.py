@@ -6,6 +6,7 @@ from typing import Any
 
 from google.genai import _live_converters, types
 
+from livebus import serverwire
 from livebus_emulator import messages
 
 
@@ -16,9 +17,9 @@ def sdk(message: dict[str, Any]) -> types.LiveServerMessage:
 
 
 def test_voice_activity_wire_names() -> None:
-    wire = messages.voice_activity(True, 0.5)
+    wire = serverwire.voice_activity(True, 0.5)
     assert wire == {"voiceActivity": {"type": "ACTIVITY_START", "audioOffset": "0.500s"}}
-    got = sdk(messages.voice_activity(False, 2.0)).voice_activity
+    got = sdk(serverwire.voice_activity(False, 2.0)).voice_activity
     assert got is not None
     assert got.voice_activity_type == types.VoiceActivityType.ACTIVITY_END
     assert got.audio_offset == "2s"
