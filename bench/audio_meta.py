@@ -3,8 +3,9 @@
     .venv/bin/python bench/audio_meta.py [--chunks 20000]
 
 One process, a real nats-server: a 640-byte PCM chunk (20 ms at 16 kHz) published and received
-through nats-py, its seq and send time either in headers (as livebus sends audio today:
-Livebus-Seq, Livebus-Sent-Ns) or in a 16-byte struct prefix of the payload, parsed on receipt.
+through nats-py, its seq and send time either in headers (Livebus-Seq, Livebus-Sent-Ns: how
+livebus sent audio before livebus.audioframe) or in a 16-byte struct prefix of the payload,
+parsed on receipt.
 Printed: CPU microseconds per chunk (publish + receive, this process only; the server is Go)
 for each and the ratio, alternated over rounds in the same run.
 """
@@ -22,10 +23,11 @@ from pathlib import Path
 
 from nats.aio.msg import Msg
 
-from livebus import bus, headers
+from livebus import bus
 from livebus_dev.testing.nats import running_nats
 
 PCM = bytes(640)
+SEQ, SENT_NS = "Livebus-Seq", "Livebus-Sent-Ns"
 PREFIX = struct.Struct(">BxxxIq")  # version, pad, seq, sent ns
 
 
@@ -42,7 +44,7 @@ async def one(url: str, chunks: int, prefix: bool) -> float:
             pcm = memoryview(msg.data)[PREFIX.size:]
         else:
             h = msg.headers or {}
-            seq, sent, pcm = int(h[headers.SEQ]), int(h[headers.SENT_NS]), memoryview(msg.data)
+            seq, sent, pcm = int(h[SEQ]), int(h[SENT_NS]), memoryview(msg.data)
         if seq != got + 1 or not sent or len(pcm) != len(PCM):
             raise RuntimeError(f"chunk {seq} out of order or damaged")
         got += 1
@@ -57,7 +59,7 @@ async def one(url: str, chunks: int, prefix: bool) -> float:
             await pub.publish("bench.audio", PREFIX.pack(1, seq, time.time_ns()) + PCM)
         else:
             await pub.publish("bench.audio", PCM, headers={
-                headers.SEQ: str(seq), headers.SENT_NS: str(time.time_ns())})
+                SEQ: str(seq), SENT_NS: str(time.time_ns())})
         if seq % 50 == 0:
             await asyncio.sleep(0)  # let the reader run, as a live loop would
     await asyncio.wait_for(done.wait(), 60)

@@ -101,6 +101,9 @@ def main(a: argparse.Namespace) -> int:
             if not raw.exists():
                 print(f"\n## {name}: no profile")
                 continue
+            if a.keep:
+                a.keep.mkdir(parents=True, exist_ok=True)
+                shutil.copy(raw, a.keep / raw.name)
             total, leaf, own = summarize(raw, a.top)
             print(f"\n## {name} ({step.cpu[name] / a.sessions:.3f} % of a core per session, "
                   f"{total} samples)\nself time:")
@@ -120,4 +123,5 @@ if __name__ == "__main__":
     ap.add_argument("--rate", type=int, default=250)
     ap.add_argument("--bridges", type=int, default=2)
     ap.add_argument("--top", type=int, default=12)
+    ap.add_argument("--keep", type=Path, help="copy the raw py-spy stacks here")
     sys.exit(main(ap.parse_args()))

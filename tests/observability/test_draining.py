@@ -23,12 +23,12 @@ async def test_draining_bridge_fails_readiness(tmp_path: Path) -> None:
             assert (await http.get(ready)).status_code == 200
             bridge.signal(signal.SIGTERM)  # a session is open: the bridge drains
             statuses = []
-            for _ in range(40):
+            for _ in range(200):
                 r = await http.get(ready)
                 statuses.append(r.status_code)
                 if r.status_code == 503:
                     assert r.json() == {"ready": False, "reason": "draining"}
                     break
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.01)
             assert statuses[-1] == 503, statuses
             assert (await http.get(ready.replace("readyz", "livez"))).status_code == 200

@@ -32,8 +32,13 @@ def up_all(session_id: str) -> str:
     return f"{up_prefix(session_id)}.*"
 
 
+# Audio payloads are livebus.audioframe version 1; a new layout gets a new token, so a gateway
+# and a bridge of different versions drop each other's audio instead of misreading it.
+_AUDIO = "audio1"
+
+
 def up_audio(session_id: str) -> str:
-    return f"{up_prefix(session_id)}.audio"
+    return f"{up_prefix(session_id)}.{_AUDIO}"
 
 
 def up_ctl(session_id: str) -> str:
@@ -50,7 +55,7 @@ def down_all(session_id: str) -> str:
 
 
 def down_audio(session_id: str) -> str:
-    return f"{down_prefix(session_id)}.audio"
+    return f"{down_prefix(session_id)}.{_AUDIO}"
 
 
 def down_event(session_id: str) -> str:
@@ -79,7 +84,7 @@ def video_sampled(session_id: str) -> str:
 
 
 def is_audio(subject: str) -> bool:
-    return subject.endswith(".audio")
+    return subject.endswith(f".{_AUDIO}")
 
 
 # bridge -> tools (request/reply, queue group "tools"): run one function call. One subject per

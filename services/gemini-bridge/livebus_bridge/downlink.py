@@ -11,13 +11,14 @@ import asyncio
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from google.genai import types
 from nats.aio.client import Client as NATS
 
-from livebus import b64, subjects
+from livebus import audioframe, b64, subjects
 from livebus.v1 import bus_pb2
 
 from . import metrics, relay, timing
@@ -84,11 +85,15 @@ class Publisher:
         self.nc = nc
         self.session_id = session_id
         self.timing = clock
+        self.audio_seq = 0
 
     async def audio(self, mime: str, pcm: bytes) -> None:
         metrics.AUDIO_DOWN_BYTES.inc(len(pcm))
-        await self.nc.publish(subjects.down_audio(self.session_id), pcm,
-                              headers=self.timing.audio_headers(mime))
+        self.audio_seq += 1
+        now = time.time_ns()
+        await self.nc.publish(subjects.down_audio(self.session_id), audioframe.pack(
+            pcm, self.audio_seq, mime=mime, upstream_ns=self.timing.reply_audio(now) or 0,
+            sent_ns=now))
 
     async def event(self, ev: bus_pb2.ServerEvent) -> None:
         try:

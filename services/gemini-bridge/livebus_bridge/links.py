@@ -18,12 +18,12 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from livebus import headers, subjects
+from livebus import subjects
 from livebus.reliable import AudioGaps, Receiver, Sender
 from livebus.runtime import cancel_and_wait
 from livebus.v1 import bus_pb2
 
-from . import metrics, timing
+from . import timing
 from .downlink import Publisher
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,6 @@ class ReliablePublisher(Publisher):
         super().__init__(nc, session_id, clock)
         self.seq = down_seq
         self.epoch = epoch
-        self.audio_seq = 0
         self.sender = Sender("down", self._publish, epoch=epoch)
         self._sub: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
@@ -63,13 +62,6 @@ class ReliablePublisher(Publisher):
 
     async def _publish(self, data: bytes) -> None:
         await self.nc.publish(subjects.down_event(self.session_id), data)
-
-    async def audio(self, mime: str, pcm: bytes) -> None:
-        metrics.AUDIO_DOWN_BYTES.inc(len(pcm))
-        self.audio_seq += 1
-        hdrs = self.timing.audio_headers(mime)
-        hdrs[headers.SEQ] = str(self.audio_seq)
-        await self.nc.publish(subjects.down_audio(self.session_id), pcm, headers=hdrs)
 
     async def event(self, ev: bus_pb2.ServerEvent) -> None:
         self.seq += 1
@@ -102,10 +94,8 @@ class UplinkReceiver:
         await cancel_and_wait(self._task)
         self.rx.close()
 
-    def audio_in(self, msg: Msg) -> None:
-        seq = (msg.headers or {}).get(headers.SEQ, "")
-        if seq.isdigit():
-            self.audio.seen(int(seq))
+    def audio_in(self, seq: int) -> None:
+        self.audio.seen(seq)
 
     async def control_in(self, ev: bus_pb2.ClientEvent) -> None:
         await self.rx.receive(ev.seq, ev)

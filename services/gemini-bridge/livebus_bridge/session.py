@@ -23,7 +23,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from websockets.exceptions import ConnectionClosed
 
-from livebus import closecodes, subjects
+from livebus import audioframe, closecodes, subjects
 from livebus.logs import session_id_var
 from livebus.runtime import cancel_and_wait
 from livebus.sessions import Lease, SessionStore
@@ -350,9 +350,13 @@ class UpstreamSession:
         self.last_uplink = time.monotonic()
         assert self.up is not None
         if subjects.is_audio(msg.subject):
-            self.timing.audio_in(msg)
-            self.up.audio_in(msg)
-            self.uplink.put(msg.data)
+            try:
+                frame = audioframe.unpack(msg.data)
+            except audioframe.BadFrame:
+                return
+            self.timing.audio_in(frame)
+            self.up.audio_in(frame.seq)
+            self.uplink.put(frame.pcm)
             await self._report_activity()
             return
         await self.up.control_in(bus_pb2.ClientEvent.FromString(msg.data))

@@ -2,7 +2,7 @@
 
 The upstream part of TTFAB starts when the user's turn end goes upstream: the last uplink chunk
 the gateway's VAD marked voiced, or an explicit end event; it stops at the reply's first audio.
-That first audio carries the part to the gateway (headers.UPSTREAM_NS), which subtracts it from
+That first audio carries the part to the gateway (its frame's upstream ns), which subtracts it from
 its TTFAB to get the pipeline's own share.
 """
 
@@ -13,7 +13,7 @@ import time
 from google.genai import types
 from nats.aio.msg import Msg
 
-from livebus import headers, latency
+from livebus import audioframe, headers, latency
 from livebus.v1 import bus_pb2
 
 from . import metrics
@@ -35,12 +35,13 @@ class SessionTiming:
 
     # -- uplink --------------------------------------------------------------------------------
 
-    def audio_in(self, msg: Msg) -> None:
+    def audio_in(self, frame: audioframe.AudioFrame) -> None:
         now = time.time_ns()
-        hdrs = msg.headers
-        latency.observe_since(_GATEWAY_BRIDGE, hdrs, now)
-        if hdrs and hdrs.get(headers.VOICED):
-            self.voiced, self.voiced_ns = msg.data, now
+        hop = audioframe.since_sent(frame, now)
+        if hop is not None:
+            _GATEWAY_BRIDGE.observe(hop)
+        if frame.voiced:
+            self.voiced, self.voiced_ns = frame.pcm, now
 
     def sent(self, item: bytes | bus_pb2.ClientEvent) -> None:
         """After an uplink item went upstream."""
@@ -72,14 +73,13 @@ class SessionTiming:
 
     # -- downlink ------------------------------------------------------------------------------
 
-    def audio_headers(self, mime: str) -> dict[str, str]:
-        now = time.time_ns()
-        hdrs = {headers.MIME: mime, headers.SENT_NS: str(now)}
-        elapsed = self.clock.reply_audio(now)
+    def reply_audio(self, now_ns: int) -> int | None:
+        """Before a reply audio chunk goes to the gateway: on the reply's first, the ns the
+        upstream took since the user's turn ended."""
+        elapsed = self.clock.reply_audio(now_ns)
         if elapsed is not None:
             metrics.TTFAB_UPSTREAM.observe(elapsed / 1e9)
-            hdrs[headers.UPSTREAM_NS] = str(elapsed)
-        return hdrs
+        return elapsed
 
     def after(self, m: types.LiveServerMessage) -> None:
         """After a message's audio went out: a finished or cut reply ends the reply clock."""

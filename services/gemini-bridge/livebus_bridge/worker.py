@@ -74,10 +74,10 @@ class Bridge:
             await asyncio.sleep(self.settings.heartbeat_interval_s)
 
     def ready(self) -> tuple[bool, str]:
+        if not self.accepting:  # first: a drain ends by closing NATS
+            return False, "draining"
         if self.nc is None or not self.nc.is_connected:
             return False, "not connected to NATS"
-        if not self.accepting:
-            return False, "draining"
         return True, "ok"
 
     @property

@@ -8,7 +8,7 @@ import json
 from bridge_fakes import FakeSocket, attach, upstream_session
 from google.genai import types
 
-from livebus import b64, subjects
+from livebus import audioframe, b64, subjects
 from livebus.v1 import bus_pb2
 from livebus_bridge.downlink import fast_audio, seconds, split_audio
 
@@ -45,7 +45,9 @@ def test_seconds() -> None:
 
 
 def published(nc: object) -> list[tuple[str, bytes]]:
-    return nc.published  # type: ignore[attr-defined, no-any-return]
+    """What went to the gateway, audio as its PCM."""
+    return [(s, audioframe.unpack(d).pcm if subjects.is_audio(s) else d)
+            for s, d in nc.published]  # type: ignore[attr-defined]
 
 
 async def test_text_that_names_a_field_passes_through_untouched() -> None:
@@ -63,6 +65,8 @@ async def test_pure_audio_goes_raw_and_opens_the_turn() -> None:
     session, nc, _ = await upstream_session()
     await session.downlink.handle(audio_message(PCM))
     assert published(nc) == [(subjects.down_audio("s1"), PCM)]
+    frame = audioframe.unpack(nc.published[0][1])  # type: ignore[attr-defined]
+    assert (frame.mime, frame.seq) == ("audio/pcm;rate=24000", 1)
     assert session.conv.in_turn
 
 

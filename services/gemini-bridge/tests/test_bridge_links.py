@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from livebus import headers, subjects
+from livebus import audioframe, subjects
 from livebus.v1 import bus_pb2
 from livebus_bridge import timing
 from livebus_bridge.links import ReliablePublisher, UplinkReceiver
@@ -29,8 +29,8 @@ async def test_events_continue_the_gateways_numbering_in_this_epoch() -> None:
     events = [bus_pb2.ServerEvent.FromString(d) for s, d, _ in nc.published
               if s == subjects.down_event("s")]
     assert [(e.seq, e.epoch) for e in events] == [(8, 42), (9, 42)]
-    audio = [h for s, _, h in nc.published if s == subjects.down_audio("s")]
-    assert audio[0][headers.SEQ] == "1"
+    audio = [audioframe.unpack(d) for s, d, _ in nc.published if s == subjects.down_audio("s")]
+    assert (audio[0].seq, audio[0].pcm, audio[0].mime) == (1, b"\0\0", "audio/pcm;rate=24000")
     assert out.sender.outbox.unacked() == 2
     await out.sender.on_ack(bus_pb2.Ack(upto=9, epoch=41).SerializeToString())  # not ours
     assert out.sender.outbox.unacked() == 2

@@ -6,7 +6,7 @@ import json
 
 from bridge_fakes import upstream_session
 
-from livebus import b64, subjects
+from livebus import audioframe, b64, subjects
 from livebus.v1 import bus_pb2
 from livebus_bridge import relay
 
@@ -38,7 +38,8 @@ async def test_audio_goes_raw_and_the_rest_keeps_its_own_spelling() -> None:
         "outputTranscription": {"text": "hi", "speakerLabel": "spk_1"}},
         "usageMetadata": {"promptTokenCount": 3, "serviceTier": "STANDARD"}}
     await session.downlink.handle(json.dumps(msg).encode())
-    assert nc.published[0] == (subjects.down_audio("s1"), PCM)
+    subject, data = nc.published[0]
+    assert subject == subjects.down_audio("s1") and audioframe.unpack(data).pcm == PCM
     assert events(nc) == [{"serverContent": {
         "modelTurn": {"role": "model", "parts": [{"text": "hi", "partFromTheFuture": {"a": 1}}]},
         "outputTranscription": {"text": "hi", "speakerLabel": "spk_1"}},

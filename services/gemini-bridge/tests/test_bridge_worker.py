@@ -92,3 +92,10 @@ async def test_heartbeats_have_a_connection_of_their_own() -> None:
     beat.cancel()
     assert len(alive.subjects) >= 3 and set(alive.subjects) == {subjects.bridge_alive("b1")}
     assert main.subjects == []
+
+
+async def test_a_draining_bridge_says_so_after_it_closed_nats() -> None:
+    bridge = Bridge(BridgeSettings(), genai.Client(api_key="k"))
+    assert bridge.ready() == (False, "not connected to NATS")
+    await bridge.stop()  # the drain ends with the connections closed
+    assert bridge.ready() == (False, "draining")

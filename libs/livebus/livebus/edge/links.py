@@ -17,7 +17,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from livebus import headers, subjects
+from livebus import subjects
 from livebus.reliable import AudioGaps, Receiver, Sender, ack_bytes
 from livebus.runtime import cancel_and_wait
 from livebus.v1 import bus_pb2
@@ -81,10 +81,8 @@ class SessionLinks:
     def moved(self) -> None:
         self.up.paused = False
 
-    def audio_in(self, msg: Msg) -> None:
-        seq = (msg.headers or {}).get(headers.SEQ, "")
-        if seq.isdigit():
-            self.audio.seen(int(seq))
+    def audio_in(self, seq: int) -> None:
+        self.audio.seen(seq)
 
     async def _on_ack(self, msg: Msg) -> None:
         with contextlib.suppress(DecodeError):

@@ -24,7 +24,7 @@ from nats.aio.subscription import Subscription
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
-from livebus import closecodes, headers, subjects
+from livebus import audioframe, closecodes, headers, subjects
 from livebus.logs import session_id_var
 from livebus.v1 import bus_pb2
 
@@ -270,10 +270,8 @@ class EdgeSession:
         if isinstance(action, wire.Audio):
             self.audio_seq += 1
             self.metrics.audio_in_bytes.inc(len(action.pcm))
-            await self.bus.main.publish(
-                subjects.up_audio(self.id), action.pcm,
-                headers=self.timing.audio_headers(self.audio_seq, action.pcm),
-            )
+            await self.bus.main.publish(subjects.up_audio(self.id), audioframe.pack(
+                action.pcm, self.audio_seq, voiced=self.timing.marks_voiced(action.pcm)))
         elif isinstance(action, wire.Video):
             self.metrics.video_in_bytes.inc(len(action.data))
             await self.bus.video.publish(
@@ -295,8 +293,13 @@ class EdgeSession:
             return
         try:
             if subjects.is_audio(msg.subject):
-                self.links.audio_in(msg)
-                await self._down_audio(msg)
+                try:
+                    frame = audioframe.unpack(msg.data)
+                except audioframe.BadFrame:
+                    log.debug("dropped a downlink audio chunk that is not a frame")
+                    return
+                self.links.audio_in(frame.seq)
+                await self._down_audio(frame)
                 return
             ev = bus_pb2.ServerEvent.FromString(msg.data)
             await self.links.event_in(ev)  # in order, once: to _on_event
@@ -325,15 +328,15 @@ class EdgeSession:
         except Exception as e:  # the client is gone; the uplink loop will notice and clean up
             log.debug("downlink send failed: %s", type(e).__name__)
 
-    async def _down_audio(self, msg: Msg) -> None:
+    async def _down_audio(self, frame: audioframe.AudioFrame) -> None:
         received = time.time_ns()
-        mime = (msg.headers or {}).get(headers.MIME, wire.DEFAULT_AUDIO_OUT_MIME)
-        self.metrics.audio_out_bytes.inc(len(msg.data))
+        mime = frame.mime or wire.DEFAULT_AUDIO_OUT_MIME
+        self.metrics.audio_out_bytes.inc(len(frame.pcm))
         self.in_turn = True
-        if self.gate.is_open or not self.gate.hold((mime, msg.data)):
+        if self.gate.is_open or not self.gate.hold((mime, frame.pcm)):
             async with self._send_lock:
-                await self.transport.send_audio(mime, msg.data)
-        self.timing.audio_sent(msg.headers, received)
+                await self.transport.send_audio(mime, frame.pcm)
+        self.timing.audio_sent(frame, received)
 
     def end_turn(self) -> None:
         """A reply in progress will never finish (its bridge is gone): end it for the client."""

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 
 import webrtcvad
 
-from livebus import headers, latency
+from livebus import audioframe, latency
 
 from . import wire
 from .metrics import EdgeMetrics
@@ -37,25 +36,24 @@ class SessionTiming:
             self.clock.user_end(time.time_ns())
             self.start = "explicit"
 
-    def audio_headers(self, seq: int, pcm: bytes) -> dict[str, str]:
-        hdrs = {headers.SEQ: str(seq), headers.SENT_NS: str(time.time_ns())}
-        if pcm is self.last_voiced:  # the bridge starts its upstream clock when it sends this
-            hdrs[headers.VOICED] = "1"
-        return hdrs
+    def marks_voiced(self, pcm: bytes) -> bool:
+        """The bridge starts its upstream clock when it sends the chunk this marks."""
+        return pcm is self.last_voiced
 
-    def audio_sent(self, hdrs: Mapping[str, str] | None, received_ns: int) -> None:
+    def audio_sent(self, frame: audioframe.AudioFrame, received_ns: int) -> None:
         """After a downlink audio chunk was written to the client."""
         now = time.time_ns()
         m = self.metrics
-        latency.observe_since(m.hop_bridge_edge, hdrs, received_ns)
+        hop = audioframe.since_sent(frame, received_ns)
+        if hop is not None:
+            m.hop_bridge_edge.observe(hop)
         m.hop_edge_client.observe((now - received_ns) / 1e9)
         elapsed = self.clock.reply_audio(now)
         if elapsed is None:
             return
         m.ttfab_by_start[self.start].observe(elapsed / 1e9)
-        upstream = (hdrs or {}).get(headers.UPSTREAM_NS)
-        if upstream and upstream.isdigit():
-            m.ttfab_pipeline.observe(max(0, elapsed - int(upstream)) / 1e9)
+        if frame.upstream_ns:
+            m.ttfab_pipeline.observe(max(0, elapsed - frame.upstream_ns) / 1e9)
 
     def reply_over(self) -> None:
         """The model's reply ended (turnComplete or interrupted, as wire.server_message parsed)."""

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from livebus import closecodes, headers, subjects
+from livebus import audioframe, closecodes, subjects
 from livebus.edge import session as session_mod
 from livebus.edge.session import EdgeSession
 from livebus.edge.settings import EdgeSettings
@@ -132,7 +132,7 @@ async def test_downlink_rewrites_only_a_resumption_update() -> None:
     first, second = (json.loads(t) for t in ws.sent)
     assert first["sessionResumptionUpdate"]["newHandle"] == s.handle
     assert second == {"toolCall": {"functionCalls": [{"id": "1", "args": {"newHandle": "x"}}]}}
-    await s._on_down(Msg(subjects.down_audio(s.id), b"\1\2"))
+    await s._on_down(Msg(subjects.down_audio(s.id), audioframe.pack(b"\1\2", 1)))
     assert s.in_turn
     s.end_turn()
     await asyncio.sleep(0)
@@ -142,8 +142,8 @@ async def test_downlink_rewrites_only_a_resumption_update() -> None:
 
 async def test_reply_audio_goes_to_the_transport_as_audio_and_interrupted_comes_first() -> None:
     s, ws, _ = client_session()
-    await s._on_down(Msg(subjects.down_audio(s.id), b"\1\2",
-                         {headers.MIME: "audio/pcm;rate=24000"}))
+    await s._on_down(Msg(subjects.down_audio(s.id),
+                         audioframe.pack(b"\1\2", 1, mime="audio/pcm;rate=24000")))
     ev = bus_pb2.ServerEvent(message_json=b'{"serverContent":{"interrupted":true}}')
     await s._on_event(ev)
     assert ws.sent == [("audio", "audio/pcm;rate=24000", b"\1\2"), "interrupted",
@@ -155,7 +155,7 @@ async def test_audio_before_setup_complete_waits_and_follows_it_in_order() -> No
     s, ws, _ = client_session()
     s.gate = session_mod.pending.SetupGate()  # not open yet
     await s._on_event(bus_pb2.ServerEvent(message_json=b'{"sessionResumptionUpdate":{}}'))
-    await s._on_down(Msg(subjects.down_audio(s.id), b"\3\4"))
+    await s._on_down(Msg(subjects.down_audio(s.id), audioframe.pack(b"\3\4", 1)))
     assert ws.sent == []
     await s.gate.open('{"setupComplete":{}}', ws)
     assert ws.sent == ['{"setupComplete":{}}', '{"sessionResumptionUpdate":{}}',
