@@ -61,5 +61,6 @@ def test_make_run_prints_the_whip_endpoint_on_a_line_of_its_own() -> None:
     cfg = DevStackSettings(webrtc_port=18643)
     lines = banner(Stack(cfg)).splitlines()
     assert "  WebRTC (WHIP)  https://127.0.0.1:18643/whip" in lines
+    assert any(line.startswith("  services") and line.endswith(", 1 webrtc-edge") for line in lines)
     assert not any("WebRTC" in line for line in
                    banner(Stack(DevStackSettings(webrtc_port=0))).splitlines())

@@ -251,7 +251,8 @@ class Stack:
 def banner(stack: Stack) -> str:
     """What `make run` prints once the stack is up: where each endpoint is."""
     services = (f"{stack.cfg.gateways} gateway, {stack.cfg.bridges} gemini-bridge, "
-                f"{stack.cfg.samplers} frame-sampler, {stack.cfg.tools} tools")
+                f"{stack.cfg.samplers} frame-sampler, {stack.cfg.tools} tools"
+                + (", 1 webrtc-edge" if stack.cfg.webrtc_port else ""))
     upstream = "the offline Gemini Live emulator at " + str(stack.emulator_url) \
         if stack.emulator_url else "the upstream in GEMINI_BASE_URL (or Google)"
     webrtc = f"  WebRTC (WHIP)  {stack.webrtc_whip()}\n" if stack.cfg.webrtc_port else ""
