@@ -9,15 +9,14 @@ import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from google.genai import errors, types
 from google.genai.live import AsyncSession
 from websockets.exceptions import ConnectionClosed
 
-from livebus import closecodes, tls
+from livebus import closecodes
 from livebus_dev.devstack import Stack
-from livebus_dev.testing.stack import MODEL, gateway_client, running_stack
+from livebus_dev.testing.stack import MODEL, gateway_client, mint, running_stack
 
 USER = "quota-user"
 LIMIT = 1000
@@ -36,13 +35,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield s
 
 
-async def mint(stack: Stack, user: str) -> str:
-    async with httpx.AsyncClient(verify=tls.client_context(stack.ca_file)) as c:
-        r = await c.post(f"{stack.gateway_https()}/v1alpha/auth_tokens",
-                         json={"uses": 1, "livebus": {"user": user}},
-                         headers={"x-goog-api-key": stack.api_key})
-    r.raise_for_status()
-    return str(r.json()["name"])
+async def user_token(stack: Stack, user: str) -> str:
+    return await mint(stack, {"uses": 1, "livebus": {"user": user}})
 
 
 async def say(session: AsyncSession, text: str) -> list[types.LiveServerMessage]:
@@ -65,8 +59,8 @@ def is_warning(m: types.LiveServerMessage) -> bool:
 
 
 async def test_a_daily_token_quota_across_two_gateways(stack: Stack) -> None:
-    first = gateway_client(stack, await mint(stack, USER), gateway=0)
-    second = gateway_client(stack, await mint(stack, USER), gateway=1)
+    first = gateway_client(stack, await user_token(stack, USER), gateway=0)
+    second = gateway_client(stack, await user_token(stack, USER), gateway=1)
     async with first.aio.live.connect(model=MODEL, config=CONFIG) as idle:
         await say(idle, "hello from the first gateway")
         warned_then_answered = False
@@ -87,32 +81,32 @@ async def test_a_daily_token_quota_across_two_gateways(stack: Stack) -> None:
                     pass
         assert close_of(other.value) == (closecodes.QUOTA_EXCEEDED, REASON)
     with pytest.raises((errors.APIError, ConnectionClosed)) as refused:
-        async with gateway_client(stack, await mint(stack, USER), gateway=1).aio.live.connect(
+        async with gateway_client(stack, await user_token(stack, USER), gateway=1).aio.live.connect(
                 model=MODEL, config=CONFIG) as late:
             await say(late, "one more")
     assert close_of(refused.value) == (closecodes.QUOTA_EXCEEDED, REASON)
     # Another user is not affected.
-    async with gateway_client(stack, await mint(stack, "someone-else")).aio.live.connect(
+    async with gateway_client(stack, await user_token(stack, "someone-else")).aio.live.connect(
             model=MODEL, config=CONFIG) as fine:
         assert (await say(fine, "hi"))[-1].server_content is not None
 
 
 async def test_concurrent_sessions_across_two_gateways(stack: Stack) -> None:
     user = "busy-bee"
-    a = gateway_client(stack, await mint(stack, user), gateway=0)
-    b = gateway_client(stack, await mint(stack, user), gateway=1)
+    a = gateway_client(stack, await user_token(stack, user), gateway=0)
+    b = gateway_client(stack, await user_token(stack, user), gateway=1)
     async with a.aio.live.connect(model=MODEL, config=CONFIG) as one, \
             b.aio.live.connect(model=MODEL, config=CONFIG) as two:
         await asyncio.gather(say(one, "one"), say(two, "two"))
         await asyncio.sleep(0.5)  # both records are written (flush interval 0.25 s)
+        third_client = gateway_client(stack, await user_token(stack, user), gateway=1)
         with pytest.raises((errors.APIError, ConnectionClosed)) as refused:
-            async with gateway_client(stack, await mint(stack, user), gateway=1).aio.live.connect(
-                    model=MODEL, config=CONFIG) as third:
+            async with third_client.aio.live.connect(model=MODEL, config=CONFIG) as third:
                 await say(third, "three")
         assert close_of(refused.value) == (closecodes.QUOTA_EXCEEDED,
                                            "quota exceeded: concurrent sessions")
         assert (await say(one, "still here"))[-1].server_content is not None
     await asyncio.sleep(0.5)  # the two ended: their last records say so
-    async with gateway_client(stack, await mint(stack, user)).aio.live.connect(
+    async with gateway_client(stack, await user_token(stack, user)).aio.live.connect(
             model=MODEL, config=CONFIG) as again:
         assert (await say(again, "back"))[-1].server_content is not None

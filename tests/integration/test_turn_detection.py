@@ -9,7 +9,6 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 import websockets
 from converse import Conversation, conversation
@@ -19,7 +18,7 @@ from livebus import b64, tls
 from livebus_dev.devstack import Stack
 from livebus_dev.testing.audio import chunks, silence, speech_like
 from livebus_dev.testing.emulator import sessions
-from livebus_dev.testing.stack import MODEL, gateway_client, running_stack
+from livebus_dev.testing.stack import MODEL, gateway_client, mint, running_stack
 
 PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 
@@ -58,13 +57,8 @@ async def test_a_long_silence_sends_no_audio_at_all(local_stack: Stack) -> None:
     assert [round(s["duration_s"], 1) >= 0.6 for s in rec["speech_segments"]] == [True]
 
 
-async def mint(stack: Stack, claims: dict[str, Any]) -> str:
-    async with httpx.AsyncClient(verify=tls.client_context(stack.ca_file)) as c:
-        r = await c.post(f"{stack.gateway_https()}/v1alpha/auth_tokens",
-                         json={"uses": 1, "livebus": claims},
-                         headers={"x-goog-api-key": stack.api_key})
-    r.raise_for_status()
-    return str(r.json()["name"])
+async def claims_token(stack: Stack, claims: dict[str, Any]) -> str:
+    return await mint(stack, {"uses": 1, "livebus": claims})
 
 
 async def one_turn(stack: Stack, credential: str) -> list[dict[str, Any]]:
@@ -109,7 +103,8 @@ def landmarks(messages: list[dict[str, Any]]) -> list[str]:
 
 async def test_the_client_gets_voice_activity_as_from_the_upstream(local_stack: Stack) -> None:
     local = await one_turn(local_stack, local_stack.api_key)
-    server = await one_turn(local_stack, await mint(local_stack, {"turnDetection": "server"}))
+    server_token = await claims_token(local_stack, {"turnDetection": "server"})
+    server = await one_turn(local_stack, server_token)
     recs = [s for s in await sessions(local_stack) if s.get("audio_seconds", 0) > 0][-2:]
     assert [r["audio_seconds"] < 2.0 for r in recs] == [True, False], "local, then server"
     assert landmarks(local) == landmarks(server) == [

@@ -18,7 +18,7 @@ from livebus import tls, usage
 from livebus.edge.auth import key_identity
 from livebus_dev.devstack import Stack
 from livebus_dev.testing import audio
-from livebus_dev.testing.stack import MODEL, gateway_client, running_stack
+from livebus_dev.testing.stack import MODEL, gateway_client, mint, running_stack
 
 USER = "meter-ada@example.com"
 
@@ -29,14 +29,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield s
 
 
-async def mint(stack: Stack, user: str, room: str | None = None) -> str:
+async def user_token(stack: Stack, user: str, room: str | None = None) -> str:
     claims = {"user": user} if room is None else {"user": user, "room": room}
-    async with httpx.AsyncClient(verify=tls.client_context(stack.ca_file)) as c:
-        r = await c.post(f"{stack.gateway_https()}/v1alpha/auth_tokens",
-                         json={"uses": 1, "livebus": claims},
-                         headers={"x-goog-api-key": stack.api_key})
-    r.raise_for_status()
-    return str(r.json()["name"])
+    return await mint(stack, {"uses": 1, "livebus": claims})
 
 
 def add_usage(into: usage.Tokens, u: types.UsageMetadata) -> None:
@@ -85,8 +80,8 @@ async def until_total(stack: Stack, path: str, expected: int) -> dict[str, Any]:
 
 async def test_a_users_usage_is_the_sum_of_its_sessions_usage_metadata(stack: Stack) -> None:
     seen: usage.Tokens = {}
-    await asyncio.gather(converse(stack, await mint(stack, USER), True, seen),
-                         converse(stack, await mint(stack, USER), False, seen))
+    await asyncio.gather(converse(stack, await user_token(stack, USER), True, seen),
+                         converse(stack, await user_token(stack, USER), False, seen))
     assert seen["prompt"]["audio"] > 0 and seen["response"]["audio"] > 0
     body = await until_total(stack, f"users/{USER}", usage.total(seen))
     assert body["tokens"] == seen
@@ -102,7 +97,7 @@ async def test_a_server_keys_usage_and_who_may_read_it(stack: Stack) -> None:
     identity = key_identity(stack.api_key)
     body = await until_total(stack, f"keys/{identity}", usage.total(seen))
     assert body["tokens"] == seen and body["user"] == identity
-    token = await mint(stack, USER)
+    token = await user_token(stack, USER)
     assert (await usage_of(stack, f"users/{USER}", key=token)).status_code == 403
     assert (await usage_of(stack, f"users/{USER}", key="wrong")).status_code == 403
     assert (await usage_of(stack, f"users/{USER}?day=2026-13-01")).status_code == 400
@@ -123,9 +118,9 @@ async def test_a_rooms_usage_is_the_sum_of_its_sessions_of_every_user(stack: Sta
     a: usage.Tokens = {}
     b: usage.Tokens = {}
     outside: usage.Tokens = {}
-    await asyncio.gather(converse(stack, await mint(stack, mine, room), True, a),
-                         converse(stack, await mint(stack, "room-bo", room), False, b),
-                         converse(stack, await mint(stack, mine, elsewhere), False, outside))
+    await asyncio.gather(converse(stack, await user_token(stack, mine, room), True, a),
+                         converse(stack, await user_token(stack, "room-bo", room), False, b),
+                         converse(stack, await user_token(stack, mine, elsewhere), False, outside))
     in_room = plus(a, b)
     body = await until_total(stack, f"rooms/{room}", usage.total(in_room))
     assert body["tokens"] == in_room and body["room"] == room
@@ -139,7 +134,7 @@ async def test_a_rooms_usage_is_the_sum_of_its_sessions_of_every_user(stack: Sta
     assert (await until_total(stack, "rooms/empty-room", 0))["sessions"] == 0
     for bad in ("a.b", "x" * 65, "a%20b", "%2A"):
         assert (await usage_of(stack, f"rooms/{bad}")).status_code == 400, bad
-    token = await mint(stack, mine, room)
+    token = await user_token(stack, mine, room)
     assert (await usage_of(stack, f"rooms/{room}", key=token)).status_code == 403
     async with httpx.AsyncClient(verify=tls.client_context(stack.ca_file)) as c:
         r = await c.post(f"{stack.gateway_https()}/v1alpha/auth_tokens",

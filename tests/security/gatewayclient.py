@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import websockets
 
 from livebus import tls
@@ -32,15 +31,6 @@ def rss_kib(stack: Stack, name: str = "gateway-0") -> int:
     status = Path(f"/proc/{proc(stack, name).pid}/status").read_text()
     (line,) = [ln for ln in status.splitlines() if ln.startswith("VmRSS:")]
     return int(line.split()[1])
-
-
-async def mint(stack: Stack, body: dict[str, Any] | None = None) -> str:
-    """A token minted with the stack's server key: its `name`, the client's API key."""
-    async with httpx.AsyncClient(verify=tls.client_context(stack.ca_file)) as c:
-        r = await c.post(f"{stack.gateway_https()}/v1alpha/auth_tokens", json=body or {},
-                         headers={"x-goog-api-key": stack.api_key})
-    r.raise_for_status()
-    return str(r.json()["name"])
 
 
 @dataclass

@@ -19,9 +19,9 @@ import websockets
 
 from livebus import tls
 from livebus_dev.devstack import Stack
-from livebus_dev.testing.stack import MODEL, running_stack
+from livebus_dev.testing.stack import MODEL, mint, running_stack
 
-from .gatewayclient import Live, attempt, mint, next_handle, wss
+from .gatewayclient import Live, attempt, next_handle, wss
 
 SERVICES = ("GATEWAY", "BRIDGE", "EMULATOR", "TOOLS", "SAMPLER")
 

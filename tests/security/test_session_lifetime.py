@@ -14,14 +14,13 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
 from livebus import tls
 from livebus_dev.devstack import Stack
-from livebus_dev.testing.stack import MODEL, running_stack
+from livebus_dev.testing.stack import MODEL, mint, running_stack
 
 from .livews import PATH, Ending, ending, live_socket, typed_turn
 
@@ -62,13 +61,8 @@ async def resumed_until_closed(stack: Stack, handle: str, key: str | None = None
 
 async def token(stack: Stack, user: str, lifetime_s: float) -> str:
     expire = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=lifetime_s)
-    async with httpx.AsyncClient(verify=tls.client_context(stack.ca_file)) as http:
-        r = await http.post(stack.gateway_https() + "/v1alpha/auth_tokens",
-                            headers={"x-goog-api-key": stack.api_key},
-                            json={"uses": 1, "expireTime": expire.isoformat(),
-                                  "livebus": {"user": user}})
-    r.raise_for_status()
-    return str(r.json()["name"])
+    return await mint(stack, {"uses": 1, "expireTime": expire.isoformat(),
+                              "livebus": {"user": user}})
 
 
 async def test_resuming_does_not_restart_the_maximum_duration(short_stack: Stack) -> None:

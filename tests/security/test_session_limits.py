@@ -17,9 +17,9 @@ import pytest
 
 from livebus import closecodes
 from livebus_dev.devstack import Stack
-from livebus_dev.testing.stack import MODEL, running_stack
+from livebus_dev.testing.stack import MODEL, mint, running_stack
 
-from .gatewayclient import Live, attempt, mint, open_live, turn_text
+from .gatewayclient import Live, attempt, open_live, turn_text
 
 PER_USER, PER_GATEWAY = 5, 12
 

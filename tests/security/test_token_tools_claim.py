@@ -10,8 +10,9 @@ from typing import Any
 
 from livebus_dev.devstack import Stack
 from livebus_dev.testing.emulator import control
+from livebus_dev.testing.stack import mint
 
-from .gatewayclient import Live, mint, open_live, turn_text
+from .gatewayclient import Live, open_live, turn_text
 
 ASK = 'inventory_lookup {"query": "608ZZ"}'
 

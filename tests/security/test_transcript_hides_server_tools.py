@@ -14,9 +14,9 @@ import httpx
 
 from livebus import tls
 from livebus_dev.devstack import Stack
-from livebus_dev.testing.stack import MODEL
+from livebus_dev.testing.stack import MODEL, mint
 
-from .gatewayclient import Live, mint, next_handle, open_live
+from .gatewayclient import Live, next_handle, open_live
 
 
 async def transcript(stack: Stack, sid: str, credential: str) -> httpx.Response:

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 from google import genai
 from google.genai import types
 
@@ -86,3 +87,13 @@ def emulator_client(stack: Stack) -> genai.Client:
     assert stack.emulator_url is not None
     return genai.Client(api_key=stack.emulator_key,
                         http_options=http_options(stack.emulator_url, ssl_context(stack)))
+
+
+async def mint(stack: Stack, body: dict[str, Any] | None = None) -> str:
+    """A token minted with the stack's server key (`POST /v1alpha/auth_tokens`): its `name`,
+    which a client sends as its API key."""
+    async with httpx.AsyncClient(verify=ssl_context(stack)) as c:
+        r = await c.post(f"{stack.gateway_https()}/v1alpha/auth_tokens", json=body or {},
+                         headers={"x-goog-api-key": stack.api_key})
+    r.raise_for_status()
+    return str(r.json()["name"])
