@@ -55,6 +55,7 @@ class Policy:
     keep_acked: int = 64              # acknowledged ones kept too, for a new receiver's gaps
     max_held: int = 4096              # early arrivals a receiver holds while a gap is open
     gap_timeout_s: float = 3.0        # a gap still open this long is skipped
+    recover_timeout_s: float = 1.0    # a recovery (`Inbox.recover`) waits at most this long
     ack_delay_s: float = 0.005        # acks of a burst go out as one
 
 
@@ -155,6 +156,16 @@ class Inbox(Generic[T]):
         self.held: dict[int, T] = {}
         self.gap_since: float | None = None
         self.skipped = 0
+        self.recover_upto = 0  # asked for again though maybe nobody has them (see `recover`)
+        self.unrecovered = 0
+
+    def recover(self, upto: int, now: float) -> None:
+        """Ask for `delivered + 1 .. upto` again, and deliver them first if they come; the
+        sender may no longer have them (a new one numbers on after `upto`), so past
+        `recover_timeout_s` they are skipped (counted in `unrecovered`, not `skipped`)."""
+        if upto > self.delivered:
+            self.recover_upto = upto
+            self.gap_since = now
 
     def receive(self, seq: int, item: T, now: float) -> Received[T]:
         out: Received[T] = Received()
@@ -178,24 +189,36 @@ class Inbox(Generic[T]):
 
     def missing_from(self) -> int:
         """Where the open gap starts (0: none)."""
-        return self.delivered + 1 if self.held else 0
+        recovering = self.delivered < self.recover_upto
+        return self.delivered + 1 if self.held or recovering else 0
 
     def expire(self, now: float) -> list[T]:
         """A gap open for `gap_timeout_s` is skipped: what waited behind it, in order."""
-        if self.gap_since is None or now - self.gap_since < self.policy.gap_timeout_s:
+        if self.gap_since is None:
+            return []
+        if self.delivered < self.recover_upto:
+            if now - self.gap_since < self.policy.recover_timeout_s:
+                return []
+            first = min(min(self.held, default=self.recover_upto + 1), self.recover_upto + 1)
+            self.unrecovered += first - self.delivered - 1
+            self.delivered = first - 1
+            out: list[T] = []
+            self._drain(out, now)
+            return out
+        if now - self.gap_since < self.policy.gap_timeout_s:
             return []
         first = min(self.held)
         self.skipped += first - self.delivered - 1
         self.delivered = first - 1
-        out: list[T] = []
-        self._drain(out, now)
-        return out
+        late: list[T] = []
+        self._drain(late, now)
+        return late
 
     def _drain(self, out: list[T], now: float) -> None:
         while self.delivered + 1 in self.held:
             self.delivered += 1
             out.append(self.held.pop(self.delivered))
-        self.gap_since = now if self.held else None
+        self.gap_since = now if self.held or self.delivered < self.recover_upto else None
 
 
 class AudioGaps:
@@ -291,6 +314,11 @@ class Receiver(Generic[T]):
     @property
     def delivered(self) -> int:
         return self.inbox.delivered
+
+    def recover(self, upto: int) -> None:
+        """Ask for what was delivered before up to `upto` again (Inbox.recover); asked on
+        every tick until it came or `recover_timeout_s` passed."""
+        self.inbox.recover(upto, self._clock())
 
     async def receive(self, seq: int, item: T) -> None:
         async with self._lock:

@@ -153,3 +153,9 @@ def ack_up(session_id: str) -> str:
 
 def ack_down(session_id: str) -> str:
     return f"{ROOT}.ack.down.{session_id}"
+
+
+def stream_leader_stepdown(stream: str) -> str:
+    """JetStream's API: the stream's leader steps down and another replica is elected (tests
+    use it to place leaders on chosen nodes)."""
+    return f"$JS.API.STREAM.LEADER.STEPDOWN.{stream}"

@@ -163,6 +163,33 @@ def test_inbox_holds_early_arrivals_and_skips_a_gap_nobody_fills() -> None:
     assert inbox.receive(0, "unnumbered", 1.2).deliver == ["unnumbered"]
 
 
+def test_inbox_recovers_what_it_had_delivered_first_and_gives_up_quickly() -> None:
+    """A successor asks again for seqs 3-5 (sent by its predecessor, not logged): asked until
+    they come, delivered before what is newer; one nobody has is skipped after
+    recover_timeout_s, as unrecovered (not lost)."""
+    inbox: Inbox[str] = Inbox(Policy(recover_timeout_s=1.0, gap_timeout_s=3.0), delivered=2)
+    assert inbox.missing_from() == 0
+    inbox.recover(5, 0.0)
+    assert inbox.missing_from() == 3  # asked at once, nothing held yet
+    assert inbox.receive(6, "new", 0.1).deliver == []
+    assert inbox.receive(3, "c", 0.2).deliver == ["c"]
+    assert inbox.missing_from() == 4 and inbox.expire(1.1) == []  # progress: waits again
+    assert inbox.receive(5, "e", 0.3).deliver == []
+    assert inbox.expire(1.3) == ["e", "new"]  # 4 never came
+    assert (inbox.delivered, inbox.unrecovered, inbox.skipped) == (6, 1, 0)
+    assert inbox.missing_from() == 0 and inbox.gap_since is None
+
+
+def test_inbox_recovering_from_a_sender_that_has_nothing() -> None:
+    inbox: Inbox[str] = Inbox(Policy(recover_timeout_s=1.0), delivered=1)
+    inbox.recover(2, 0.0)
+    assert inbox.receive(3, "next", 0.0).resend_from == 0  # asked by the ticks already
+    assert inbox.expire(0.9) == []
+    assert inbox.expire(1.0) == ["next"] and inbox.unrecovered == 1
+    inbox.recover(1, 2.0)  # nothing to recover: no gap opens
+    assert inbox.gap_since is None and inbox.missing_from() == 0
+
+
 def test_audio_gaps_are_counted_from_the_first_seen() -> None:
     gaps = AudioGaps("test")
     assert gaps.seen(40) == 0  # a new bridge joins a running stream

@@ -75,16 +75,28 @@ class ReliablePublisher(Publisher):
 
 
 class UplinkReceiver:
-    """Uplink control in the gateway's order, once each; uplink audio losses counted."""
+    """Uplink control in the gateway's order, once each; uplink audio losses counted.
+
+    `delivered`: the last control event sent upstream; `logged` (if less): the last one the
+    shadow log holds. Those in between (a predecessor sent them, and died before their
+    entries were stored) are asked for again and delivered first, to be logged, not sent; its
+    gateway keeps them (acknowledged ones too, for a while), a new gateway has none and
+    numbers on after `delivered`: they are waited for at most the policy's
+    recover_timeout_s."""
 
     def __init__(self, nc: NATS, session_id: str, delivered: int,
                  deliver: Callable[[bus_pb2.ClientEvent], Awaitable[None]],
-                 epoch: int = 0) -> None:
+                 epoch: int = 0, logged: int | None = None) -> None:
         self.nc = nc
         self.session_id = session_id
         self.audio = AudioGaps("up")
-        self.rx: Receiver[bus_pb2.ClientEvent] = Receiver("up", deliver, self._ack, delivered,
+        start = delivered if logged is None else min(logged, delivered)
+        self.rx: Receiver[bus_pb2.ClientEvent] = Receiver("up", deliver, self._ack, start,
                                                           epoch=epoch)
+        if start < delivered:
+            log.info("control events %d-%d are not in the shadow log; asking for them again",
+                     start + 1, delivered)
+            self.rx.recover(delivered)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:

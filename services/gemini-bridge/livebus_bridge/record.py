@@ -1,4 +1,4 @@
-"""The session record (handle, prompt tokens, last control seq sent), kept written.
+"""The session record (handle, prompt tokens, last control seq sent and logged), kept written.
 
 A save that fails (a stream electing a leader after its node died: seconds) is retried in the
 background until the latest state is stored, so a successor never works from a stale record

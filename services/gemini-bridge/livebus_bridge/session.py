@@ -114,8 +114,9 @@ class UpstreamSession:
                                   settings.usage_flush_interval_s, room=req.room)
         self.record = RecordKeeper(store, self.id, lambda: {
             "handle": self.conv.handle, "prompt_tokens": self.conv.prompt_tokens,
-            "ctl_sent": self.conv.ctl_sent})
+            "ctl_sent": self.conv.ctl_sent, "ctl_logged": self.conv.ctl_logged})
         self.shadow = ShadowRecorder(nc.jetstream(), self.id)
+        self.shadow.on_logged = self._logged
         self.out = ReliablePublisher(nc, self.id, self.timing, req.down_seq, req.epoch)
         self.quota = Quota(quota_limits(settings), usage_store, self.meter, self.out.message,
                            self._end)
@@ -211,8 +212,7 @@ class UpstreamSession:
     async def _live(self, reply: Msg) -> bus_pb2.Close:
         close = bus_pb2.Close(code=closecodes.NORMAL, reason="session ended")
         helpers: list[asyncio.Task[None]] = []
-        self.up = UplinkReceiver(self.nc, self.id, self.conv.ctl_sent, self._control,
-                                 self.req.epoch)
+        self.up = self.receiver()
         try:
             await self.out.start()
             self.up.start()
@@ -239,6 +239,10 @@ class UpstreamSession:
             await self._finish(helpers)
         return close
 
+    def receiver(self) -> UplinkReceiver:
+        return UplinkReceiver(self.nc, self.id, self.conv.ctl_sent, self._control,
+                              self.req.epoch, logged=self.conv.ctl_logged)
+
     async def _serve_connections(self, close: bus_pb2.Close) -> bus_pb2.Close:
         while True:
             outcome, why = await self._serve()
@@ -258,6 +262,7 @@ class UpstreamSession:
         await self.conn.close()
         await self.meter.close()
         if not self.lost:
+            await self.shadow.flush(0.5)  # so that the record says it is all logged
             await self._save_record(3.0)
             self.record.stopped = True
             await self.lease.release()
@@ -304,6 +309,8 @@ class UpstreamSession:
         conv.handle = rec.get("handle") or conv.handle
         conv.prompt_tokens = int(rec.get("prompt_tokens") or 0)
         conv.ctl_sent = int(rec.get("ctl_sent") or 0)
+        # (a record from before ctl_logged: its bridge logged before it sent)
+        conv.ctl_logged = self.shadow.logged = int(rec.get("ctl_logged", conv.ctl_sent) or 0)
         metrics.RECONNECTS.labels("takeover").inc()
         if conv.handle:
             try:
@@ -324,6 +331,13 @@ class UpstreamSession:
         """End the session for good (a quota): the client gets `close`."""
         await self.out.event(bus_pb2.ServerEvent(close=close))
         self.done.set()
+
+    def _logged(self, seq: int) -> None:
+        """Control event `seq` (and every one before) is in the shadow log: the record says
+        so (a successor logs those it sent after this, Uplink._send_control)."""
+        if seq > self.conv.ctl_logged:
+            self.conv.ctl_logged = seq
+            self.record.request()
 
     def _lease_lost(self) -> None:
         self.lost = True

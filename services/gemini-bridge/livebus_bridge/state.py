@@ -13,4 +13,5 @@ class Conversation:
     resumed_check: bool = False      # compare the next prompt size against the one before
     context_lost: bool = False       # a resumed context collapsed: rebuild
     ctl_sent: int = 0                # seq of the last client control event sent upstream
+    ctl_logged: int = 0              # every control event up to this seq is in the shadow log
     client_wants_handles: bool = False  # the client asked for resumption itself

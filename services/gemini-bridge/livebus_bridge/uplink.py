@@ -28,7 +28,7 @@ from .connection import Connection
 from .record import RecordKeeper
 from .sdkws import Upstream
 from .settings import BridgeSettings
-from .shadow import ShadowRecorder
+from .shadow import ShadowRecorder, content_entries, tool_result_entry
 from .state import Conversation
 from .stills import DROPPED_NOTE, Control, StillLane, StillLimits, control_of, replace_with_note
 from .translate import Translator
@@ -145,7 +145,8 @@ class Uplink:
 
     def put(self, item: Item) -> None:
         gate = self.gate
-        if gate is None:
+        relog = not isinstance(item, bytes) and 0 < item.seq <= self.conv.ctl_sent
+        if gate is None or relog:  # (sent by a predecessor: only logged, not detected again)
             self.buffer.put(item)
             return
         held = gate.dropped_bytes
@@ -229,11 +230,11 @@ class Uplink:
 
     async def _route_control(self, up: Upstream, ev: bus_pb2.ClientEvent) -> None:
         item = control_of(ev)
-        if item.stills or self.stills.busy:
+        if (item.stills or self.stills.busy) and not 0 < item.seq <= self.conv.ctl_sent:
             self.stills.put(item)
             return
-        await self._send_control(up, item)
-        self.timing.sent(ev)
+        if await self._send_control(up, item):
+            self.timing.sent(ev)
 
     async def _send_queued(self, item: Control) -> None:
         """The still lane's sender: through connection switches, until it went upstream."""
@@ -244,7 +245,7 @@ class Uplink:
                 await asyncio.sleep(0)
                 continue
             try:
-                await self._send_control(up, item)
+                sent = await self._send_control(up, item)
             except ConnectionClosed:
                 self.conn.closed_under(up)
                 await asyncio.sleep(0)
@@ -252,14 +253,21 @@ class Uplink:
             except Exception as e:
                 self._bad_client_message(item.event, e)
                 return
-            # Its JSON is not kept: a turn end is told by the parsed content.
-            ended = item.content is not None and bool(item.content.turn_complete)
-            self.timing.sent(_TURN_END if ended else item.event)
+            if sent:  # its JSON is not kept: a turn end is told by the parsed content
+                ended = item.content is not None and bool(item.content.turn_complete)
+                self.timing.sent(_TURN_END if ended else item.event)
             return
 
-    async def _send_control(self, up: Upstream, item: Control) -> None:
+    async def _send_control(self, up: Upstream, item: Control) -> bool:
+        """Whether it went upstream (not: a predecessor had sent it)."""
         if item.seq and item.seq <= self.conv.ctl_sent:
-            return  # a predecessor sent it before it died
+            # A predecessor sent it before it died: never again upstream. But if its entries
+            # were not stored by then (the record's ctl_logged is behind), they died with it:
+            # logged here, under the same message ids (stored once, whoever stores first).
+            if item.seq > self.conv.ctl_logged:
+                self.shadow.event(item.seq, self._entries(item))
+                self.shadow.mark(item.seq)
+            return False
         # A successor resends every control event the record does not count as sent. The
         # record is saved in the background, so audio goes on at once (audio is never resent:
         # the record says nothing about it), but the next control event waits until the
@@ -268,27 +276,41 @@ class Uplink:
         # between a send and its save always meant), never an earlier one behind a later one.
         # Bounded: past it (JetStream electing a leader) the event goes, the save goes on.
         await self.record.stored(self._ctl_saved, self.ctl_save_wait_s)
+        self.shadow.event(item.seq, self._entries(item))
         await self._send_event(up, item)
         if item.seq:
             self.conv.ctl_sent = item.seq
             self._ctl_saved = self.record.request()
+            # ctl_logged follows once its entries are stored (the session saves it): a
+            # successor logs what it sent until then (above).
+            self.shadow.mark(item.seq)
+        return True
+
+    def _entries(self, item: Control) -> list[Entry]:
+        """What the shadow log keeps of a control event."""
+        ev = item.event
+        kind = ev.WhichOneof("event")
+        if item.content is not None:
+            return content_entries(item.content)
+        if kind == "text":
+            return [Entry(role="user", kind="text", text=ev.text)]
+        if kind == "tool_response_json":
+            tr = types.LiveClientToolResponse.model_validate_json(ev.tool_response_json)
+            # seq 0: the bridge's own results, of server tools
+            return [tool_result_entry(r, server=ev.seq == 0) for r in tr.function_responses or []]
+        return []
 
     async def _send_event(self, up: Upstream, item: Control) -> None:
         live, ev = up.session, item.event
         kind = ev.WhichOneof("event")
         if item.content is not None:
-            self.shadow.client_content(item.content)
             await self.translate.client_content(up, item.content)
             return
         up.seeding = False  # anything else ends the initial-history phase
         if kind == "text":
-            self.shadow.add(Entry(role="user", kind="text", text=ev.text))
             await live.send_realtime_input(text=ev.text)
         elif kind == "tool_response_json":
             tr = types.LiveClientToolResponse.model_validate_json(ev.tool_response_json)
-            for r in tr.function_responses or []:
-                # seq 0: the bridge's own results, of server tools
-                self.shadow.tool_result(r, server=ev.seq == 0)
             await live.send_tool_response(
                 function_responses=self.translate.tool_responses(tr.function_responses or []))
         elif kind == "activity_start":

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 
 from google import genai
 from nats.aio.client import Client as NATS
@@ -24,6 +25,8 @@ from .settings import BridgeSettings
 from .tools import ToolCatalog
 
 log = logging.getLogger(__name__)
+
+JS_SETUP_WAIT_S = 30.0  # a stream electing a leader (seconds), a cluster still starting
 
 
 class Bridge:
@@ -48,9 +51,30 @@ class Bridge:
         self.nc = await bus.connect(self.settings.nats_url, f"{name}-main")
         self.nc_video = await bus.connect(self.settings.nats_url, f"{name}-video")
         self.nc_alive = await bus.connect(self.settings.nats_url, f"{name}-alive")
+        self.catalog = ToolCatalog(self.nc, self.settings.tools)
+        await self._set_up_jetstream()
+        self._heartbeat = asyncio.create_task(self._beat())
+        await self._update_intake()
+
+    async def _set_up_jetstream(self) -> None:
+        """The shadow log's stream and the buckets, tried again while JetStream does not
+        answer (a bridge started while a stream elects a leader, or with a cluster that is
+        still starting, would otherwise exit)."""
+        deadline = time.monotonic() + JS_SETUP_WAIT_S
+        while True:
+            try:
+                await self._open_stores()
+                return
+            except Exception as e:
+                if time.monotonic() > deadline:
+                    raise
+                log.warning("JetStream not ready (%s); trying again", type(e).__name__)
+                await asyncio.sleep(0.5)
+
+    async def _open_stores(self) -> None:
+        assert self.nc is not None
         await shadowlog.ensure_stream(self.nc.jetstream(), self.settings.shadow_max_age_s,
                                       self.settings.js_replicas)
-        self.catalog = ToolCatalog(self.nc, self.settings.tools)
         # Short JetStream timeouts: an answer lost while a node goes is retried, not waited for.
         self.store = await SessionStore.open(self.nc.jetstream(timeout=1.0),
                                              self.settings.lease_ttl_s,
@@ -59,8 +83,6 @@ class Bridge:
         self.usage = await UsageStore.open(self.nc.jetstream(timeout=1.0),
                                            self.settings.usage_retention_days * 86400,
                                            self.settings.js_replicas)
-        self._heartbeat = asyncio.create_task(self._beat())
-        await self._update_intake()
 
     async def _beat(self) -> None:
         """Gateways take this bridge's sessions elsewhere when it falls silent."""

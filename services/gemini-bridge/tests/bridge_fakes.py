@@ -1,4 +1,5 @@
-"""The one fake per seam for the bridge's unit tests: NATS, JetStream KV, the upstream socket.
+"""The one fake per seam for the bridge's unit tests: NATS, JetStream (the shadow log's stream
+and KV), the upstream socket.
 
 The upstream session is the SDK's real AsyncSession over a FakeSocket, so what the SDK does with
 a message (and refuses) is the SDK's own behaviour; only the bytes stop at the fake.
@@ -12,6 +13,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import nats.errors
 from google import genai
 from google.genai.live import AsyncSession
 from websockets.exceptions import ConnectionClosedError
@@ -19,6 +21,7 @@ from websockets.frames import Close
 
 from livebus import subjects
 from livebus.sessions import SessionStore
+from livebus.shadowlog import MSG_ID, Entry
 from livebus.toolcalls import ToolSpec
 from livebus.v1 import bus_pb2
 from livebus_bridge.sdkws import Upstream
@@ -64,17 +67,48 @@ class FakeMsg:
         self.headers = headers
 
 
-class FakeNats:
-    """NATS: publishes are recorded; the tools list is `tools`; other requests are answered by
-    `responder` (default: no responders)."""
+class FakeJetStream:
+    """JetStream's publish into a stream: stored in order, once per Nats-Msg-Id. While `down`
+    (a stream electing a leader) every publish times out; with `unanswered` it is stored and
+    times out all the same (the answer was lost)."""
 
     def __init__(self) -> None:
+        self.stored: list[tuple[str, bytes]] = []
+        self.ids: set[str] = set()
+        self.down = False
+        self.unanswered = False
+        self.failed = 0
+
+    async def publish(self, subject: str, payload: bytes = b"", timeout: float | None = None,
+                      stream: str | None = None, headers: dict[str, str] | None = None) -> None:
+        if self.down:
+            self.failed += 1
+            raise nats.errors.TimeoutError
+        msg_id = (headers or {}).get(MSG_ID, "")
+        if not msg_id or msg_id not in self.ids:
+            self.ids.add(msg_id)
+            self.stored.append((subject, payload))
+        if self.unanswered:
+            self.failed += 1
+            raise nats.errors.TimeoutError
+
+    def entries(self, session_id: str) -> list[Entry]:
+        return [Entry.model_validate_json(data) for subject, data in self.stored
+                if subject == subjects.shadow(session_id)]
+
+
+class FakeNats:
+    """NATS: publishes are recorded; the tools list is `tools`; other requests are answered by
+    `responder` (default: no responders); `js` is its JetStream."""
+
+    def __init__(self, js: FakeJetStream | None = None) -> None:
         self.published: list[tuple[str, bytes]] = []
         self.responder: Callable[[str, bytes], Awaitable[FakeMsg]] | None = None
         self.tools: list[ToolSpec] = []
+        self.js = js or FakeJetStream()
 
-    def jetstream(self) -> object:
-        return object()
+    def jetstream(self) -> FakeJetStream:
+        return self.js
 
     async def publish(self, subject: str, payload: bytes = b"",
                       headers: dict[str, str] | None = None) -> None:
@@ -89,12 +123,18 @@ class FakeNats:
         return await self.responder(subject, payload)
 
 
+class FakeEntry:
+    def __init__(self, value: bytes) -> None:
+        self.value = value
+        self.revision = 1
+
+
 class FakeKV:
     def __init__(self) -> None:
         self.data: dict[str, bytes] = {}
 
-    async def get(self, key: str) -> None:
-        return None
+    async def get(self, key: str) -> FakeEntry | None:
+        return FakeEntry(self.data[key]) if key in self.data else None
 
     async def put(self, key: str, value: bytes) -> int:
         self.data[key] = value
@@ -112,17 +152,20 @@ class FakeReply:
 
 
 async def upstream_session(tools: list[ToolSpec] | None = None, setup: bytes = b"{}",
+                           store: SessionStore | None = None, js: FakeJetStream | None = None,
+                           client: Any = None, takeover: bool = False,
                            **settings: Any) -> tuple[UpstreamSession, FakeNats, FakeNats]:
     """A session prepared as `run` does (config and tools built), not yet connected. Turn
     detection is the upstream's unless `turn_detection` says otherwise: these tests stream
-    arbitrary bytes as audio, which the local detector would hold back as silence."""
+    arbitrary bytes as audio, which the local detector would hold back as silence. Two
+    bridges' sessions share the records with `store` and the shadow log's stream with `js`."""
     settings.setdefault("turn_detection", "server")
-    nc, nc_video = FakeNats(), FakeNats()
+    nc, nc_video = FakeNats(js), FakeNats()
     nc.tools = tools or []
-    store = SessionStore(leases=FakeKV(), records=FakeKV())  # type: ignore[arg-type]
+    store = store or SessionStore(leases=FakeKV(), records=FakeKV())  # type: ignore[arg-type]
     s = UpstreamSession(bus_pb2.OpenSession(session_id="s1", model="models/m",
-                                            setup_json=setup),
-                        genai.Client(api_key="k"), nc, nc_video,  # type: ignore[arg-type]
+                                            setup_json=setup, takeover=takeover),
+                        client or genai.Client(api_key="k"), nc, nc_video,  # type: ignore[arg-type]
                         BridgeSettings(**settings), ToolCatalog(nc, []),  # type: ignore[arg-type]
                         store)
     assert await s._prepare(FakeReply())  # type: ignore[arg-type]

@@ -119,7 +119,7 @@ async def test_server_tool_entries_are_marked_server_client_ones_are_not() -> No
     session.uplink.put(bus_pb2.ClientEvent(seq=1, tool_response_json=mine))
     await until(lambda: len(sock.sent) == 2)
     sender.cancel()
-    entries = [e for _, e in session.shadow._pending]
+    entries = [e for _, e, _ in session.shadow._pending if e is not None]
     seen = [(e.role, json.loads(e.text)["name"], e.server) for e in entries]
     assert seen == [("tool_call", "clock", True), ("tool_call", "client_tool", False),
                     ("tool_result", "clock", True), ("tool_result", "client_tool", False)]
