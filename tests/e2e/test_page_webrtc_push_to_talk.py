@@ -28,6 +28,8 @@ LEAD_S = 3.0  # silence while the session comes up, then speech to the end
 MIC = [("silence", LEAD_S), ("speech", 60.0)]
 HELD_S = (1.5, 0.5)  # the talk button, then Space
 FRAME_S = 0.02  # one Opus packet: how far a turn's edges may sit from the page's
+MIC_RATE = 16000
+MIC_ON = "() => window.livebus.mic.stream.getAudioTracks()[0].enabled"
 
 
 def _activity(page: Page) -> list[tuple[str, float]]:
@@ -51,17 +53,21 @@ def test_push_to_talk_over_webrtc_sends_only_the_held_speech(
         open_page(page, edge.stack, transport="webrtc", ptt="on", camera="off", autostart="1")
         wait_live(page, timeout_s=20)
         assert page.evaluate("() => window.livebus.transport") == "webrtc"
-        wait_js(page, "s.micLevel > 0.02", timeout_s=LEAD_S + 5)  # the microphone speaks
-        time.sleep(1.0)  # released while speaking: nothing goes upstream
+        # The microphone speaks (its first LEAD_S are silence), released: nothing goes upstream,
+        # and the page's track is muted.
+        wait_js(page, f"s.micSamplesCaptured > {(LEAD_S + 1.0) * MIC_RATE}", timeout_s=LEAD_S + 5)
         assert _audio_s(edge_emulator) == 0.0
+        assert page.evaluate(MIC_ON) is False
 
         # The talk button held with the pointer, then the reply.
         button = page.get_by_role("button", name="Hold to talk")
         button.hover()
         page.mouse.down()
         wait_js(page, "lb.talk.turns === 1")
+        assert page.evaluate(MIC_ON) is True
         time.sleep(HELD_S[0])
         page.mouse.up()
+        assert page.evaluate(MIC_ON) is False
         wait_js(page, "s.turns >= 1 && s.samplesPlayed > 0", timeout_s=20)
         time.sleep(1.0)  # speaking, released
         between = _audio_s(edge_emulator)

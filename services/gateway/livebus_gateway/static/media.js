@@ -8,7 +8,7 @@ import { isActive } from "./format.js";
 import { heardVoice } from "./latency.js";
 import { notice } from "./notices.js";
 import { keep, take } from "./preroll.js";
-import { endAllTalk, mayStream, pushToTalk, syncSendTrack } from "./pushtotalk.js";
+import { endAllTalk, mayStream, pushToTalk, syncMicTrack } from "./pushtotalk.js";
 import { RtcPlayer } from "./rtcplayer.js";
 import { app } from "./state.js";
 import { countFrameSent, countMicSent, flushDone, noteMicClock, playerReport } from "./stats.js";
@@ -41,12 +41,8 @@ export async function startMic() {
     return;
   }
   app.mic.stream = stream;
-  stream.getAudioTracks().forEach((t) => { t.enabled = app.mic.wanted; });
-  // WebRTC sends a clone, muted between push-to-talk turns: the capture (meter) hears on.
-  const [track] = stream.getAudioTracks();
-  app.mic.sendTrack = viaTracks() && track ? track.clone() : null;
-  syncSendTrack();
-  app.session?.setTrack("audio", app.mic.sendTrack);
+  app.session?.setTrack("audio", stream.getAudioTracks()[0] ?? null);
+  syncMicTrack();
   const capture = new MicCapture({ chunkMs: MIC_CHUNK_MS, onChunk: onMicChunk });
   await capture.start(stream);
   app.mic.capture = capture;
@@ -55,10 +51,8 @@ export async function startMic() {
 async function stopMic() {
   await app.mic.capture?.stop();
   app.mic.stream?.getTracks().forEach((t) => t.stop());
-  app.mic.sendTrack?.stop();
   app.mic.capture = null;
   app.mic.stream = null;
-  app.mic.sendTrack = null;
   take(app.preroll);
 }
 
@@ -93,8 +87,7 @@ export function flushPreroll() {
 export function setMicWanted(on) {
   const was = app.mic.wanted;
   app.mic.wanted = on;
-  app.mic.stream?.getAudioTracks().forEach((t) => { t.enabled = on; });
-  syncSendTrack();
+  syncMicTrack();
   setPressed($("btn-mic"), on, on ? "Microphone on" : "Microphone off");
   document.body.dataset.mic = on ? "on" : "off";
   // Tell the model the stream paused, so it does not wait for the end of a sentence.
@@ -206,7 +199,7 @@ export function newPlayer() {
 
 /** What the WebRTC offer sends: the microphone and camera tracks open now (or null). */
 export function mediaTracks() {
-  return { audio: app.mic.sendTrack, video: app.cam.track };
+  return { audio: app.mic.stream?.getAudioTracks()[0] ?? null, video: app.cam.track };
 }
 
 // ---- all of it ------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 // Push-to-talk: while the Space key (not while typing) or the talk button is held, the page
 // opens a turn with activityStart, streams the microphone, and closes it with activityEnd; while
 // neither is held it streams nothing. The session's setup disabled automatic activity detection.
-// Over WebRTC the microphone's sender track is muted while nothing is held (it then sends
-// silence); the edge itself passes on only the audio inside the activities (docs/webrtc.md).
+// Over WebRTC the microphone's track is muted while nothing is held (the peer connection then
+// sends silence); the edge itself passes on only the audio inside the activities
+// (docs/webrtc.md).
 
 import { $ } from "./dom.js";
 import { notice } from "./notices.js";
@@ -19,10 +20,13 @@ export function mayStream() {
   return !pushToTalk() || isHeld(app.talk);
 }
 
-/** WebRTC: the sender's microphone track is on only while its audio may go upstream. */
-export function syncSendTrack() {
-  const t = app.mic.sendTrack;
-  if (t) t.enabled = app.mic.wanted && mayStream();
+/**
+ * The microphone track is on while the microphone is wanted, and over WebRTC (which sends the
+ * track itself) only while its audio may go upstream: muted between push-to-talk turns.
+ */
+export function syncMicTrack() {
+  const on = app.mic.wanted && (app.transport !== "webrtc" || mayStream());
+  app.mic.stream?.getAudioTracks().forEach((t) => { t.enabled = on; });
 }
 
 /** The talk button shows (and Space holds) in push-to-talk mode. */
@@ -43,20 +47,20 @@ export function startTalk(source) {
     return;
   }
   if (press(app.talk, source)) app.session.sendActivityStart();
-  syncSendTrack(); // after activityStart: what the track says next is the turn's
+  syncMicTrack(); // after activityStart: what the track says next is the turn's
   showHeld();
 }
 
 export function endTalk(source) {
   if (release(app.talk, source)) app.session?.sendActivityEnd();
-  syncSendTrack();
+  syncMicTrack();
   showHeld();
 }
 
 /** Focus lost, microphone off, session gone: a held turn ends. */
 export function endAllTalk() {
   if (releaseAll(app.talk)) app.session?.sendActivityEnd();
-  syncSendTrack();
+  syncMicTrack();
   showHeld();
 }
 

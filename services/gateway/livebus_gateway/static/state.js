@@ -21,8 +21,7 @@ export const app = {
   cursor: newCursor(), // where transcription fragments go
   notices: [], // {kind, text, at}
   closes: [], // {code, reason, kind, wasLive}
-  // sendTrack: WebRTC's clone of the microphone track (media.js)
-  mic: { wanted: !isOff(params.get("mic") ?? "on"), stream: null, capture: null, sendTrack: null },
+  mic: { wanted: !isOff(params.get("mic") ?? "on"), stream: null, capture: null },
   cam: { wanted: !isOff(params.get("camera") ?? "on"), track: null, paused: false },
   player: null, // audio.Player
   sampler: null, // camera.FrameSampler
