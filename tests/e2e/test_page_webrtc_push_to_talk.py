@@ -5,7 +5,8 @@ while activityStart / activityEnd go on the data channel: what reaches the emula
 the speech of the held intervals, each inside its activity, and nothing of what was said
 while neither Space nor the talk button was held. The emulator's `silent_s` of a turn is how
 much of it was silence (a disabled track's zeros): the turn's audio is the speech said while
-held, not the track's audio from before the press or after the release.
+held, not the track's audio from before the press or after the release. At the end the track
+is forced on while released, as a client that never mutes it: still nothing goes upstream.
 """
 
 from __future__ import annotations
@@ -79,6 +80,11 @@ def test_push_to_talk_over_webrtc_sends_only_the_held_speech(
         time.sleep(HELD_S[1])
         page.keyboard.up(" ")
         wait_js(page, "s.turns >= 2", timeout_s=20)
+        time.sleep(0.5)
+        # A client that does not mute its track between turns (forced on here): the edge still
+        # sends none of its speech upstream.
+        page.evaluate("() => { window.livebus.mic.stream.getAudioTracks()[0].enabled = true; }")
+        wait_js(page, "s.micLevel > 0.02")  # the track speaks again
         time.sleep(1.0)
         signals = _activity(page)
         st = stats(page)
