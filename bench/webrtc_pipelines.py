@@ -12,7 +12,7 @@ from typing import Protocol
 
 import av
 
-from livebus_webrtc.uplink import UplinkAudio
+from livebus_webrtc.uplink import Chunk, UplinkAudio
 from livebus_webrtc.video import VideoGate
 
 
@@ -35,7 +35,7 @@ class Livebus:
         self.gate = VideoGate()
 
     def audio(self, frame: object) -> None:
-        assert isinstance(frame, bytes | av.AudioFrame)
+        assert isinstance(frame, Chunk | av.AudioFrame)
         pcm = self.uplink.convert(frame)
         self.stats["audio_frames"] += 1
         self.stats["pcm_bytes"] += len(pcm)

@@ -158,3 +158,22 @@ def emulator(stack: Stack) -> Iterator[Emulator]:
         yield e
     finally:
         e.client.close()
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The stack with the webrtc-edge in a network namespace, for a module (rtcedge.py)."""
+    from .rtcedge import edge_stack  # (rtcedge imports this module)
+
+    with edge_stack(tmp_path_factory.mktemp("rtc-edge")) as e:
+        yield e
+
+
+@pytest.fixture
+def edge_emulator(edge: Any) -> Iterator[Emulator]:
+    """The emulator of the `edge` stack."""
+    e = Emulator(edge.stack)
+    try:
+        yield e
+    finally:
+        e.client.close()

@@ -1,10 +1,7 @@
 """The page's WebRTC transport against the real webrtc-edge, in real Chromium.
 
 Chromium (fake camera, and a microphone that speaks, pauses and barges in) and the whole stack
-with the edge (as `make run` starts it: the gateway's /config names the edge's WHIP URL, the
-edge allows the page's origin) run in one network namespace (`netns.one()`), so ICE sees only
-the test addresses. Chromium trusts the dev certificate the edge serves by its key
-(`--ignore-certificate-errors-spki-list`), nothing else. The emulator replies at the pace of
+with the edge run in one network namespace (rtcedge.py). The emulator replies at the pace of
 speech, so the barge-in comes while the reply plays; what the page heard is measured in the
 page on its audio clock (the RtcPlayer's meter on the remote track).
 """
@@ -12,12 +9,8 @@ page on its audio clock (the RtcPlayer's meter on the remote track).
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +19,10 @@ import pytest
 from playwright.sync_api import Page
 
 from livebus import subjects
-from livebus_dev import procs
-from livebus_dev.devstack import Stack
-from livebus_dev.testing import netns
-from livebus_dev.testing.netrelay import entered
-from livebus_dev.testing.stack import running_stack
 
-from .conftest import RECORD_CSP, Emulator, chromium_in, csp_violations, spki_hash
+from .conftest import Emulator
 from .helpers import open_page, stats, wait_js, wait_live
+from .rtcedge import EdgeNs, channel, page_in, session_id
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -43,18 +32,6 @@ PREFIX_S, TAIL_S = 0.3, 0.2  # LIVEBUS_BRIDGE_VAD_PREFIX_MS, LIVEBUS_BRIDGE_VAD_
 BARGE_S = 1.0    # said while the reply plays
 # The first turn's reply repeats this (the emulator's transcript override): about 13 s of it.
 LONG = " ".join(["tell me about the sea and the ships on it"] * 4)
-
-# The data channel's messages as they reach the page (before its own handlers see them).
-RECORD_DC = """
-window.__dc = [];
-const createDataChannel = RTCPeerConnection.prototype.createDataChannel;
-RTCPeerConnection.prototype.createDataChannel = function (...args) {
-  const dc = createDataChannel.apply(this, args);
-  dc.addEventListener("message", (e) => window.__dc.push(
-    { at: performance.now(), data: String(e.data).slice(0, 2000) }));
-  return dc;
-};
-"""
 
 # The inbound audio RTP stream of the page's peer connection.
 INBOUND = """async () => {
@@ -68,55 +45,6 @@ INBOUND = """async () => {
     jitterBufferMinimumDelay: r.jitterBufferMinimumDelay, jitter: r.jitter }; });
   return { inbound: out, state: window.livebus.session.ws.pc.connectionState };
 }"""
-
-
-@dataclass
-class EdgeNs:
-    ns: netns.Namespace
-    stack: Stack
-
-
-@pytest.fixture(scope="module")
-def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeNs]:
-    # This thread stays in the namespace for the module: the stack, Playwright and the test's
-    # own requests all run there.
-    with netns.one() as ns, entered(ns), running_stack(
-            tmp_path_factory.mktemp("rtc-edge"), bridges=2, emulator_pace=1.0,
-            webrtc_port=procs.free_port(),
-            extra_env={"LIVEBUS_WEBRTC_ICE_ADDRESSES": ns.address}) as stack:
-        yield EdgeNs(ns, stack)
-
-
-@contextmanager
-def page_in(edge: EdgeNs, media: Path, mic: list[tuple[str, float]]) -> Iterator[Page]:
-    """A page in its own Chromium (the microphone says `mic` from when the page opens it),
-    which trusts the dev certificate's key; no page errors and no CSP violations on the way."""
-    trust = f"--ignore-certificate-errors-spki-list={spki_hash(edge.stack)}"
-    with chromium_in(edge.ns.name, media, mic=mic, args=[trust]) as browser:
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        context.add_init_script(RECORD_CSP)
-        context.add_init_script(RECORD_DC)
-        pg = context.new_page()
-        errors: list[str] = []
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        try:
-            yield pg
-            violations = csp_violations(pg)
-        finally:
-            context.close()
-        assert not errors, errors
-        assert not violations, violations
-
-
-def channel(page: Page) -> list[dict[str, Any]]:
-    return list(page.evaluate("() => window.__dc"))
-
-
-def session_id(page: Page) -> str:
-    for m in channel(page):
-        if "setupComplete" in m["data"]:
-            return str(json.loads(m["data"])["setupComplete"]["sessionId"])
-    raise AssertionError("no setupComplete on the data channel")
 
 
 def whip_requests(page: Page) -> list[dict[str, Any]]:
@@ -153,18 +81,9 @@ REUSE = """async ([endpoint, token, model]) => {
 }"""
 
 
-@pytest.fixture
-def emulator(edge: EdgeNs) -> Iterator[Emulator]:
-    e = Emulator(edge.stack)
-    try:
-        yield e
-    finally:
-        e.client.close()
-
-
 def test_speech_camera_reply_and_barge_in_over_the_real_edge(
-        edge: EdgeNs, emulator: Emulator, tmp_path: Path) -> None:
-    emulator.client.post("/control/transcript", json={"text": LONG})
+        edge: EdgeNs, edge_emulator: Emulator, tmp_path: Path) -> None:
+    edge_emulator.client.post("/control/transcript", json={"text": LONG})
     gap_s = 3.0  # from the end of the first speech to the barge-in: the reply plays by then
     mic = [("silence", LEAD_S), ("speech", SPEECH_S), ("silence", gap_s), ("speech", BARGE_S),
            ("silence", 60.0)]
@@ -190,10 +109,10 @@ def test_speech_camera_reply_and_barge_in_over_the_real_edge(
         enabled = page.evaluate("() => window.livebus.player.stream.getAudioTracks()[0].enabled")
         page.evaluate("() => window.livebus.stop()")
         _until(page, lambda: any(r["method"] == "DELETE" and r["status"] for r in whip))
-        _until(page, lambda: not emulator.latest()["open"])  # the session ended upstream
+        _until(page, lambda: not edge_emulator.latest()["open"])  # the session ended upstream
         used = whip[0]["headers"]["authorization"].removeprefix("Bearer ")
         reuse = page.evaluate(REUSE, [edge.stack.webrtc_whip(), used, config["models"][0]])
-    rec = emulator.latest()
+    rec = edge_emulator.latest()
     [dc] = [m for m in channel_log if '"interrupted":true' in m["data"]][:1]
     handler_ms = flush["receivedAt"] - dc["at"]  # the data channel's event to the page's handler
     report = {"handler_ms": handler_ms, "flush": flush, "tail_ms": tail_ms, "inbound": rtc,
@@ -269,7 +188,7 @@ async def _owner(nats_url: str, sid: str) -> str:
 
 
 def test_the_page_conversation_survives_sigkill_of_its_bridge(
-        edge: EdgeNs, emulator: Emulator, tmp_path: Path) -> None:
+        edge: EdgeNs, edge_emulator: Emulator, tmp_path: Path) -> None:
     gap_s = 10.0  # the first reply ends and its bridge is killed before the next speech
     mic = [("silence", LEAD_S), ("speech", SPEECH_S), ("silence", gap_s), ("speech", SPEECH_S),
            ("silence", 60.0)]
@@ -296,7 +215,7 @@ def test_the_page_conversation_survives_sigkill_of_its_bridge(
     assert rtc["state"] == "connected" and st["connects"] == 1 and closes == [], (rtc, closes)
     assert (st["samplesPlayed"] - played) / rate > 1.0, "the reply after the kill was heard"
     # The second utterance reached the model through the bridge that took the session over.
-    heard = [seg for s in emulator.sessions() if s["started"] >= t0
+    heard = [seg for s in edge_emulator.sessions() if s["started"] >= t0
              for seg in s["speech_segments"]]
     spoken = PREFIX_S + SPEECH_S + TAIL_S  # as local turn detection sends it
     assert sum(1 for seg in heard if seg["duration_s"] == pytest.approx(spoken, abs=0.15)) \

@@ -46,7 +46,7 @@ from livebus_emulator.outbox import Outbox
 from livebus_emulator.records import ConnectionRecord
 from livebus_emulator.state import EmulatorState
 from livebus_emulator.turns import UserTurn
-from livebus_emulator.vad import EnergyVad, SpeechEnded, SpeechStarted
+from livebus_emulator.vad import EnergyVad, SpeechEnded, SpeechStarted, silent_seconds
 from livebus_emulator.wire import (
     WireError,
     content_text,
@@ -98,6 +98,7 @@ class LiveSession:
         self.audio_s = 0.0  # audio time of this connection
         self.in_activity = False
         self.activity_start_s = 0.0
+        self.activity_silent_s = 0.0  # of the audio in the activity: silence, not speech
         self.transcript: str | None = None
         self.interim = Interim()
         self._opened = time.monotonic()
@@ -270,6 +271,7 @@ class LiveSession:
                 await conversation.barge_in()
                 self.in_activity = True
                 self.activity_start_s = self.audio_s
+                self.activity_silent_s = 0.0
                 self.interim.start(self.audio_s)
             case ActivityEnd():
                 if self.vad is not None:
@@ -277,7 +279,7 @@ class LiveSession:
                                     "activity detection is enabled.")
                 if self.in_activity:
                     self.in_activity = False
-                    self._end_speech(self.activity_start_s, self.audio_s)
+                    self._end_speech(self.activity_start_s, self.audio_s, self.activity_silent_s)
             case AudioStreamEnd():
                 if self.vad is not None:
                     ended = self.vad.flush()
@@ -285,7 +287,7 @@ class LiveSession:
                         await self._vad_ended(ended)
                 elif self.in_activity:
                     self.in_activity = False
-                    self._end_speech(self.activity_start_s, self.audio_s)
+                    self._end_speech(self.activity_start_s, self.audio_s, self.activity_silent_s)
             case ClientContent():
                 await conversation.client_content(event)
             case ToolResponse():
@@ -311,6 +313,8 @@ class LiveSession:
         self.audio_s += seconds
         self.record.audio_seconds += seconds
         conversation.audio_since += seconds
+        if self.in_activity:
+            self.activity_silent_s += silent_seconds(event.pcm, event.rate)
         if self.vad is not None:
             if self.vad.rate != event.rate:
                 self.vad = self._new_vad(event.rate, start_s)
@@ -335,7 +339,7 @@ class LiveSession:
         self._vad_offset = at_s
         return EnergyVad(self.setup.vad, rate)
 
-    def _end_speech(self, start_s: float, end_s: float) -> None:
+    def _end_speech(self, start_s: float, end_s: float, silent_s: float | None = None) -> None:
         conversation = self.conversation
         assert conversation is not None
         duration = max(0.0, end_s - start_s)
@@ -344,7 +348,8 @@ class LiveSession:
         transcript = override or f"[speech {duration:.2f} s]"
         self.record.speech_segments.append({
             "start_s": round(start_s, 3), "duration_s": round(duration, 3),
-            "transcript": transcript, "t": self.record.elapsed()})
+            "transcript": transcript, "t": self.record.elapsed(),
+            **({} if silent_s is None else {"silent_s": round(silent_s, 3)})})
         self.interim.stop()
         assert self.setup is not None
         audio_s, frames = covered(self.setup.turn_coverage, duration, *conversation.take_input())

@@ -117,3 +117,19 @@ class EnergyVad:
         """End of the audio stream: end a pending speech segment now."""
         self._run = 0
         return self._end() if self._in_speech else None
+
+
+SILENT_RMS = 0.001  # a 10 ms frame below this is silence (what a disabled track sends)
+
+
+def silent_seconds(pcm: bytes, rate: int) -> float:
+    """Seconds of 10 ms frames of PCM16 `pcm` quieter than SILENT_RMS (a partial last frame
+    counts by its own level): how much of an activity was silence, not speech."""
+    samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
+    frame = max(1, round(rate * FRAME_S))
+    silent = 0
+    for start in range(0, len(samples), frame):
+        chunk = samples[start:start + frame]
+        if float(np.sqrt(np.mean(chunk * chunk))) < SILENT_RMS:
+            silent += len(chunk)
+    return silent / rate

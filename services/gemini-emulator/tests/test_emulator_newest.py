@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from emulator_testkit import MODEL, control, only_connection, silence, speech
 from test_emulator_wire import audio_frame, raw, replies_until_turn_complete, setup, transcript
 from websockets.asyncio.client import ClientConnection
@@ -74,6 +75,20 @@ async def test_no_voice_activity_when_the_client_signals_activity(
         messages = await replies_until_turn_complete(ws)
     assert not [m for m in messages if "voiceActivity" in m]
     assert text_of(messages) == "" and any("modelTurn" in content(m) for m in messages)
+
+
+async def test_an_activity_records_how_much_of_it_was_silence(emulator: EmulatorServer) -> None:
+    async with raw(emulator) as ws:
+        await setup(ws, realtimeInputConfig={"automaticActivityDetection": {"disabled": True}})
+        conn = await only_connection(emulator)
+        await ws.send(json.dumps({"realtimeInput": {"activityStart": {}}}))
+        await send_audio(ws, silence(0.2) + speech(0.5) + silence(0.1))
+        await ws.send(json.dumps({"realtimeInput": {"activityEnd": {}}}))
+        await replies_until_turn_complete(ws)
+        detail = await control(emulator, "GET", f"/connections/{conn['id']}")
+    [segment] = detail["speech_segments"]
+    assert segment["duration_s"] == pytest.approx(0.8)
+    assert segment["silent_s"] == pytest.approx(0.3)
 
 
 async def test_interim_transcripts_grow_while_the_user_speaks(emulator: EmulatorServer) -> None:

@@ -10,6 +10,9 @@ WHIP_REQUESTS = Counter("livebus_webrtc_whip_requests_total",
 VIDEO_FRAMES = Counter("livebus_webrtc_video_frames_total",
                        "Client video frames decoded, by what became of them (dropped, encoded)",
                        ["outcome"])
+PTT_DROPPED_SECONDS = Counter("livebus_webrtc_ptt_dropped_audio_seconds_total",
+                              "Track audio of push-to-talk sessions outside every activity, "
+                              "not sent upstream")
 PLAYBACK_FLUSHED_BYTES = Counter("livebus_webrtc_playback_flushed_bytes_total",
                                  "Reply PCM bytes dropped from playback queues on interrupted")
 

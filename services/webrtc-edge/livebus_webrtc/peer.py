@@ -1,8 +1,9 @@
 """One client's peer connection: the offer checked and answered (every candidate in the answer),
 its audio decoded to bus PCM, its video gated, the `gemini` data channel, the reply track.
 
-What the session does with the media is set through the sinks; `receive()` gives the data
-channel's text messages (None once the peer is gone).
+What the session does with the media and the channel's messages is set through the sinks (by
+default the messages go to the inbox); `receive()` gives the inbox (None once the peer is
+gone).
 """
 
 from __future__ import annotations
@@ -26,13 +27,14 @@ from aiortc.sdp import SessionDescription
 from . import metrics
 from .playback import REPLY_RATE, ReplyTrack
 from .settings import WebRTCSettings
-from .uplink import UplinkAudio, decode_inline
+from .uplink import Chunk, UplinkAudio, decode_inline, stamp_packets
 from .video import VideoGate
 
 log = logging.getLogger(__name__)
 
 CHANNEL_LABEL = "gemini"
 Sink = Callable[[bytes], Awaitable[None]]
+AudioSink = Callable[[Chunk], Awaitable[None]]
 
 
 class BadOffer(ValueError):
@@ -55,7 +57,11 @@ def check_offer(sdp: str) -> None:
         raise BadOffer("the offer has an unknown media section")
 
 
-async def _discard(_: bytes) -> None:
+async def _discard(_: bytes | Chunk) -> None:
+    return None
+
+
+def _ignore(_: int) -> None:
     return None
 
 
@@ -68,14 +74,17 @@ class Peer:
         self.uplink = UplinkAudio()
         self.video = VideoGate(settings.video_max_fps, settings.video_max_side,
                                settings.video_jpeg_qscale)
-        self.audio_sink: Sink = _discard   # 16 kHz PCM16 mono from the client
+        self.audio_sink: AudioSink = _discard  # 16 kHz PCM16 mono from the client
         self.video_sink: Sink = _discard   # JPEG within video_max_side
+        self.rtp_sink: Callable[[int], None] = _ignore  # each audio packet's RTP timestamp
         self.channel: RTCDataChannel | None = None
         self.inline_audio = False  # Opus decoded by the edge itself (uplink.decode_inline)
+        self.stamped_audio = False  # audio carries its RTP timestamps (uplink.stamp_packets)
         self.channel_open = asyncio.Event()
         self.closed = asyncio.Event()
         # data channel text, and what the session feeds in beside it (track audio as JSON)
         self.inbox: asyncio.Queue[str | None] = asyncio.Queue()
+        self.message_sink: Callable[[str], None] = self.inbox.put_nowait
         self._tasks: list[asyncio.Task[None]] = []
         self.pc.on("track", self._on_track)
         self.pc.on("datachannel", self._on_channel)
@@ -97,16 +106,18 @@ class Peer:
     def _on_track(self, track: MediaStreamTrack) -> None:
         if track.kind == "audio":
             self.inline_audio = decode_inline(self.pc, track)
+            self.stamped_audio = stamp_packets(self.pc, track, lambda ts: self.rtp_sink(ts))
         pump = self._audio if track.kind == "audio" else self._video
         self._tasks.append(asyncio.create_task(pump(track)))
 
     async def _audio(self, track: MediaStreamTrack) -> None:
         with contextlib.suppress(MediaStreamError):
             while True:
-                pcm = self.uplink.convert(await track.recv())  # type: ignore[arg-type]
-                # (PCM bytes from decode_inline; AudioFrames should aiortc decode)
+                frame = await track.recv()  # a Chunk from decode_inline, else an AudioFrame
+                pcm = self.uplink.convert(frame)  # type: ignore[arg-type]
                 if pcm:
-                    await self.audio_sink(pcm)
+                    stamp = frame.timestamp if isinstance(frame, Chunk) else None
+                    await self.audio_sink(Chunk(pcm, stamp))
 
     async def _video(self, track: MediaStreamTrack) -> None:
         with contextlib.suppress(MediaStreamError):
@@ -128,7 +139,7 @@ class Peer:
     def _on_message(self, message: str | bytes) -> None:
         if isinstance(message, bytes):
             message = message.decode("utf-8", errors="replace")
-        self.inbox.put_nowait(message)
+        self.message_sink(message)
 
     async def _on_state(self) -> None:
         if self.pc.connectionState in ("failed", "closed"):

@@ -3,7 +3,9 @@
 The offer's POST checks the credential and takes a slot (refusals become HTTP statuses); the
 session itself starts once the `setup` arrives on the data channel. Track audio (16 kHz PCM)
 and gated video (JPEG) enter the session as the realtimeInput messages a WebSocket client
-sends, so they are charged, timed and published exactly as on the gateway.
+sends, so they are charged, timed and published exactly as on the gateway. When the setup
+disables automatic activity detection (push-to-talk), track audio enters only inside the
+client's activities, in order with its activity signals (activity.py).
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from livebus.edge import entry
 from livebus.edge.state import EdgeState
 from livebus.edge.wire import ProtocolError
 
+from . import metrics
+from .activity import ActivityGate
 from .peer import Peer
 from .playback import REPLY_RATE
+from .uplink import BUS_RATE, Chunk
 from .whip import Refused
 
 log = logging.getLogger(__name__)
@@ -39,19 +44,52 @@ def close_message(code: int, reason: str) -> str:
     return json.dumps({"livebusClose": {"code": code, "reason": reason}})
 
 
+def push_to_talk(setup: dict[str, Any]) -> bool:
+    """The session's setup disabled automatic activity detection (either spelling)."""
+    ric = setup.get("realtimeInputConfig", setup.get("realtime_input_config"))
+    aad = ric.get("automaticActivityDetection", ric.get("automatic_activity_detection")) \
+        if isinstance(ric, dict) else None
+    return isinstance(aad, dict) and aad.get("disabled") is True
+
+
 class PeerTransport:
     """livebus.edge.Transport over a Peer: the data channel for JSON, tracks for media."""
 
     def __init__(self, peer: Peer) -> None:
         self.peer = peer
         self.live = False  # track media enters only once the session has its setup
+        self.gate = ActivityGate()  # its `ptt` is set with the setup
+        self._timer: asyncio.TimerHandle | None = None
         peer.audio_sink = self._audio
         peer.video_sink = self._video
+        peer.rtp_sink = self.gate.packet
+        peer.message_sink = self._message
 
-    async def _audio(self, pcm: bytes) -> None:
-        if self.live:
+    def _now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    def _pass(self, texts: list[str]) -> None:
+        for text in texts:
+            self.peer.inbox.put_nowait(text)
+        due = self.gate.next_due()
+        if due is not None and self._timer is None:
+            self._timer = asyncio.get_running_loop().call_at(due, self._due)
+
+    def _due(self) -> None:
+        self._timer = None
+        self._pass(self.gate.due(self._now()))
+
+    def _message(self, text: str) -> None:
+        self._pass(self.gate.message(text, self._now()))
+
+    async def _audio(self, chunk: Chunk) -> None:
+        released, inside = self.gate.frame(chunk.timestamp, self._now())
+        self._pass(released)
+        if not inside:
+            metrics.PTT_DROPPED_SECONDS.inc(len(chunk.pcm) / 2 / BUS_RATE)
+        elif self.live:
             self.peer.inbox.put_nowait(json.dumps({"realtimeInput": {"audio": {
-                "mimeType": AUDIO_MIME, "data": b64.encode(pcm)}}}))
+                "mimeType": AUDIO_MIME, "data": b64.encode(chunk.pcm)}}}))
 
     async def _video(self, jpeg: bytes) -> None:
         if self.live:
@@ -71,6 +109,8 @@ class PeerTransport:
         self.peer.interrupt()
 
     async def close(self, code: int, reason: str) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
         await self.peer.send_text(close_message(code, closecodes.clamp_reason(reason)))
         await self.peer.drain(1.0)  # the close message reaches the client before the peer ends
         await self.peer.close()
@@ -107,6 +147,7 @@ class Starter:
             if first is None:
                 return
             opening = entry.setup(self.state, first, grant)
+            transport.gate.ptt = push_to_talk(opening.setup)
             transport.live = True
             await entry.run(self.state, transport, opening)
         except ProtocolError as e:

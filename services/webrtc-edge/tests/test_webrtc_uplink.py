@@ -8,10 +8,12 @@ from dataclasses import dataclass
 
 import av
 import numpy as np
+from aiortc.jitterbuffer import JitterBuffer
+from aiortc.rtp import RtpPacket
 from av import AudioFrame
 
 from livebus_webrtc.opus import OpusDecoder
-from livebus_webrtc.uplink import BUS_RATE, InlineDecoder, UplinkAudio
+from livebus_webrtc.uplink import BUS_RATE, Chunk, InlineDecoder, StampingJitterBuffer, UplinkAudio
 
 
 def _tone_frames(seconds: float, rate: int = 48000, layout: str = "stereo",
@@ -100,16 +102,38 @@ class _Codec:
 @dataclass
 class _Encoded:
     data: bytes
+    livebus_rtp_timestamp: int | None = None
 
 
 async def test_the_inline_decoder_queues_pcm_and_releases_aiortcs_thread_on_stop() -> None:
-    track: asyncio.Queue[bytes] = asyncio.Queue()
+    track: asyncio.Queue[Chunk] = asyncio.Queue()
     inline = InlineDecoder(track)
-    for p in _opus_packets(0.1):
-        inline.put((_Codec("opus"), _Encoded(p)))
-    assert track.qsize() == 5 and len(track.get_nowait()) == 640
+    for i, p in enumerate(_opus_packets(0.1)):
+        inline.put((_Codec("opus"), _Encoded(p, 960 * i)))
+    assert track.qsize() == 5
+    first = track.get_nowait()
+    assert len(first.pcm) == 640 and first.timestamp == 0
+    assert track.get_nowait().timestamp == 960  # each keeps its packet's RTP timestamp
     waiter = threading.Thread(target=inline.get)  # aiortc's decoder thread, idle
     waiter.start()
     inline.put(None)  # the receiver stops
     waiter.join(2.0)
     assert not waiter.is_alive()
+
+
+def test_the_jitter_buffer_tells_each_arrival_and_stamps_each_frame_leaving_it() -> None:
+    heard: list[int] = []
+    jitter = StampingJitterBuffer(JitterBuffer(capacity=16, prefetch=4), heard.append)
+    base = (1 << 32) - 2 * 960  # the RTP clock wraps on the way: stamps are the packets' own
+    out = []
+    for i in range(8):
+        packet = RtpPacket(payload_type=111, sequence_number=65530 + i & 0xFFFF,
+                           timestamp=(base + 960 * i) % (1 << 32))
+        packet._data = b"x"  # type: ignore[attr-defined]  # (aiortc's depayloaded data)
+        _, frame = jitter.add(packet)
+        if frame is not None:
+            out.append(frame.livebus_rtp_timestamp)
+    assert heard == [(base + 960 * i) % (1 << 32) for i in range(8)]
+    # aiortc's buffer holds four frames back: of eight, the first four are out, in order.
+    assert out == heard[:4]
+    assert jitter.capacity == 16  # the rest of the buffer as it was

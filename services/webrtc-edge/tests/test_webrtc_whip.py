@@ -4,6 +4,7 @@ data channel, uplink audio at 16 kHz, reply audio played and flushed on interrup
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator
 
@@ -16,6 +17,7 @@ from rtcclient import Client
 from livebus_webrtc import ice
 from livebus_webrtc.peer import Peer
 from livebus_webrtc.settings import WebRTCSettings
+from livebus_webrtc.uplink import Chunk
 from livebus_webrtc.whip import Refused, Whip, create_app
 
 KEY = "server-key"
@@ -28,6 +30,7 @@ class Sessions:
     def __init__(self) -> None:
         self.refuse: Refused | None = None
         self.pcm = bytearray()
+        self.stamps: list[int | None] = []  # each chunk's RTP timestamp
         self.peers: list[Peer] = []
 
     async def start(self, credential: str, peer: Peer) -> None:
@@ -37,8 +40,9 @@ class Sessions:
             raise self.refuse
         self.peers.append(peer)
 
-        async def keep(pcm: bytes) -> None:
-            self.pcm += pcm
+        async def keep(chunk: Chunk) -> None:
+            self.pcm += chunk.pcm
+            self.stamps.append(chunk.timestamp)
         peer.audio_sink = keep
 
         async def echo() -> None:
@@ -176,6 +180,12 @@ async def test_a_session_talks_both_ways_and_ends_with_delete(
         assert np.abs(pcm).max() > 8000
         assert abs(np.argmax(np.abs(np.fft.rfft(pcm))) * 16000 / len(pcm) - 440) < 5
         assert sessions.peers[0].inline_audio  # decoded by libopus at 16 kHz, not resampled
+        # Each chunk keeps its packet's RTP timestamp (the push-to-talk gate orders by them).
+        assert sessions.peers[0].stamped_audio
+        stamps = [s for s in sessions.stamps if s is not None]
+        assert len(stamps) == len(sessions.stamps)
+        steps = {(b - a) % (1 << 32) for a, b in itertools.pairwise(stamps)}
+        assert steps == {960}, steps  # 20 ms at 48 kHz apart
         # downlink: reply audio plays, then stops on interrupted
         peer = sessions.peers[0]
         t = np.arange(24000 * 5) / 24000

@@ -8,7 +8,7 @@ import { isActive } from "./format.js";
 import { heardVoice } from "./latency.js";
 import { notice } from "./notices.js";
 import { keep, take } from "./preroll.js";
-import { endAllTalk, mayStream, pushToTalk } from "./pushtotalk.js";
+import { endAllTalk, mayStream, pushToTalk, syncMicTrack } from "./pushtotalk.js";
 import { RtcPlayer } from "./rtcplayer.js";
 import { app } from "./state.js";
 import { countFrameSent, countMicSent, flushDone, noteMicClock, playerReport } from "./stats.js";
@@ -42,7 +42,7 @@ export async function startMic() {
   }
   app.mic.stream = stream;
   app.session?.setTrack("audio", stream.getAudioTracks()[0] ?? null);
-  stream.getAudioTracks().forEach((t) => { t.enabled = app.mic.wanted; });
+  syncMicTrack();
   const capture = new MicCapture({ chunkMs: MIC_CHUNK_MS, onChunk: onMicChunk });
   await capture.start(stream);
   app.mic.capture = capture;
@@ -87,7 +87,7 @@ export function flushPreroll() {
 export function setMicWanted(on) {
   const was = app.mic.wanted;
   app.mic.wanted = on;
-  app.mic.stream?.getAudioTracks().forEach((t) => { t.enabled = on; });
+  syncMicTrack();
   setPressed($("btn-mic"), on, on ? "Microphone on" : "Microphone off");
   document.body.dataset.mic = on ? "on" : "off";
   // Tell the model the stream paused, so it does not wait for the end of a sentence.

@@ -1,6 +1,9 @@
 // Push-to-talk: while the Space key (not while typing) or the talk button is held, the page
 // opens a turn with activityStart, streams the microphone, and closes it with activityEnd; while
 // neither is held it streams nothing. The session's setup disabled automatic activity detection.
+// Over WebRTC the microphone's track is muted while nothing is held (the peer connection then
+// sends silence); the edge itself passes on only the audio inside the activities
+// (docs/webrtc.md).
 
 import { $ } from "./dom.js";
 import { notice } from "./notices.js";
@@ -15,6 +18,15 @@ export function pushToTalk() {
 /** Whether microphone audio goes upstream now: always, or in push-to-talk while held. */
 export function mayStream() {
   return !pushToTalk() || isHeld(app.talk);
+}
+
+/**
+ * The microphone track is on while the microphone is wanted, and over WebRTC (which sends the
+ * track itself) only while its audio may go upstream: muted between push-to-talk turns.
+ */
+export function syncMicTrack() {
+  const on = app.mic.wanted && (app.transport !== "webrtc" || mayStream());
+  app.mic.stream?.getAudioTracks().forEach((t) => { t.enabled = on; });
 }
 
 /** The talk button shows (and Space holds) in push-to-talk mode. */
@@ -35,17 +47,20 @@ export function startTalk(source) {
     return;
   }
   if (press(app.talk, source)) app.session.sendActivityStart();
+  syncMicTrack(); // after activityStart: what the track says next is the turn's
   showHeld();
 }
 
 export function endTalk(source) {
   if (release(app.talk, source)) app.session?.sendActivityEnd();
+  syncMicTrack();
   showHeld();
 }
 
 /** Focus lost, microphone off, session gone: a held turn ends. */
 export function endAllTalk() {
   if (releaseAll(app.talk)) app.session?.sendActivityEnd();
+  syncMicTrack();
   showHeld();
 }
 
