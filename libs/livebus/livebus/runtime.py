@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable
 
 
@@ -44,3 +46,23 @@ async def cancel_and_wait(*tasks: asyncio.Task[object] | None, grace: float = 5.
     for t in real:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await t
+
+
+JETSTREAM_SETUP_WAIT_S = 30.0  # a stream electing a leader, a cluster still starting
+
+
+async def retry_setup(setup: Callable[[], Awaitable[None]], what: str,
+                      wait_s: float = JETSTREAM_SETUP_WAIT_S, every_s: float = 0.5) -> None:
+    """Run `setup` until it succeeds, for up to `wait_s` (then its error is raised): a service
+    that starts while JetStream does not answer yet waits instead of exiting."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            await setup()
+            return
+        except Exception as e:
+            if time.monotonic() > deadline:
+                raise
+            logging.getLogger(__name__).warning("%s not ready (%s); trying again", what,
+                                                type(e).__name__)
+            await asyncio.sleep(every_s)

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import asyncio
 
-from livebus.runtime import cancel_and_wait
+import pytest
+
+from livebus.runtime import cancel_and_wait, retry_setup
 
 
 async def test_a_task_that_lost_its_cancellation_is_cancelled_again() -> None:
@@ -41,3 +43,24 @@ async def test_cleanup_in_finally_is_not_interrupted_within_the_grace() -> None:
     await asyncio.sleep(0)
     await cancel_and_wait(task, None, grace=1.0)
     assert cleaned
+
+
+async def test_setup_is_tried_again_until_it_succeeds() -> None:
+    calls = 0
+
+    async def setup() -> None:
+        nonlocal calls
+        calls += 1
+        if calls < 3:
+            raise TimeoutError
+
+    await retry_setup(setup, "thing", wait_s=5, every_s=0.01)
+    assert calls == 3
+
+
+async def test_setup_failing_past_the_wait_raises_its_error() -> None:
+    async def setup() -> None:
+        raise TimeoutError
+
+    with pytest.raises(TimeoutError):
+        await retry_setup(setup, "thing", wait_s=0.05, every_s=0.01)

@@ -23,7 +23,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from livebus import bus, headers, latency, subjects
-from livebus.runtime import cancel_and_wait
+from livebus.runtime import cancel_and_wait, retry_setup
 from livebus.v1 import bus_pb2
 
 from . import image, memory, metrics, sampling
@@ -125,7 +125,7 @@ class Sampler:
         self.nc_stills = await bus.connect(self.s.nats_url, f"{name}-stills")
         self.members = Membership(self.nc_members, self.s.members_bucket, self.member_id,
                                   self.s.member_ttl_s, self.s.heartbeat_s, self._members_changed)
-        await self.members.start()
+        await retry_setup(self.members.start, "JetStream")
         # No queue group: every sampler sees every frame and keeps the sessions it owns, so a
         # session's frames always reach the one process that holds its motion state.
         self._sub = await self.nc.subscribe(subjects.VIDEO_RAW_ALL, cb=self._on_raw,

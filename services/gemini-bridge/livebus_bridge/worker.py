@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import time
 
 from google import genai
 from nats.aio.client import Client as NATS
@@ -14,7 +13,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from livebus import bus, closecodes, shadowlog, subjects
-from livebus.runtime import cancel_and_wait
+from livebus.runtime import cancel_and_wait, retry_setup
 from livebus.sessions import SessionStore
 from livebus.usage import UsageStore
 from livebus.v1 import bus_pb2
@@ -25,9 +24,6 @@ from .settings import BridgeSettings
 from .tools import ToolCatalog
 
 log = logging.getLogger(__name__)
-
-JS_SETUP_WAIT_S = 30.0  # a stream electing a leader (seconds), a cluster still starting
-
 
 class Bridge:
     def __init__(self, settings: BridgeSettings, client: genai.Client) -> None:
@@ -52,24 +48,9 @@ class Bridge:
         self.nc_video = await bus.connect(self.settings.nats_url, f"{name}-video")
         self.nc_alive = await bus.connect(self.settings.nats_url, f"{name}-alive")
         self.catalog = ToolCatalog(self.nc, self.settings.tools)
-        await self._set_up_jetstream()
+        await retry_setup(self._open_stores, "JetStream")
         self._heartbeat = asyncio.create_task(self._beat())
         await self._update_intake()
-
-    async def _set_up_jetstream(self) -> None:
-        """The shadow log's stream and the buckets, tried again while JetStream does not
-        answer (a bridge started while a stream elects a leader, or with a cluster that is
-        still starting, would otherwise exit)."""
-        deadline = time.monotonic() + JS_SETUP_WAIT_S
-        while True:
-            try:
-                await self._open_stores()
-                return
-            except Exception as e:
-                if time.monotonic() > deadline:
-                    raise
-                log.warning("JetStream not ready (%s); trying again", type(e).__name__)
-                await asyncio.sleep(0.5)
 
     async def _open_stores(self) -> None:
         assert self.nc is not None
