@@ -104,6 +104,16 @@ def tool_call(name: str) -> str:
 KV_SAMPLER_MEMBERS = "livebus_sampler_members"
 
 
+def kv_stream(bucket: str) -> str:
+    """The JetStream stream behind a key-value bucket (JetStream's naming)."""
+    return f"KV_{bucket}"
+
+
+def kv_key(bucket: str, key: str) -> str:
+    """The subject a bucket's key is stored under; kv_key(bucket, ">") is all of them."""
+    return f"$KV.{bucket}.{key}"
+
+
 # JetStream stream holding every session's shadow log, one subject per session.
 SHADOW_STREAM = "LIVEBUS_SHADOW"
 SHADOW_ALL = f"{ROOT}.shadow.*"

@@ -5,6 +5,14 @@ so a crashed sampler vanishes from the bucket on its own. Every sampler reads th
 heartbeat, and a session belongs to the live member with the highest hash(member, session)
 (rendezvous hashing): all samplers agree without talking, and when a member leaves only its own
 sessions move.
+
+The key list is the bucket stream's subjects, one server-side snapshot (STREAM.INFO with a
+subject filter), not KeyValue.keys(): that makes a consumer per call, which the server keeps
+for its 5-minute inactivity threshold (8 a second with two samplers at 0.25 s, until "maximum
+consumers limit reached"), and about 1 call in 1000 it lists nothing, as its end-of-listing
+check can see the consumer's info before the first message arrives. A member that wrongly saw
+itself alone took every session for a beat and sent each a "first" frame at once, beside the
+real owner's. A leaving member purges its subject, so no delete marker stays listed.
 """
 
 from __future__ import annotations
@@ -17,9 +25,10 @@ from collections.abc import Callable
 
 from nats.aio.client import Client as NATS
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BadRequestError, NoKeysError
+from nats.js.errors import BadRequestError
 from nats.js.kv import KeyValue
 
+from livebus import subjects
 from livebus.runtime import cancel_and_wait
 
 from . import metrics
@@ -72,7 +81,8 @@ class Membership:
         await cancel_and_wait(self._task)
         if self._kv is not None:
             with contextlib.suppress(Exception):
-                await self._kv.delete(self.me)
+                await self.nc.jetstream().purge_stream(
+                    subjects.kv_stream(self.bucket), subject=subjects.kv_key(self.bucket, self.me))
 
     async def _loop(self) -> None:
         while not self._stopping:
@@ -85,11 +95,14 @@ class Membership:
     async def _beat(self) -> None:
         assert self._kv is not None
         await self._kv.put(self.me, b"1")
-        try:
-            keys = await self._kv.keys()
-        except NoKeysError:
-            keys = []
-        self._set(frozenset({*keys, self.me}))
+        self._set(frozenset({*await self._listed(), self.me}))
+
+    async def _listed(self) -> set[str]:
+        """The members with a heartbeat in the bucket now (see the module's docstring)."""
+        prefix = subjects.kv_key(self.bucket, "")
+        info = await self.nc.jetstream().stream_info(
+            subjects.kv_stream(self.bucket), subjects_filter=subjects.kv_key(self.bucket, ">"))
+        return {s.removeprefix(prefix) for s in info.state.subjects or {}}
 
     def _set(self, members: frozenset[str]) -> None:
         metrics.MEMBERS.set(len(members))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from livebus import bus
+from livebus import bus, subjects
 from livebus_sampler.members import Membership, owner
 
 SESSIONS = [f"s{i}" for i in range(2000)]
@@ -46,6 +46,29 @@ async def test_members_see_each_other_and_a_leaver_is_gone(nats_url: str) -> Non
             await asyncio.sleep(0.05)
         assert a.members == {"a"} and seen[-1] == {"a"}
         assert all(a.owns(s) for s in SESSIONS)
+    finally:
+        await a.stop()
+        await nc.close()
+
+
+async def test_listing_members_never_misses_one_nor_leaves_consumers(nats_url: str) -> None:
+    """KeyValue.keys() listed nothing about 1 call in 1000 (a member then took every session
+    for a beat) and left a consumer per call on the server for 5 minutes (1000 of them, and
+    every listing failed); the stream's subjects are one snapshot, with no consumer."""
+    nc = await bus.connect(nats_url, "test-members-list")
+    a = Membership(nc, "test_members_list", "a", ttl_s=30.0, heartbeat_s=60.0)
+    b = Membership(nc, "test_members_list", "b", ttl_s=30.0, heartbeat_s=60.0)
+    try:
+        await a.start()
+        await b.start()
+        for _ in range(300):
+            await a._beat()  # each beat lists the members
+            assert a.members == {"a", "b"}
+        info = await nc.jetstream().stream_info(subjects.kv_stream("test_members_list"))
+        assert info.state.consumer_count == 0
+        await b.stop()
+        await a._beat()
+        assert a.members == {"a"}, "the leaver's key is gone, not a delete marker listed"
     finally:
         await a.stop()
         await nc.close()
