@@ -46,8 +46,6 @@ def signals(text: str) -> tuple[bool, Signal | None]:
     """Whether a data channel message carries an activityEnd, and the activity signal it ends
     with (a message may carry both, in order); anything that is not a realtimeInput with one
     carries none (the session refuses what is malformed)."""
-    if "activity" not in text:  # almost every message: no parsing
-        return False, None
     try:
         msg: Any = json.loads(text)
     except (ValueError, RecursionError):

@@ -42,6 +42,8 @@ def test_signals_are_read_from_realtime_input_only() -> None:
     assert signals('["activityEnd"]') == (False, None)
     assert signals('{"realtimeInput": {"activityEnd": ') == (False, None)
     assert signals("[" * 100_000 + "activity") == (False, None)
+    # Parsed, not matched: an escaped key is the same key.
+    assert signals('{"realtimeInput": {"\\u0061ctivityEnd": {}}}') == (True, "end")
 
 
 def test_audio_outside_activities_is_dropped_and_inside_passes() -> None:
