@@ -41,9 +41,7 @@ class AudioFrame:
 
 def pack(pcm: bytes, seq: int, *, mime: str = "", voiced: bool = False, upstream_ns: int = 0,
          sent_ns: int | None = None) -> bytes:
-    label = mime.encode("ascii")
-    if len(label) > 255:
-        raise ValueError("mime type longer than 255 bytes")
+    label = mime.encode("ascii", "replace")[:255]  # the upstream's; a frame never fails
     head = _HEAD.pack(VERSION, _VOICED if voiced else 0, len(label), seq,
                       time.time_ns() if sent_ns is None else sent_ns, upstream_ns)
     return b"".join((head, label, pcm))

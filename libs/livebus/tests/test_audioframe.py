@@ -32,5 +32,10 @@ def test_what_is_not_a_frame_is_refused(data: bytes) -> None:
         audioframe.unpack(data)
 
 
+def test_an_odd_mime_type_never_fails_a_frame() -> None:
+    assert audioframe.unpack(audioframe.pack(PCM, 1, mime="audio/pcm;é")).mime == "audio/pcm;?"
+    assert len(audioframe.unpack(audioframe.pack(PCM, 1, mime="audio/" + "x" * 300)).mime) == 255
+
+
 def test_a_frame_without_a_stamp_has_no_hop_time() -> None:
     assert audioframe.since_sent(audioframe.unpack(audioframe.pack(PCM, 1, sent_ns=0)), 5) is None
