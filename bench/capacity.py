@@ -122,11 +122,12 @@ def ramp(name: str, target: tuple[int, str, dict[str, int]], steps: list[int],
     def measure(n: int) -> tuple[Step, Verdict]:
         if n not in direct:
             direct[n] = run_step("direct", upstream.plain_port, "any", n, a.seconds, a.warmup,
-                                 upstream, {})
+                                 upstream, {}, video=not a.no_video)
             noise(direct[n], set(), a.cores)
             print_step(direct[n], None)
         for _ in range(2):
-            s = run_step(name, port, key, n, a.seconds, a.warmup, upstream, pids)
+            s = run_step(name, port, key, n, a.seconds, a.warmup, upstream, pids,
+                         video=not a.no_video)
             noise(s, set(pids), a.cores)
             v = verdict(s, direct[n], a.limit_ms / 1000)
             print_step(s, v)
@@ -229,6 +230,8 @@ if __name__ == "__main__":
     ap.add_argument("--reply-delay", type=float, default=0.0,
                     help="seconds the upstream waits before each reply (0: at once)")
     ap.add_argument("--systems", default="livebus,naive", type=lambda s: s.split(","))
+    ap.add_argument("--no-video", action="store_true",
+                    help="audio and text turns only (no JPEG a second per session)")
     ap.add_argument("--out", type=Path, default=HERE / "results")
     args = ap.parse_args()
     args.seconds = args.seconds or (6.0 if args.quick else 20.0)

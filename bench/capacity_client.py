@@ -40,6 +40,7 @@ TICK_S = 0.02
 TICK_GROUPS = 10
 TURN_EVERY_S = 2.0
 VIDEO_EVERY_S = 1.0
+SEND_VIDEO = True  # --no-video: audio and turns only
 AUDIO = uplink_audio()
 AUDIO_HEADS = [header(c.length, masked=True) for c in AUDIO]
 VIDEO = video_message()
@@ -120,7 +121,7 @@ class Session:
                              [chunk.prefix, stamp(now, self.seq), chunk.tail])
         self.seq += 1
         R.audio_sent += 1
-        if (k + self.video_phase) % round(VIDEO_EVERY_S / TICK_S) == 0:
+        if SEND_VIDEO and (k + self.video_phase) % round(VIDEO_EVERY_S / TICK_S) == 0:
             self.conn.send(VIDEO)
             R.video_sent += 1
         if (k + self.turn_phase) % round(TURN_EVERY_S / TICK_S) == 0:
@@ -222,4 +223,7 @@ if __name__ == "__main__":
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--open-concurrency", type=int, default=16)
-    uvloop.run(run(ap.parse_args()))
+    ap.add_argument("--no-video", action="store_true")
+    args = ap.parse_args()
+    SEND_VIDEO = not args.no_video
+    uvloop.run(run(args))

@@ -117,14 +117,15 @@ def _io(pids: dict[str, int]) -> dict[str, tuple[int, int]]:
 
 def run_step(target: str, port: int, key: str, n: int, seconds: float, warmup: float,
              upstream: Upstream, sut: dict[str, int],
-             on_window: Callable[[], None] | None = None) -> Step:
+             on_window: Callable[[], None] | None = None, video: bool = True) -> Step:
     """`sut`: name -> pid of the processes under test (empty for the direct baseline);
-    `on_window` runs when the measured window starts."""
+    `on_window` runs when the measured window starts; `video`: a JPEG a second per session."""
     step = Step(target, n)
     upstream.ask("reset")
     client = subprocess.Popen(
         [sys.executable, str(HERE / "capacity_client.py"), "--port", str(port), f"--key={key}",
-         "--sessions", str(n), "--seconds", str(seconds), "--warmup", str(warmup)],
+         "--sessions", str(n), "--seconds", str(seconds), "--warmup", str(warmup)]
+        + ([] if video else ["--no-video"]),
         cwd=HERE, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert client.stdin is not None and client.stdout is not None
     try:
