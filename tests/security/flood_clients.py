@@ -35,6 +35,10 @@ async def flood_once(url: str, ca: str, key: str, model: str, message: str) -> d
             async with asyncio.timeout(20):
                 while True:
                     await ws.send(message)
+                    # A send into a closed transport returns at once without yielding: without
+                    # this the loop never ran the close it was sent, and starved the other
+                    # flooders in this process for the whole 20 s (seen on a loaded machine).
+                    await asyncio.sleep(0)
         except websockets.ConnectionClosed:
             pass
         except TimeoutError:

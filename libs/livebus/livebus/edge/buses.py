@@ -14,6 +14,7 @@ from nats.js.api import KeyValueConfig, StorageType
 from nats.js.kv import KeyValue
 
 from livebus import bus, subjects
+from livebus.runtime import retry_setup
 
 from .tokens import MAX_TTL
 
@@ -42,14 +43,22 @@ class EdgeBus:
         video = await bus.connect(url, f"{service}-{instance}-video")
         alive_nc = await bus.connect(url, f"{service}-{instance}-alive", on_reconnect=back)
         js = main.jetstream(timeout=1.0)  # a lost answer (a node gone) is retried soon
-        try:
-            kv = await js.key_value(subjects.KV_TOKEN_USES)
-        except Exception:
-            kv = await js.create_key_value(KeyValueConfig(
-                bucket=subjects.KV_TOKEN_USES, history=1, ttl=MAX_TTL.total_seconds() + 3600,
-                storage=StorageType.FILE, replicas=js_replicas,
-            ))
-        self = cls(main, video, kv, alive_nc)
+        kvs: list[KeyValue] = []
+
+        async def open_token_uses() -> None:
+            # A 1 s answer can be late on a loaded machine or while a stream elects a leader:
+            # the edge waits for JetStream (as the bridge does) instead of exiting.
+            try:
+                kvs.append(await js.key_value(subjects.KV_TOKEN_USES))
+            except Exception:
+                kvs.append(await js.create_key_value(KeyValueConfig(
+                    bucket=subjects.KV_TOKEN_USES, history=1,
+                    ttl=MAX_TTL.total_seconds() + 3600, storage=StorageType.FILE,
+                    replicas=js_replicas,
+                )))
+
+        await retry_setup(open_token_uses, "JetStream")
+        self = cls(main, video, kvs[0], alive_nc)
         holder.append(self)
 
         async def alive(msg: Msg) -> None:
