@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from livebus import closecodes, health, shadowlog
+from livebus import closecodes, health, shadowlog, turn
 from livebus.edge import auth, entry, handshake, resumption, tokens
 from livebus.edge.state import EdgeState
 from livebus.edge.tokens import TokenError
@@ -150,7 +150,7 @@ def _token_routes(app: FastAPI, state: GatewayState) -> None:
         except TokenError as e:
             return _google_error(400, str(e), "INVALID_ARGUMENT")
         metrics.TOKENS_MINTED.inc()
-        return JSONResponse(token)
+        return JSONResponse(_with_ice_servers(settings, token))
 
     @app.get("/config")
     async def page_config() -> JSONResponse:
@@ -160,7 +160,9 @@ def _token_routes(app: FastAPI, state: GatewayState) -> None:
                                   "devTokens": settings.dev_tokens, "apiVersion": "v1alpha",
                                   "uplinkAcks": True}
         if settings.webrtc_whip_url:
-            config["webrtc"] = {"whip": settings.webrtc_whip_url, "iceServers": []}
+            # STUN only: TURN credentials come with a token, never to anyone who asks.
+            config["webrtc"] = {"whip": settings.webrtc_whip_url,
+                                "iceServers": turn.ice_servers(settings.ice_urls, "", "", 0)}
         return JSONResponse(config)
 
     @app.post("/dev/token")
@@ -190,7 +192,14 @@ def _token_routes(app: FastAPI, state: GatewayState) -> None:
             user = held.user
         token = tokens.mint(state.secret, {"uses": 1, "livebus": {"user": user}})
         metrics.TOKENS_MINTED.inc()
-        return JSONResponse(token)
+        return JSONResponse(_with_ice_servers(settings, token))
+
+
+def _with_ice_servers(settings: GatewaySettings, token: dict[str, Any]) -> dict[str, Any]:
+    """A token response with the ICE servers its holder may use (TURN minted for it), when the
+    gateway has any; SDKs drop the extra field."""
+    servers = settings.ice_servers(str(token["name"]))
+    return {**token, "livebus": {"iceServers": servers}} if servers else token
 
 
 def _session_routes(app: FastAPI, state: GatewayState) -> None:

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from livebus import turn
+from livebus.config import CsvList
 from livebus.edge.settings import EdgeSettings
 
 _NETLOC = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
@@ -33,6 +35,13 @@ class GatewaySettings(EdgeSettings):
     # own origin. Empty: no WebRTC on the page. The edge must list the page's origin in
     # LIVEBUS_WEBRTC_ALLOWED_ORIGINS.
     webrtc_whip_url: str = ""
+    # ICE servers for WebRTC clients: stun: URLs go to the page in GET /config; turn:/turns: URLs
+    # come with a credential minted per token (every token response's `livebus.iceServers`,
+    # coturn's use-auth-secret with this shared secret), valid turn_ttl_s. No secret: no TURN.
+    ice_urls: CsvList = Field(default_factory=list)
+    turn_secret: str = ""
+    turn_secret_file: Path | None = None
+    turn_ttl_s: float = 6 * 3600.0
 
     # -- Admission and the HTTP surface (G1). -------------------------------------------------
     # /livez, /readyz and /metrics on health_host:health_port; /metrics never on the public
@@ -60,6 +69,25 @@ class GatewaySettings(EdgeSettings):
                 or any(c.isspace() for c in v):
             raise ValueError("an https:// URL (host, port, path; no credentials), or a path")
         return v
+
+    @field_validator("ice_urls")
+    @classmethod
+    def _ice_urls(cls, v: list[str]) -> list[str]:
+        bad = [u for u in v if not turn.valid_url(u)]
+        if bad:
+            raise ValueError("stun:, turn: or turns: URLs only")
+        return v
+
+    def turn_key(self) -> str:
+        if self.turn_secret:
+            return self.turn_secret
+        if self.turn_secret_file and self.turn_secret_file.exists():
+            return self.turn_secret_file.read_text().strip()
+        return ""
+
+    def ice_servers(self, label: str) -> list[dict[str, Any]]:
+        """What a client holding a credential labelled `label` may use (STUN, minted TURN)."""
+        return turn.ice_servers(self.ice_urls, self.turn_key(), label, self.turn_ttl_s)
 
     def whip_origin(self) -> str | None:
         """The WHIP endpoint's origin when it is not the page's own (None: none, or a path)."""

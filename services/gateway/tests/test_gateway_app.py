@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import jwt
 import pytest
 from starlette.testclient import TestClient
@@ -121,3 +123,32 @@ def test_config_names_the_webrtc_edge_only_when_one_is_set() -> None:
 def test_a_whip_url_that_is_not_https_or_would_widen_the_csp_is_refused(url: str) -> None:
     with pytest.raises(ValueError):
         GatewaySettings(webrtc_whip_url=url)
+
+
+def test_token_responses_carry_turn_credentials_and_config_only_stun() -> None:
+    urls = ["stun:stun.example.com:3478", "turn:turn.example.com:3478"]
+    settings = GatewaySettings(token_secret=SECRET, api_keys=[KEY], dev_tokens=True,
+                               http_port=8080, webrtc_whip_url="/whip", ice_urls=urls,
+                               turn_secret="coturn-secret", turn_ttl_s=600)
+    state = GatewayState.of(settings)
+    state.secret = SECRET
+    c = TestClient(create_app(settings, state), base_url="http://127.0.0.1:8080")
+    assert c.get("/config").json()["webrtc"]["iceServers"] == [{"urls": urls[:1]}]
+    minted = c.post("/v1alpha/auth_tokens", headers={"x-goog-api-key": KEY}, json={}).json()
+    page = c.post("/dev/token", headers={"origin": "http://127.0.0.1:8080"}).json()
+    for token in (minted, page):
+        stun, relay = token["livebus"]["iceServers"]
+        assert stun == {"urls": urls[:1]}
+        assert relay["urls"] == urls[1:]
+        expiry = int(relay["username"].split(":")[0])
+        assert 590 < expiry - time.time() <= 600
+        assert "coturn-secret" not in str(token)
+    assert minted["livebus"]["iceServers"][1]["username"] \
+        != page["livebus"]["iceServers"][1]["username"]  # one credential per token
+    plain = client().post("/dev/token", headers={"origin": "http://127.0.0.1:8080"}).json()
+    assert "livebus" not in plain
+
+
+def test_ice_urls_must_be_stun_or_turn() -> None:
+    with pytest.raises(ValueError):
+        GatewaySettings(ice_urls=["https://turn.example.com"])

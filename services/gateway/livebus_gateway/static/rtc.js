@@ -36,9 +36,14 @@ export function whipUrl(config) {
   return typeof w === "string" && w ? w : null;
 }
 
-/** ICE servers from /config (STUN/TURN), each with only the fields RTCPeerConnection takes. */
+/** ICE servers from /config (STUN), each with only the fields RTCPeerConnection takes. */
 export function iceServers(config) {
-  const list = Array.isArray(config?.webrtc?.iceServers) ? config.webrtc.iceServers : [];
+  return iceServerList(config?.webrtc?.iceServers);
+}
+
+/** An iceServers list as /config or a token response (minted TURN credentials) gives it. */
+export function iceServerList(list) {
+  if (!Array.isArray(list)) return [];
   return list.filter((s) => s && (typeof s.urls === "string" || Array.isArray(s.urls)))
     .map(({ urls, username, credential }) => ({
       urls, ...(typeof username === "string" ? { username } : {}),
@@ -135,10 +140,12 @@ async function capVideo(sender, track) {
 }
 
 /** `LiveSession`'s dial for WebRTC: every connection (reconnects too) is a new WHIP session. */
-export function rtcDialer(config, tracks, onStream) {
+export function rtcDialer(config, tracks, onStream, tokenIceServers = () => []) {
   const endpoint = whipUrl(config);
   const servers = iceServers(config);
-  return (token) => new RtcTransport({ endpoint, token, iceServers: servers, tracks, onStream });
+  return (token) => new RtcTransport({
+    endpoint, token, iceServers: [...servers, ...tokenIceServers()], tracks, onStream,
+  });
 }
 
 /**

@@ -8,7 +8,7 @@ import {
 } from "./media.js";
 import { hideNotice, notice } from "./notices.js";
 import { endAllTalk, showTalkMode } from "./pushtotalk.js";
-import { chooseTransport, rtcDialer } from "./rtc.js";
+import { chooseTransport, iceServerList, rtcDialer } from "./rtc.js";
 import { loadConfig } from "./settingsdialog.js";
 import { app } from "./state.js";
 import { flushAsked } from "./stats.js";
@@ -43,6 +43,7 @@ export async function getToken(handle = null) {
   if (r.status === 403) throw fatal("This gateway does not hand out development tokens.");
   if (!r.ok) throw new Error(`token request failed with HTTP ${r.status}`);
   const body = await r.json();
+  app.tokenIceServers = iceServerList(body.livebus?.iceServers); // TURN minted for this token
   return body.name;
 }
 
@@ -109,7 +110,8 @@ export async function start() {
   app.session = new LiveSession({
     apiVersion: app.config?.apiVersion ?? "v1alpha", getToken, handlers: sessionHandlers(),
     dial: app.transport === "webrtc"
-      ? rtcDialer(app.config, mediaTracks, (stream, rx) => app.player?.attach(stream, rx))
+      ? rtcDialer(app.config, mediaTracks, (stream, rx) => app.player?.attach(stream, rx),
+        () => app.tokenIceServers)
       : undefined,
     acks: app.transport !== "webrtc" && Boolean(app.config?.uplinkAcks), // WebSocket only
   });

@@ -15,6 +15,7 @@ export const app = {
   ready: false, // true once /config has been read
   state: "idle", // idle | connecting | live | reconnecting | error
   config: null, // GET /config
+  tokenIceServers: [], // TURN credentials that came with the newest token
   settings: loadSettings(localStorage, params),
   stats: newStats(),
   transcript: [], // entries {role: "user"|"model", text, kind, image, interrupted}

@@ -244,6 +244,17 @@ describe("RtcTransport", () => {
     assert.deepEqual(FakePeer.all[0].dc.sent, [{ a: 1 }]);
   });
 
+  test("each connection's peer uses the STUN of /config and the TURN minted with its token", () => {
+    const config = { webrtc: { whip: "https://e/whip", iceServers: [{ urls: "stun:s.example" }] } };
+    let minted = [{ urls: ["turn:t.example"], username: "1:a", credential: "p1" }];
+    const dial = rtcDialer(config, () => ({}), () => {}, () => minted);
+    dial("auth_tokens/t1");
+    minted = [{ urls: ["turn:t.example"], username: "2:b", credential: "p2" }];
+    dial("auth_tokens/t2");
+    assert.deepEqual(FakePeer.all.map((pc) => pc.config.iceServers.map((s) => s.username)),
+      [[undefined, "1:a"], [undefined, "2:b"]]);
+  });
+
   test("drives LiveSession: setup first on the channel, events, stop deletes the session", async () => {
     const log = { live: 0, text: [], states: [] };
     const s = new LiveSession({
