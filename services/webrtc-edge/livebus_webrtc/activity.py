@@ -19,7 +19,12 @@ that stops sending, lost packets), `wait_s` has passed. Audio outside every acti
 dropped. Timestamps compare in serial arithmetic (RFC 1982), so a hostile stream's jumps only
 misplace its own audio, and the wait bounds how long a message is held.
 
-Sessions with automatic detection (`ptt` off) pass everything, as before.
+Sessions with automatic detection (`ptt` off) pass the track's audio, but for one pause: an
+`audioStreamEnd` (the page sends it when the microphone is muted, and the muted track goes on
+with frames of silence) waits for the audio before it, as an activityEnd does, and from then on
+the track's silent frames are dropped; the first frame with sound in it resumes the stream, as
+sending audio again does on the WebSocket. Otherwise the silence after it restarted the stream
+at once, streamed and billed, and the end overtook the last 80 ms of speech.
 """
 
 from __future__ import annotations
@@ -29,8 +34,12 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+
 WAIT_S = 0.5  # an activityEnd waits at most this long for the audio before it
 SERIAL = 1 << 32
+# A frame whose RMS is under this (int16; -60 dBFS) is silence: a muted track's, not a quiet room's.
+SILENCE_RMS = 32.0
 
 Signal = Literal["start", "end"]
 _SIGNALS: dict[str, Signal] = {"activityStart": "start", "activity_start": "start",
@@ -42,26 +51,37 @@ def newer(a: int, b: int) -> bool:
     return 0 < (a - b) % SERIAL < SERIAL // 2
 
 
-def signals(text: str) -> tuple[bool, Signal | None]:
-    """Whether a data channel message carries an activityEnd, and the activity signal it ends
-    with (a message may carry both, in order); anything that is not a realtimeInput with one
+@dataclass(frozen=True)
+class Signals:
+    ends: bool = False           # carries an activityEnd
+    last: Signal | None = None   # the activity signal it ends with (it may carry both, in order)
+    pauses: bool = False         # carries audioStreamEnd: true
+
+
+def signals(text: str) -> Signals:
+    """The activity signals of a data channel message; anything that is not a realtimeInput
     carries none (the session refuses what is malformed)."""
     try:
         msg: Any = json.loads(text)
     except (ValueError, RecursionError):
-        return False, None
+        return Signals()
     body = msg.get("realtimeInput", msg.get("realtime_input")) if isinstance(msg, dict) else None
     if not isinstance(body, dict):
-        return False, None
+        return Signals()
     found = [_SIGNALS[k] for k in body if k in _SIGNALS]
-    return "end" in found, (found[-1] if found else None)
+    pauses = body.get("audioStreamEnd", body.get("audio_stream_end")) is True
+    return Signals("end" in found, found[-1] if found else None, pauses)
+
+
+def silent(pcm: bytes) -> bool:
+    samples = np.frombuffer(pcm, dtype="<i2", count=len(pcm) // 2).astype(np.float32)
+    return not samples.size or float(np.sqrt(np.mean(samples * samples))) < SILENCE_RMS
 
 
 @dataclass(frozen=True)
 class Held:
     text: str
-    ends: bool                # carries an activityEnd: waits for the audio before it
-    last: Signal | None
+    signals: Signals          # an end or a pause waits for the audio before it
     mark: int | None          # the newest RTP timestamp received when it arrived
     due: float                # released by then, whatever the track does
 
@@ -74,6 +94,7 @@ class ActivityGate:
         self.ptt = False           # set once the setup disabled automatic activity detection
         self.wait_s = wait_s
         self.active = False        # inside an activity, as the session has been told
+        self.paused = False        # after an audioStreamEnd (without `ptt`), until sound
         self.start: int | None = None   # the activity's audio is newer than this
         self.latest: int | None = None  # the newest RTP timestamp received
         self.held: deque[Held] = deque()
@@ -84,18 +105,23 @@ class ActivityGate:
             self.latest = timestamp
 
     def message(self, text: str, now: float) -> list[str]:
-        ends, last = signals(text)
-        if self.held or (self.ptt and ends and self.active):
-            self.held.append(Held(text, ends, last, self.latest, now + self.wait_s))
+        sig = signals(text)
+        if self.held or self._waits(sig):
+            self.held.append(Held(text, sig, self.latest, now + self.wait_s))
             return []
-        self._apply(ends, last, self.latest)
+        self._apply(sig, self.latest)
         return [text]
 
-    def frame(self, timestamp: int | None, now: float) -> tuple[list[str], bool]:
-        """The next frame of track audio (its RTP timestamp, when known): the held messages
-        due before it, and whether it is inside an activity (always, without `ptt`)."""
+    def frame(self, timestamp: int | None, now: float,
+              pcm: bytes = b"") -> tuple[list[str], bool]:
+        """The next frame of track audio (its RTP timestamp, when known, and its PCM): the held
+        messages due before it, and whether it goes upstream (inside an activity with `ptt`;
+        without, unless the stream is paused and the frame is silent)."""
         out = self._release(now, timestamp)
         if not self.ptt:
+            if self.paused and silent(pcm):
+                return out, False
+            self.paused = False
             return out, True
         inside = self.active and (timestamp is None or self.start is None
                                   or newer(timestamp, self.start))
@@ -112,17 +138,23 @@ class ActivityGate:
         out: list[str] = []
         while self.held:
             h = self.held[0]
-            waits = h.ends and self.active and now < h.due
+            waits = self._waits(h.signals) and now < h.due
             if waits and not (timestamp is not None and h.mark is not None
                               and newer(timestamp, h.mark)):
                 break
             self.held.popleft()
-            self._apply(h.ends, h.last, h.mark)
+            self._apply(h.signals, h.mark)
             out.append(h.text)
         return out
 
-    def _apply(self, ends: bool, last: Signal | None, mark: int | None) -> None:
-        if ends:
+    def _waits(self, sig: Signals) -> bool:
+        """The message must wait for the track's audio that arrived before it."""
+        return (self.ptt and sig.ends and self.active) or (not self.ptt and sig.pauses)
+
+    def _apply(self, sig: Signals, mark: int | None) -> None:
+        if sig.ends:
             self.active = False
-        if last == "start" and not self.active:  # (a second start goes on with the first)
+        if sig.last == "start" and not self.active:  # (a second start goes on with the first)
             self.active, self.start = True, mark
+        if sig.pauses and not self.ptt:
+            self.paused = True

@@ -10,9 +10,10 @@ WHIP_REQUESTS = Counter("livebus_webrtc_whip_requests_total",
 VIDEO_FRAMES = Counter("livebus_webrtc_video_frames_total",
                        "Client video frames decoded, by what became of them (dropped, encoded)",
                        ["outcome"])
-PTT_DROPPED_SECONDS = Counter("livebus_webrtc_ptt_dropped_audio_seconds_total",
-                              "Track audio of push-to-talk sessions outside every activity, "
-                              "not sent upstream")
+GATED_SECONDS = Counter("livebus_webrtc_gated_audio_seconds_total",
+                        "Track audio not sent upstream, by why: outside every activity of a "
+                        "push-to-talk session (ptt), silence after audioStreamEnd (paused)",
+                        ["reason"])
 PLAYBACK_FLUSHED_BYTES = Counter("livebus_webrtc_playback_flushed_bytes_total",
                                  "Reply PCM bytes dropped from playback queues on interrupted")
 
@@ -20,3 +21,5 @@ for _status in ("201", "400", "401", "413", "415", "429", "503"):
     WHIP_REQUESTS.labels(_status)
 for _outcome in ("dropped", "encoded"):
     VIDEO_FRAMES.labels(_outcome)
+for _reason in ("ptt", "paused"):
+    GATED_SECONDS.labels(_reason)

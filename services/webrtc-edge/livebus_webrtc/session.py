@@ -83,10 +83,11 @@ class PeerTransport:
         self._pass(self.gate.message(text, self._now()))
 
     async def _audio(self, chunk: Chunk) -> None:
-        released, inside = self.gate.frame(chunk.timestamp, self._now())
+        released, inside = self.gate.frame(chunk.timestamp, self._now(), chunk.pcm)
         self._pass(released)
         if not inside:
-            metrics.PTT_DROPPED_SECONDS.inc(len(chunk.pcm) / 2 / BUS_RATE)
+            reason = "ptt" if self.gate.ptt else "paused"
+            metrics.GATED_SECONDS.labels(reason).inc(len(chunk.pcm) / 2 / BUS_RATE)
         elif self.live:
             self.peer.inbox.put_nowait(json.dumps({"realtimeInput": {"audio": {
                 "mimeType": AUDIO_MIME, "data": b64.encode(chunk.pcm)}}}))

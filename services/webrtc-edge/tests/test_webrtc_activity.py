@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import json
 
-from livebus_webrtc.activity import SERIAL, ActivityGate, newer, signals
+import numpy as np
+
+from livebus_webrtc.activity import SERIAL, ActivityGate, Signals, newer, signals, silent
 
 START = json.dumps({"realtimeInput": {"activityStart": {}}})
 END = json.dumps({"realtime_input": {"activityEnd": {}}})
 TEXT = json.dumps({"realtimeInput": {"text": "hello"}})
+PAUSE = json.dumps({"realtimeInput": {"audioStreamEnd": True}})
 TICK = 960  # one 20 ms Opus packet at 48 kHz
+QUIET = bytes(640)  # 20 ms of 16 kHz PCM: a muted track's frame
+SPEECH = np.full(320, 3000, dtype="<i2").tobytes()
 
 
 def _gate(wait_s: float = 0.5) -> ActivityGate:
@@ -31,19 +36,22 @@ def test_serial_order_survives_the_wrap() -> None:
 
 
 def test_signals_are_read_from_realtime_input_only() -> None:
-    assert signals(START) == (False, "start")
-    assert signals(END) == (True, "end")
-    assert signals(TEXT) == (False, None)
+    assert signals(START) == Signals(last="start")
+    assert signals(END) == Signals(ends=True, last="end")
+    assert signals(TEXT) == Signals()
     assert signals('{"realtimeInput": {"activityEnd": {}, "activityStart": {}}}') == \
-        (True, "start")
+        Signals(ends=True, last="start")
+    assert signals(PAUSE) == Signals(pauses=True)
+    assert signals('{"realtime_input": {"audio_stream_end": true}}') == Signals(pauses=True)
+    assert signals('{"realtimeInput": {"audioStreamEnd": "true"}}') == Signals()  # not a bool
     # Not a realtimeInput, not JSON, too deep: none (the session refuses what is malformed).
-    assert signals('{"clientContent": {"activityEnd": {}}}') == (False, None)
-    assert signals('{"realtimeInput": "activityEnd"}') == (False, None)
-    assert signals('["activityEnd"]') == (False, None)
-    assert signals('{"realtimeInput": {"activityEnd": ') == (False, None)
-    assert signals("[" * 100_000 + "activity") == (False, None)
+    assert signals('{"clientContent": {"activityEnd": {}}}') == Signals()
+    assert signals('{"realtimeInput": "activityEnd"}') == Signals()
+    assert signals('["activityEnd"]') == Signals()
+    assert signals('{"realtimeInput": {"activityEnd": ') == Signals()
+    assert signals("[" * 100_000 + "activity") == Signals()
     # Parsed, not matched: an escaped key is the same key.
-    assert signals('{"realtimeInput": {"\\u0061ctivityEnd": {}}}') == (True, "end")
+    assert signals('{"realtimeInput": {"\\u0061ctivityEnd": {}}}') == Signals(True, "end")
 
 
 def test_audio_outside_activities_is_dropped_and_inside_passes() -> None:
@@ -142,3 +150,40 @@ def test_without_push_to_talk_everything_passes_at_once() -> None:
     assert gate.message(END, 0.0) == [END]
     assert gate.frame(TICK, 0.0) == ([], True)
     assert not gate.held
+
+
+def test_silence_is_a_muted_tracks_not_a_quiet_rooms() -> None:
+    assert silent(QUIET) and silent(b"")
+    assert silent(np.full(320, 20, dtype="<i2").tobytes())  # -64 dBFS
+    assert not silent(np.full(320, 100, dtype="<i2").tobytes())  # -50 dBFS: a room, a voice
+    assert not silent(SPEECH)
+
+
+def test_a_stream_end_waits_for_the_audio_before_it_then_drops_silence_until_sound() -> None:
+    gate, now = ActivityGate(), 0.0
+    _received(gate, *(TICK * i for i in range(1, 5)))
+    assert gate.frame(TICK, now, SPEECH) == ([], True)
+    assert gate.message(PAUSE, now) == []  # three frames of speech still in the jitter buffer
+    assert gate.message(TEXT, now) == []  # behind it, in channel order
+    for i in (2, 3, 4):
+        assert gate.frame(TICK * i, now, SPEECH) == ([], True), i
+    _received(gate, 5 * TICK, 6 * TICK, 7 * TICK)
+    assert gate.frame(5 * TICK, now, QUIET) == ([PAUSE, TEXT], False)  # the muted track
+    assert gate.frame(6 * TICK, now, QUIET) == ([], False)
+    assert gate.message(TEXT, now) == [TEXT]  # other messages do not resume it
+    assert gate.frame(7 * TICK, now, QUIET) == ([], False)
+    assert gate.frame(8 * TICK, now, SPEECH) == ([], True)  # sound: the stream resumes
+    assert gate.frame(9 * TICK, now, QUIET) == ([], True)  # and its silence goes up again
+
+
+def test_a_stream_end_with_a_stalled_track_is_released_by_the_wait() -> None:
+    gate = ActivityGate(wait_s=0.5)
+    _received(gate, TICK, 2 * TICK)
+    assert gate.message(PAUSE, 1.0) == [] and gate.next_due() == 1.5
+    assert gate.due(1.5) == [PAUSE] and gate.paused
+
+
+def test_with_push_to_talk_a_stream_end_neither_waits_nor_pauses() -> None:
+    gate = _gate()
+    assert gate.message(PAUSE, 0.0) == [PAUSE]
+    assert not gate.paused
