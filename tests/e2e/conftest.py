@@ -108,10 +108,13 @@ def csp_violations(page: Page) -> list[dict[str, Any]]:
     return list(page.evaluate("() => window.__cspViolations ?? []"))
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+@contextmanager
+def checked_page(browser: Browser, *init_scripts: str) -> Iterator[Page]:
+    """A page in a fresh context, with RECORD_CSP and `init_scripts` run before its own; on the
+    way out, no page errors and no CSP violations (reported or logged)."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.add_init_script(RECORD_CSP)
+    for script in (RECORD_CSP, *init_scripts):
+        context.add_init_script(script)
     pg = context.new_page()
     errors: list[str] = []
     blocked: list[str] = []
@@ -125,6 +128,12 @@ def page(browser: Browser) -> Iterator[Page]:
         context.close()
     assert not errors, f"errors in the page: {errors}"
     assert not violations and not blocked, f"CSP violations: {violations} {blocked}"
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    with checked_page(browser) as pg:
+        yield pg
 
 
 class Emulator:

@@ -25,7 +25,7 @@ from livebus_dev.testing import netns
 from livebus_dev.testing.netrelay import entered
 from livebus_dev.testing.stack import running_stack
 
-from .conftest import RECORD_CSP, chromium_in, csp_violations, spki_hash
+from .conftest import checked_page, chromium_in, spki_hash
 
 # The data channel's messages both ways: `__dc` as they reach the page (before its own
 # handlers see them), `__dcSent` as the page sends them.
@@ -68,20 +68,9 @@ def page_in(edge: EdgeNs, media: Path, mic: list[tuple[str, float]]) -> Iterator
     """A page in its own Chromium (the microphone says `mic` from when the page opens it),
     which trusts the dev certificate's key; no page errors and no CSP violations on the way."""
     trust = f"--ignore-certificate-errors-spki-list={spki_hash(edge.stack)}"
-    with chromium_in(edge.ns.name, media, mic=mic, args=[trust]) as browser:
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        context.add_init_script(RECORD_CSP)
-        context.add_init_script(RECORD_DC)
-        pg = context.new_page()
-        errors: list[str] = []
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        try:
-            yield pg
-            violations = csp_violations(pg)
-        finally:
-            context.close()
-        assert not errors, errors
-        assert not violations, violations
+    with chromium_in(edge.ns.name, media, mic=mic, args=[trust]) as browser, \
+            checked_page(browser, RECORD_DC) as pg:
+        yield pg
 
 
 def channel(page: Page) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from livebus_dev.testing import netns
 from livebus_dev.testing.netrelay import entered
 from livebus_dev.testing.stack import running_stack
 
-from .conftest import RECORD_CSP, chromium_in, csp_violations
+from .conftest import checked_page, chromium_in
 from .helpers import open_page, wait_js
 
 pytestmark = pytest.mark.e2e
@@ -59,19 +59,8 @@ def browser(in_ns: InNs, tmp_path_factory: pytest.TempPathFactory) -> Iterator[B
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.add_init_script(RECORD_CSP)
-    context.add_init_script(RECORD_GUM)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    try:
+    with checked_page(browser, RECORD_GUM) as pg:
         yield pg
-        violations = csp_violations(pg)
-    finally:
-        context.close()
-    assert not errors, errors
-    assert not violations, violations
 
 
 def offer_webrtc(page: Page) -> None:
