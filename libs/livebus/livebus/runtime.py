@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
-import threading
 import time
 from collections.abc import Awaitable, Callable
 
@@ -68,13 +66,3 @@ async def retry_setup(setup: Callable[[], Awaitable[None]], what: str,
             logging.getLogger(__name__).warning("%s not ready (%s); trying again", what,
                                                 type(e).__name__)
             await asyncio.sleep(every_s)
-
-
-def lower_thread_priority(nice: int) -> None:
-    """Give the calling thread (only it: Linux schedules threads) a higher nice value, so its
-    work waits for the event loops on the same core. A worker pool's initializer for work that
-    may be late (video frames) sharing cores with work that may not (audio)."""
-    if nice > 0 and hasattr(os, "setpriority"):
-        with contextlib.suppress(OSError):  # a sandbox that forbids it: the priority stays
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
-                           min(19, os.getpriority(os.PRIO_PROCESS, 0) + nice))

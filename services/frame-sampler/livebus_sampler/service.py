@@ -23,7 +23,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from livebus import bus, headers, latency, subjects
-from livebus.runtime import cancel_and_wait, lower_thread_priority, retry_setup
+from livebus.runtime import cancel_and_wait, retry_setup
 from livebus.v1 import bus_pb2
 
 from . import image, memory, metrics, sampling
@@ -87,11 +87,10 @@ class Sampler:
         self.output = sampling.Output(settings.max_side, settings.byte_budget, settings.quality,
                                       settings.min_quality, settings.pad)
         self.limits = Limits(settings.max_input_bytes, settings.max_pixels, settings.max_dimension)
-        nice = (settings.worker_nice,)
-        self.pool = ThreadPoolExecutor(settings.workers or os.cpu_count() or 1, "sampler",
-                                       lower_thread_priority, nice)
-        self.still_pool = ThreadPoolExecutor(settings.still_concurrency, "sampler-still",
-                                             lower_thread_priority, nice)
+        self.pool = ThreadPoolExecutor(settings.workers or os.cpu_count() or 1,
+                                       thread_name_prefix="sampler")
+        self.still_pool = ThreadPoolExecutor(settings.still_concurrency,
+                                             thread_name_prefix="sampler-still")
         self.memory = DecodeMemory(settings.decode_bytes_in_flight
                                    or 2 * settings.max_decode_bytes)
         self.stills = StillQueue(settings.still_session_pending, settings.still_queue)

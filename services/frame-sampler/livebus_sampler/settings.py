@@ -61,9 +61,6 @@ class SamplerSettings(ServiceSettings):
 
     # Work and state.
     workers: int = 0                  # decode/encode threads; 0 = one per CPU
-    # Their nice value above the process's: image work waits for the audio path's event loops
-    # on a shared core (the event loop and heartbeats keep the process's priority).
-    worker_nice: int = 10
     session_idle_s: float = 30.0      # forget a session's state after this long without frames
 
     # Replicas: members heartbeat into a KV bucket; sessions go by rendezvous hashing.
