@@ -37,6 +37,8 @@ from google.genai import types
 
 from livebus.v1 import bus_pb2
 
+from .settings import BridgeSettings
+
 RATE = 16000
 FRAME_BYTES = RATE * 2 * 20 // 1000  # 20 ms of PCM16 16 kHz
 FRAME_S = 0.02
@@ -222,3 +224,9 @@ class Gate:
                 self._last_voiced_s = (self._frames + i + 1) * FRAME_S
         self._frames += len(frames)
         return voiced
+
+
+def gate_config(settings: BridgeSettings) -> GateConfig:
+    return GateConfig(prefix_ms=settings.vad_prefix_ms, onset_ms=settings.vad_onset_ms,
+                      silence_ms=settings.vad_silence_ms, tail_ms=settings.vad_tail_ms,
+                      floor_rms=settings.vad_floor_rms)

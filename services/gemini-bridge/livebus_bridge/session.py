@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from google import genai
-from google.genai import errors, types
+from google.genai import errors
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -27,11 +27,10 @@ from livebus import audioframe, closecodes, subjects
 from livebus.logs import session_id_var
 from livebus.runtime import cancel_and_wait
 from livebus.sessions import Lease, SessionStore
-from livebus.toolcalls import ToolSpec
 from livebus.usage import UsageStore
 from livebus.v1 import bus_pb2
 
-from . import activity, metrics, timing, upstream
+from . import activity, metrics, timing
 from .connection import Connection, switch
 from .downlink import Downlink
 from .links import ReliablePublisher, UplinkReceiver
@@ -43,50 +42,14 @@ from .settings import BridgeSettings
 from .shadow import ShadowRecorder
 from .speech import SpeechState
 from .state import Conversation
-from .tools import SessionTools, ToolCatalog, granted, with_declarations
+from .tools import SessionTools, ToolCatalog, granted
 from .uplink import Uplink
+from .upstream import SetupError, close_of, session_config
 from .video import VideoSlot
 
 log = logging.getLogger(__name__)
 
 _TURN_CUT = b'{"serverContent":{"turnComplete":true}}'
-
-
-def close_of(e: BaseException) -> bus_pb2.Close:
-    """The upstream's own close code and reason pass through as they are; anything else is
-    livebus's, and says nothing about what failed inside (no exception text, host or port)."""
-    if isinstance(e, errors.APIError):
-        reason = e.details if isinstance(e.details, str) else (e.message or str(e.status))
-        return bus_pb2.Close(code=int(e.code or closecodes.INTERNAL),
-                             reason=closecodes.clamp_reason(str(reason or "")))
-    if isinstance(e, ConnectionClosed) and e.rcvd is not None:
-        return bus_pb2.Close(code=e.rcvd.code, reason=closecodes.clamp_reason(e.rcvd.reason))
-    return bus_pb2.Close(code=closecodes.INTERNAL, reason="upstream unavailable")
-
-
-def session_config(setup_json: bytes, specs: list[ToolSpec],
-                   settings: BridgeSettings) -> types.LiveConnectConfig:
-    """The client's setup (allow-listed), the server tools' declarations, and a sliding
-    context window unless the client chose one. Raises upstream.SetupError."""
-    config = with_declarations(upstream.connect_config(setup_json), specs)
-    if settings.default_compression and config.context_window_compression is None:
-        config = config.model_copy(update={
-            "context_window_compression": types.ContextWindowCompressionConfig(
-                trigger_tokens=settings.compression_trigger_tokens,
-                sliding_window=types.SlidingWindow(
-                    target_tokens=settings.compression_target_tokens))})
-    gen = config.generation_config
-    if settings.default_media_resolution and config.media_resolution is None and (
-            gen is None or gen.media_resolution is None):
-        config = config.model_copy(update={
-            "media_resolution": types.MediaResolution(settings.default_media_resolution)})
-    return config
-
-
-def gate_config(settings: BridgeSettings) -> activity.GateConfig:
-    return activity.GateConfig(prefix_ms=settings.vad_prefix_ms, onset_ms=settings.vad_onset_ms,
-                               silence_ms=settings.vad_silence_ms, tail_ms=settings.vad_tail_ms,
-                               floor_rms=settings.vad_floor_rms)
 
 
 class UpstreamSession:
@@ -164,13 +127,13 @@ class UpstreamSession:
         specs = granted(await self.catalog.specs(), self.req)
         try:
             config = session_config(self.req.setup_json, specs, self.settings)
-        except upstream.SetupError as e:  # its message is the bridge's own, naming no internals
+        except SetupError as e:  # its message is the bridge's own, naming no internals
             await self._reply(reply, False, error=bus_pb2.Close(
                 code=closecodes.INVALID_ARGUMENT, reason=closecodes.clamp_reason(str(e))))
             return False
         self.conn.config, mode, gate = activity.plan(
             config, self.req.turn_detection or self.settings.turn_detection,
-            gate_config(self.settings))
+            activity.gate_config(self.settings))
         self.uplink.gate = activity.Gate(mode, gate)
         metrics.TURN_DETECTION.labels(mode.value).inc()
         self.tools = SessionTools(self.nc, specs, self.req.user, self.id,

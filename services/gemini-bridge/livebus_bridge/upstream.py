@@ -11,11 +11,15 @@ import json
 import re
 
 from google import genai
-from google.genai import types
+from google.genai import errors, types
+from websockets.exceptions import ConnectionClosed
 
-from livebus import tls
+from livebus import closecodes, tls
+from livebus.toolcalls import ToolSpec
+from livebus.v1 import bus_pb2
 
-from .settings import UpstreamSettings
+from .settings import BridgeSettings, UpstreamSettings
+from .tools import with_declarations
 
 # The LiveConnectConfig fields a setup may set (Google's BidiGenerateContentSetup, flattened as
 # the SDK holds it). Never `http_options` (transport, credentials) or `labels` (Vertex only).
@@ -74,3 +78,34 @@ def safe(config: types.LiveConnectConfig) -> types.LiveConnectConfig:
     if config.http_options is None:
         return config
     return config.model_copy(update={"http_options": None})
+
+
+def close_of(e: BaseException) -> bus_pb2.Close:
+    """The upstream's own close code and reason pass through as they are; anything else is
+    livebus's, and says nothing about what failed inside (no exception text, host or port)."""
+    if isinstance(e, errors.APIError):
+        reason = e.details if isinstance(e.details, str) else (e.message or str(e.status))
+        return bus_pb2.Close(code=int(e.code or closecodes.INTERNAL),
+                             reason=closecodes.clamp_reason(str(reason or "")))
+    if isinstance(e, ConnectionClosed) and e.rcvd is not None:
+        return bus_pb2.Close(code=e.rcvd.code, reason=closecodes.clamp_reason(e.rcvd.reason))
+    return bus_pb2.Close(code=closecodes.INTERNAL, reason="upstream unavailable")
+
+
+def session_config(setup_json: bytes, specs: list[ToolSpec],
+                   settings: BridgeSettings) -> types.LiveConnectConfig:
+    """The client's setup (allow-listed), the server tools' declarations, and a sliding
+    context window unless the client chose one. Raises SetupError."""
+    config = with_declarations(connect_config(setup_json), specs)
+    if settings.default_compression and config.context_window_compression is None:
+        config = config.model_copy(update={
+            "context_window_compression": types.ContextWindowCompressionConfig(
+                trigger_tokens=settings.compression_trigger_tokens,
+                sliding_window=types.SlidingWindow(
+                    target_tokens=settings.compression_target_tokens))})
+    gen = config.generation_config
+    if settings.default_media_resolution and config.media_resolution is None and (
+            gen is None or gen.media_resolution is None):
+        config = config.model_copy(update={
+            "media_resolution": types.MediaResolution(settings.default_media_resolution)})
+    return config

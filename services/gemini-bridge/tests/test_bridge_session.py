@@ -13,8 +13,6 @@ from google.genai import types
 
 from livebus import subjects
 from livebus.v1 import bus_pb2
-from livebus_bridge.session import session_config
-from livebus_bridge.settings import BridgeSettings
 
 PCM = b"\x01\x00" * 320
 
@@ -102,7 +100,6 @@ async def test_a_send_failing_on_a_replaced_connection_keeps_the_new_one_ready()
 
 
 async def test_server_tool_entries_are_marked_server_client_ones_are_not() -> None:
-    from google.genai import types
 
     spec = {"declaration": {"name": "clock"}, "timeout_s": 1.0, "behavior": "BLOCKING"}
     session, _, _ = await upstream_session(tools=[spec])  # type: ignore[list-item]
@@ -123,15 +120,3 @@ async def test_server_tool_entries_are_marked_server_client_ones_are_not() -> No
     seen = [(e.role, json.loads(e.text)["name"], e.server) for e in entries]
     assert seen == [("tool_call", "clock", True), ("tool_call", "client_tool", False),
                     ("tool_result", "clock", True), ("tool_result", "client_tool", False)]
-
-
-def test_video_goes_at_low_media_resolution_unless_the_client_chose_one() -> None:
-    settings = BridgeSettings()
-    assert session_config(b"{}", [], settings).media_resolution == \
-        types.MediaResolution.MEDIA_RESOLUTION_LOW
-    chosen = json.dumps({"generationConfig": {"mediaResolution": "MEDIA_RESOLUTION_HIGH"}})
-    config = session_config(chosen.encode(), [], settings)
-    assert config.media_resolution is None and config.generation_config is not None
-    assert config.generation_config.media_resolution == types.MediaResolution.MEDIA_RESOLUTION_HIGH
-    off = BridgeSettings(default_media_resolution="")
-    assert session_config(b"{}", [], off).media_resolution is None

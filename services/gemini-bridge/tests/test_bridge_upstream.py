@@ -9,15 +9,20 @@ from pathlib import Path
 
 import pytest
 import websockets
-from google.genai import errors
+from google.genai import errors, types
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosedError
 from websockets.frames import Close
 
 from livebus import closecodes
-from livebus_bridge.session import close_of
-from livebus_bridge.settings import UpstreamSettings
-from livebus_bridge.upstream import SetupError, connect_config, make_client
+from livebus_bridge.settings import BridgeSettings, UpstreamSettings
+from livebus_bridge.upstream import (
+    SetupError,
+    close_of,
+    connect_config,
+    make_client,
+    session_config,
+)
 from livebus_dev import devca
 
 MODEL = "models/gemini-live-2.5-flash-preview"
@@ -120,3 +125,15 @@ def test_upstream_close_codes_pass_through_livebus_reasons_reveal_nothing() -> N
         close = close_of(e)
         assert close.code == closecodes.INTERNAL
         assert close.reason == "upstream unavailable"
+
+
+def test_video_goes_at_low_media_resolution_unless_the_client_chose_one() -> None:
+    settings = BridgeSettings()
+    assert session_config(b"{}", [], settings).media_resolution == \
+        types.MediaResolution.MEDIA_RESOLUTION_LOW
+    chosen = json.dumps({"generationConfig": {"mediaResolution": "MEDIA_RESOLUTION_HIGH"}})
+    config = session_config(chosen.encode(), [], settings)
+    assert config.media_resolution is None and config.generation_config is not None
+    assert config.generation_config.media_resolution == types.MediaResolution.MEDIA_RESOLUTION_HIGH
+    off = BridgeSettings(default_media_resolution="")
+    assert session_config(b"{}", [], off).media_resolution is None
