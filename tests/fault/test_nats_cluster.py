@@ -16,8 +16,6 @@ import contextlib
 import functools
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 
 import nats
@@ -26,7 +24,6 @@ import websockets
 from converse import CONFIG, mint_token, read_turn, speak
 from google.genai import types
 from google.genai.live import AsyncSession
-from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import ConnectionClosed
 
 from livebus import closecodes, shadowlog, subjects, tls
@@ -34,6 +31,8 @@ from livebus_dev.devstack import Stack
 from livebus_dev.testing.cluster import Cluster, running_cluster
 from livebus_dev.testing.emulator import sessions
 from livebus_dev.testing.stack import MODEL, gateway_client, running_stack
+
+from .cluster_probes import reliability_metrics, until_status
 
 PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 SETUP = json.dumps({"setup": {"model": MODEL}})
@@ -337,34 +336,6 @@ async def test_bridge_killed_while_its_log_fails(stack: Stack, cluster: Cluster)
 
 
 
-def metric_sums(url: str) -> dict[str, float]:
-    """Every sample of a /metrics page summed by name and label values (no timestamps)."""
-    with urllib.request.urlopen(url, timeout=5) as r:
-        text = r.read().decode()
-    sums: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
-            key = f"{sample.name}{{{labels}}}"
-            sums[key] = sums.get(key, 0.0) + sample.value
-    return sums
-
-
-def reliability_metrics(stack: Stack) -> dict[str, float]:
-    ports = [stack.cfg.gateway_health_port] + [stack.cfg.bridge_health_port + i
-                                               for i in range(stack.cfg.bridges)]
-    total: dict[str, float] = {}
-    for port in ports:
-        for key, value in metric_sums(f"http://127.0.0.1:{port}/metrics").items():
-            if key.startswith(("livebus_control_", "livebus_audio_lost", "livebus_shadow_")) \
-                    or (key.startswith("livebus_nats_events_total") and "reconnect" in key):
-                name = key.split("{")[0] + "{" + ",".join(
-                    p for p in key.split("{")[1].rstrip("}").split(",")
-                    if not p.startswith("connection=")) + "}"
-                total[name] = total.get(name, 0.0) + value
-    return {k: v for k, v in total.items() if v and "_created{" not in k}
-
-
 async def test_readiness_follows_the_nats_connection(stack: Stack, cluster: Cluster) -> None:
     """Every node gone: gateway and bridges say not ready; back: ready again. What the faults
     above cost is in the metrics (resends, gaps, lost audio, reconnects)."""
@@ -381,23 +352,3 @@ async def test_readiness_follows_the_nats_connection(stack: Stack, cluster: Clus
         cluster.wait_healthy(i)
     await until_status(urls, 200)
     assert reliability_metrics(stack).get("livebus_nats_events_total{event=reconnect}", 0) > 0
-
-
-def status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as r:
-            return int(r.status)
-    except urllib.error.HTTPError as e:
-        return int(e.code)
-    except OSError:
-        return 0
-
-
-async def until_status(urls: list[str], want: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = [await asyncio.to_thread(status, u) for u in urls]
-        if all(g == want for g in got):
-            return
-        assert time.monotonic() < deadline, f"readiness {got}, wanted {want}"
-        await asyncio.sleep(0.1)
