@@ -24,6 +24,8 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.sdp import SessionDescription
 
+from livebus.edge.wire import Audio, Video
+
 from . import metrics
 from .playback import REPLY_RATE, ReplyTrack
 from .settings import WebRTCSettings
@@ -83,7 +85,8 @@ class Peer:
         self.channel_open = asyncio.Event()
         self.closed = asyncio.Event()
         # data channel text, and what the session feeds in beside it (track audio as JSON)
-        self.inbox: asyncio.Queue[str | None] = asyncio.Queue()
+        # Data channel messages, and the tracks' media once decoded (session.py).
+        self.inbox: asyncio.Queue[str | Audio | Video | None] = asyncio.Queue()
         self.message_sink: Callable[[str], None] = self.inbox.put_nowait
         self._tasks: list[asyncio.Task[None]] = []
         self.pc.on("track", self._on_track)
@@ -145,8 +148,9 @@ class Peer:
         if self.pc.connectionState in ("failed", "closed"):
             await self.close()
 
-    async def receive(self) -> str | None:
-        """The next data channel message; None once the channel or the peer is gone."""
+    async def receive(self) -> str | Audio | Video | None:
+        """The next data channel message or decoded media; None once the channel or the peer
+        is gone."""
         return await self.inbox.get()
 
     # -- to the client ------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 The offer's POST checks the credential and takes a slot (refusals become HTTP statuses); the
 session itself starts once the `setup` arrives on the data channel. Track audio (16 kHz PCM)
-and gated video (JPEG) enter the session as the realtimeInput messages a WebSocket client
-sends, so they are charged, timed and published exactly as on the gateway. When the setup
+and gated video (JPEG) enter the session as the media of the realtimeInput messages a
+WebSocket client sends (decoded already: no JSON or base64 in between), so they are charged,
+timed and published exactly as on the gateway. When the setup
 disables automatic activity detection (push-to-talk), track audio enters only inside the
 client's activities, in order with its activity signals (activity.py).
 """
@@ -15,10 +16,10 @@ import json
 import logging
 from typing import Any
 
-from livebus import b64, closecodes
+from livebus import closecodes
 from livebus.edge import entry
 from livebus.edge.state import EdgeState
-from livebus.edge.wire import ProtocolError
+from livebus.edge.wire import Audio, ProtocolError, Video
 
 from . import metrics
 from .activity import ActivityGate
@@ -28,9 +29,6 @@ from .uplink import BUS_RATE, Chunk
 from .whip import Refused
 
 log = logging.getLogger(__name__)
-
-AUDIO_MIME = "audio/pcm;rate=16000"
-
 
 def _rate(mime: str) -> int:
     for param in mime.split(";")[1:]:
@@ -89,15 +87,13 @@ class PeerTransport:
             reason = "ptt" if self.gate.ptt else "paused"
             metrics.GATED_SECONDS.labels(reason).inc(len(chunk.pcm) / 2 / BUS_RATE)
         elif self.live:
-            self.peer.inbox.put_nowait(json.dumps({"realtimeInput": {"audio": {
-                "mimeType": AUDIO_MIME, "data": b64.encode(chunk.pcm)}}}))
+            self.peer.inbox.put_nowait(Audio(chunk.pcm, BUS_RATE))
 
     async def _video(self, jpeg: bytes) -> None:
         if self.live:
-            self.peer.inbox.put_nowait(json.dumps({"realtimeInput": {"video": {
-                "mimeType": "image/jpeg", "data": b64.encode(jpeg)}}}))
+            self.peer.inbox.put_nowait(Video(jpeg, "image/jpeg"))
 
-    async def receive(self) -> str | bytes | None:
+    async def receive(self) -> str | Audio | Video | None:
         return await self.peer.receive()
 
     async def send_text(self, text: str) -> None:

@@ -23,7 +23,7 @@ from .session import EdgeSession
 from .state import EdgeState
 from .tokens import Grant, TokenError
 from .transport import Transport
-from .wire import ProtocolError
+from .wire import Audio, ProtocolError, Video
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +52,12 @@ def credential(state: EdgeState[Any], headers: Mapping[str, str],
         raise
 
 
-def setup(state: EdgeState[Any], first: str | bytes, grant: Grant) -> Opening:
+def setup(state: EdgeState[Any], first: str | bytes | Audio | Video, grant: Grant) -> Opening:
     """The client's first message, which must be its `setup` (and may resume a session)."""
     s = state.settings
     try:
+        if isinstance(first, Audio | Video):
+            raise ProtocolError(closecodes.INVALID_ARGUMENT, "the first message must be setup")
         return handshake.opening(first, grant, allowed_models=s.allowed_models,
                                  max_bytes=s.max_message_bytes, secret=state.secret,
                                  resume_grace_s=s.resume_grace_s, max_session_s=s.max_session_s)

@@ -240,12 +240,18 @@ class EdgeSession:
             if data is None:
                 self.close_reason = "client left"
                 return
-            if len(data) > max_bytes:
-                raise ProtocolError(closecodes.TOO_BIG,
-                                    f"message of {len(data)} bytes exceeds {max_bytes}")
-            self.limits.charge_frame(len(data))
-            actions = wire.parse_client_frame(data, self.settings.max_frame_bytes,
-                                              self.settings.max_chunks_per_message)
+            if isinstance(data, wire.Audio | wire.Video):
+                actions: list[wire.Action] = [wire.decoded_media(
+                    data, self.settings.max_frame_bytes)]
+                self.limits.charge_frame(len(data.pcm if isinstance(data, wire.Audio)
+                                             else data.data))
+            else:
+                if len(data) > max_bytes:
+                    raise ProtocolError(closecodes.TOO_BIG,
+                                        f"message of {len(data)} bytes exceeds {max_bytes}")
+                self.limits.charge_frame(len(data))
+                actions = wire.parse_client_frame(data, self.settings.max_frame_bytes,
+                                                  self.settings.max_chunks_per_message)
             self.limits.charge_actions(wire.chunk_count(actions), wire.publish_count(actions))
             for action in self.resampler.actions(actions):  # input audio at 16 kHz
                 await self._submit(action)

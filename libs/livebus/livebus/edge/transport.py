@@ -6,7 +6,10 @@ the library's. Messages are Gemini Live wire JSON both ways, except reply audio,
 transport frames its own way.
 
 - `receive()`: the client's next message (text or bytes, as sent), or None once the client has
-  left. The session checks its size and parses it.
+  left. The session checks its size and parses it. A transport that decodes media itself (a
+  WebRTC track) may instead return it as a `wire.Audio` (PCM16) or `wire.Video` (an image
+  within `max_frame_bytes`), with no JSON and base64 in between; it is charged, timed and
+  published as the same realtimeInput message would be.
 - `send_text(text)`: one server message (JSON) to the client, in order.
 - `send_audio(mime, pcm)`: one reply audio chunk (PCM16, `mime` gives the rate). A WebSocket
   sends it as the serverContent JSON Gemini sends; WebRTC plays it on its audio track.
@@ -24,9 +27,11 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from .wire import Audio, Video
+
 
 class Transport(Protocol):
-    async def receive(self) -> str | bytes | None: ...
+    async def receive(self) -> str | bytes | Audio | Video | None: ...
     async def send_text(self, text: str) -> None: ...
     async def send_audio(self, mime: str, pcm: bytes) -> None: ...
     def interrupted(self) -> None: ...

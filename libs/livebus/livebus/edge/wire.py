@@ -211,6 +211,20 @@ def _media(data: bytes, mime: str, max_frame: int, where: str) -> Action:
     raise invalid(f"Unsupported mime type {mime!r} in {where}")
 
 
+def decoded_media(media: Audio | Video, max_frame: int) -> Audio | Video:
+    """Media a transport decoded itself, held to what a realtimeInput of it must meet."""
+    if isinstance(media, Audio):
+        if len(media.pcm) % 2 or not MIN_RATE <= media.rate <= MAX_RATE:
+            raise invalid("PCM16 audio must have an even number of bytes and a valid rate")
+        return media
+    if media.mime not in IMAGE_MIMES:
+        raise invalid(f"Unsupported mime type {media.mime[:40]!r}")
+    if len(media.data) > max_frame:
+        raise ProtocolError(closecodes.TOO_BIG,
+                            f"frame of {len(media.data)} bytes exceeds {max_frame}")
+    return media
+
+
 def _ctl(**kwargs: Any) -> Control:
     return Control(bus_pb2.ClientEvent(**kwargs))
 

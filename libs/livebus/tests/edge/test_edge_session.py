@@ -14,6 +14,7 @@ import pytest
 
 from livebus import audioframe, closecodes, subjects
 from livebus.edge import session as session_mod
+from livebus.edge import wire
 from livebus.edge.session import EdgeSession
 from livebus.edge.settings import EdgeSettings
 from livebus.edge.tokens import Grant
@@ -26,12 +27,12 @@ PCM = base64.b64encode(b"\0" * 640).decode()
 class FakeTransport:
     """Messages to receive, in order; what the session sent (audio as ("audio", mime, pcm))."""
 
-    def __init__(self, frames: list[str]) -> None:
+    def __init__(self, frames: list[Frame]) -> None:
         self.frames = list(frames)
         self.sent: list[Any] = []
         self.closed: tuple[int, str] | None = None
 
-    async def receive(self) -> str | bytes | None:
+    async def receive(self) -> str | bytes | wire.Audio | wire.Video | None:
         return self.frames.pop(0) if self.frames else None
 
     async def send_text(self, text: str) -> None:
@@ -69,7 +70,10 @@ class Msg:
     headers: dict[str, str] | None = None
 
 
-def client_session(frames: list[str] | None = None, grant: Grant | None = None,
+Frame = str | wire.Audio | wire.Video
+
+
+def client_session(frames: list[Frame] | None = None, grant: Grant | None = None,
                    **settings: Any) -> tuple[EdgeSession, FakeTransport, FakeBus]:
     ws, bus = FakeTransport(frames or []), FakeBus()
     s = EdgeSession(ws, bus, EdgeSettings(**settings),  # type: ignore[arg-type]
@@ -167,4 +171,28 @@ async def test_the_client_leaving_ends_the_uplink() -> None:
     s, _, bus = client_session([json.dumps({"realtimeInput": {"text": "hi"}})])
     await s._uplink()
     assert s.close_reason == "client left" and len(bus.main.published) == 1
+    s.limits.release()
+
+
+async def test_media_a_transport_decoded_is_published_and_charged_as_its_json_would_be() -> None:
+    pcm = b"\1\0" * 320
+    json_audio = json.dumps({"realtimeInput": {"audio": {"mimeType": "audio/pcm;rate=16000",
+                                                          "data": base64.b64encode(pcm).decode()}}})
+    jpeg = wire.Video(b"\xff\xd8x", "image/jpeg")
+    s, _, bus = client_session([wire.Audio(pcm), json_audio, jpeg])
+    await s._uplink()
+    audio = [d for subject, d in bus.main.published if subject == subjects.up_audio(s.id)]
+    assert [audioframe.unpack(d).pcm for d in audio] == [pcm, pcm]  # the same frame either way
+    assert [d for subject, d in bus.video.published] == [b"\xff\xd8x"]
+    s.limits.release()
+
+
+@pytest.mark.parametrize("media", [wire.Audio(b"\1\0\1"), wire.Audio(b"\0\0", rate=5),
+                                   wire.Video(b"x", "image/gif"),
+                                   wire.Video(b"x" * 2000, "image/jpeg")])
+async def test_decoded_media_is_held_to_the_same_rules(media: wire.Audio | wire.Video) -> None:
+    s, _, bus = client_session([media], max_frame_bytes=1000)
+    with pytest.raises(ProtocolError):
+        await s._uplink()
+    assert not bus.main.published and not bus.video.published
     s.limits.release()
