@@ -15,21 +15,17 @@ import base64
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser
 
-from livebus_dev.devstack import Stack
-from livebus_dev.testing import netns
-from livebus_dev.testing.netrelay import Relay, entered
-from livebus_dev.testing.upstream_tap import Tap, tapped_stack
+from livebus_dev.testing.upstream_tap import Tap
 
-from .conftest import RECORD_CSP, chromium_in, csp_violations
+from .conftest import checked_page, chromium_in
 from .helpers import open_page, stats, wait_js, wait_live
+from .shaping import Shaped, shaped_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -42,27 +38,10 @@ SETTLE_S = 2.0  # left out at the start: the pre-roll goes at once when the sess
 GRAIN = 12.0    # a webcam's noise: frames of tens of kB, as a real camera's
 
 
-@dataclass
-class Shaped:
-    pair: netns.Pair
-    stack: Stack
-    tap: Tap
-
-
 @pytest.fixture(scope="module")
 def shaped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shaped]:
-    tmp = tmp_path_factory.mktemp("shaped")
-    # This thread stays in the server namespace for the module: the stack's processes and the
-    # tap's thread start there, and the test's own calls to the emulator go there too. Server
-    # turn detection: the lag is read off every sample's arrival upstream, silence included.
-    server = {"LIVEBUS_BRIDGE_TURN_DETECTION": "server"}
-    with netns.pair(rate=RATE) as p, entered(p.server), \
-            tapped_stack(tmp, extra_env=server) as (stack, tap):
-        port = urlsplit(stack.gateway_http()).port
-        assert port is not None
-        with Relay(p.server, (p.server.address, port), p.server, ("127.0.0.1", port)), \
-                Relay(p.client, ("127.0.0.1", port), p.client, (p.server.address, port)):
-            yield Shaped(p, stack, tap)
+    with shaped_stack(tmp_path_factory.mktemp("shaped"), RATE) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
@@ -89,12 +68,7 @@ def _audio_lag_ms(tap: Tap, first: int, last: int, clock_ms: float) -> list[floa
 
 
 def _converse(browser: Browser, shaped: Shaped, camera: bool) -> dict[str, Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.add_init_script(RECORD_CSP)
-    page: Page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
+    with checked_page(browser) as page:
         first = len(shaped.tap.sent)
         open_page(page, shaped.stack, processing="off", camera="on" if camera else "off",
                   fps=FPS, autostart="1")
@@ -105,10 +79,6 @@ def _converse(browser: Browser, shaped: Shaped, camera: bool) -> dict[str, Any]:
         page.evaluate("() => window.livebus.stop()")
         time.sleep(1.0)  # what is still queued on the link reaches the tap
         last = len(shaped.tap.sent)
-        assert not csp_violations(page)
-    finally:
-        context.close()
-    assert not errors, errors
     lags = np.array(_audio_lag_ms(shaped.tap, first, last, st["micClockMs"]))
     frames = sum(1 for m in shaped.tap.sent[first:last]
                  if "video" in m.get("realtimeInput", m.get("realtime_input", {})))

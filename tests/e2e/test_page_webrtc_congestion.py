@@ -14,23 +14,17 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser
 
-from livebus_dev import procs
-from livebus_dev.devstack import Stack
-from livebus_dev.testing import netns
-from livebus_dev.testing.netrelay import Relay, entered
-from livebus_dev.testing.upstream_tap import Tap, tapped_stack
+from livebus_dev.testing.upstream_tap import Tap
 
-from .conftest import RECORD_CSP, chromium_in, csp_violations, spki_hash
+from .conftest import checked_page, chromium_in, spki_hash
 from .helpers import open_page, stats, wait_live
+from .shaping import Shaped, shaped_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -66,31 +60,10 @@ MIC_ONSETS = """async () => {
 }"""
 
 
-@dataclass
-class Shaped:
-    pair: netns.Pair
-    stack: Stack
-    tap: Tap
-
-
 @pytest.fixture(scope="module")
 def shaped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shaped]:
-    tmp = tmp_path_factory.mktemp("rtc-shaped")
-    with netns.pair(rate=RATE) as p, entered(p.server), tapped_stack(
-            tmp, webrtc_port=procs.free_port(),
-            # Server turn detection: every sample goes upstream as it arrives, so the lag
-            # measured is the link's (local detection holds audio until an onset is sure).
-            extra_env={"LIVEBUS_WEBRTC_ICE_ADDRESSES": p.server.address,
-                       "LIVEBUS_BRIDGE_TURN_DETECTION": "server"}) as (stack, tap), \
-            ExitStack() as relays:
-        # The page's 127.0.0.1 URLs (the gateway's page, the edge's WHIP) across the link.
-        for port in (urlsplit(stack.gateway_http()).port, stack.cfg.webrtc_port):
-            assert port is not None
-            relays.enter_context(Relay(p.server, (p.server.address, port), p.server,
-                                       ("127.0.0.1", port)))
-            relays.enter_context(Relay(p.client, ("127.0.0.1", port), p.client,
-                                       (p.server.address, port)))
-        yield Shaped(p, stack, tap)
+    with shaped_stack(tmp_path_factory.mktemp("rtc-shaped"), RATE, webrtc=True) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
@@ -136,12 +109,7 @@ def _lags(page_onsets: list[float], tap_onsets: list[float]) -> list[float]:
 
 
 def _converse(browser: Browser, shaped: Shaped, camera: bool) -> dict[str, Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.add_init_script(RECORD_CSP)
-    page: Page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
+    with checked_page(browser) as page:
         open_page(page, shaped.stack, transport="webrtc", camera="on" if camera else "off",
                   autostart="1")
         wait_live(page, timeout_s=20)
@@ -165,10 +133,6 @@ def _converse(browser: Browser, shaped: Shaped, camera: bool) -> dict[str, Any]:
         st = stats(page)
         page.evaluate("() => window.livebus.stop()")
         page.wait_for_timeout(1000)
-        assert not csp_violations(page)
-    finally:
-        context.close()
-    assert not errors, errors
     frames = sum(1 for m in shaped.tap.sent[first:last]
                  if "video" in m.get("realtimeInput", m.get("realtime_input", {})))
     lags = np.array(_lags(onsets, _tap_onsets(shaped.tap, first, last)))
