@@ -1,4 +1,5 @@
-"""Push-to-talk over the page's WebRTC transport, against the real webrtc-edge in Chromium.
+"""Push-to-talk and muting over the page's WebRTC transport, against the real webrtc-edge in
+Chromium.
 
 The microphone speaks all the time, held or not. The audio track flows for the whole session
 while activityStart / activityEnd go on the data channel: what reaches the emulator must be
@@ -7,6 +8,9 @@ while neither Space nor the talk button was held. The emulator's `silent_s` of a
 much of it was silence (a disabled track's zeros): the turn's audio is the speech said while
 held, not the track's audio from before the press or after the release. At the end the track
 is forced on while released, as a client that never mutes it: still nothing goes upstream.
+
+With automatic activity detection, muting the microphone sends audioStreamEnd, and the edge
+drops the muted track's silence until the microphone has sound again.
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
+from prometheus_client.parser import text_string_to_metric_families
 
 from .conftest import Emulator
 from .helpers import open_page, stats, wait_js, wait_live
@@ -112,3 +118,46 @@ def test_push_to_talk_over_webrtc_sends_only_the_held_speech(
         assert seg["silent_s"] <= 2 * FRAME_S, seg
     assert rec["turns"] >= 2
     assert st["samplesPlayed"] > 0 and st["outPeak"] > 0.05, st
+
+
+def _paused_s(edge: EdgeNs) -> float:
+    """The edge's muted-track silence dropped so far (its /metrics)."""
+    text = httpx.get(f"http://127.0.0.1:{edge.stack.cfg.webrtc_health_port}/metrics").text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "livebus_webrtc_gated_audio_seconds_total" \
+                    and sample.labels.get("reason") == "paused":
+                return float(sample.value)
+    raise AssertionError("no paused counter on the edge")
+
+
+MUTED_S = 2.0
+NOW = "() => performance.now() / 1000"
+
+
+def test_a_muted_microphone_pauses_the_track_until_it_has_sound_again(
+        edge: EdgeNs, tmp_path: Path) -> None:
+    with page_in(edge, tmp_path, MIC) as page:
+        open_page(page, edge.stack, transport="webrtc", camera="off", autostart="1")
+        wait_live(page, timeout_s=20)
+        wait_js(page, f"s.micSamplesCaptured > {(LEAD_S + 1.0) * MIC_RATE}", timeout_s=LEAD_S + 5)
+        before = _paused_s(edge)
+        page.get_by_role("button", name="Microphone on").click()
+        muted_at = page.evaluate(NOW)
+        assert page.evaluate(MIC_ON) is False
+        time.sleep(MUTED_S)
+        page.get_by_role("button", name="Microphone off").click()
+        disabled_s = page.evaluate(NOW) - muted_at  # at least as long as the track was off
+        wait_js(page, "s.micLevel > 0.02")  # the track speaks again
+        time.sleep(1.0)  # what the edge still had of the muted track is counted
+        dropped = _paused_s(edge) - before
+        ends = [m for m in sent(page) if "audioStreamEnd" in
+                (json.loads(m["data"]).get("realtime_input") or {})]
+        page.evaluate("() => window.livebus.stop()")
+    print(f"silence dropped: {dropped:.2f} s of a track off for {disabled_s:.2f} s")
+    assert len(ends) == 1
+    # The muted track's frames of silence were dropped, about all of them (its first ones
+    # come a packet or a few after the mute, behind speech still being encoded), and nothing
+    # once it had sound again: no more than the time it was off and the first frames after
+    # it until one had sound (the microphone speaks; a few 20 ms frames).
+    assert disabled_s - 0.6 < dropped <= disabled_s + 0.1, (dropped, disabled_s)

@@ -21,10 +21,12 @@ misplace its own audio, and the wait bounds how long a message is held.
 
 Sessions with automatic detection (`ptt` off) pass the track's audio, but for one pause: an
 `audioStreamEnd` (the page sends it when the microphone is muted, and the muted track goes on
-with frames of silence) waits for the audio before it, as an activityEnd does, and from then on
-the track's silent frames are dropped; the first frame with sound in it resumes the stream, as
-sending audio again does on the WebSocket. Otherwise the silence after it restarted the stream
-at once, streamed and billed, and the end overtook the last 80 ms of speech.
+with frames of silence) waits for the audio before it, as an activityEnd does. Frames with sound
+still pass until the track falls silent (speech captured before the mute is still being
+encoded when the message goes); from then on its silent frames are dropped, and the first
+frame with sound in it resumes the stream, as sending audio again does on the WebSocket.
+Otherwise the silence after it restarted the stream at once, streamed and billed, and the end
+overtook the last 80 ms of speech.
 """
 
 from __future__ import annotations
@@ -94,7 +96,9 @@ class ActivityGate:
         self.ptt = False           # set once the setup disabled automatic activity detection
         self.wait_s = wait_s
         self.active = False        # inside an activity, as the session has been told
-        self.paused = False        # after an audioStreamEnd (without `ptt`), until sound
+        # Without `ptt`, after an audioStreamEnd: "ending" until the track falls silent, then
+        # "paused" until it has sound again.
+        self.pause: Literal["", "ending", "paused"] = ""
         self.start: int | None = None   # the activity's audio is newer than this
         self.latest: int | None = None  # the newest RTP timestamp received
         self.held: deque[Held] = deque()
@@ -119,9 +123,13 @@ class ActivityGate:
         without, unless the stream is paused and the frame is silent)."""
         out = self._release(now, timestamp)
         if not self.ptt:
-            if self.paused and silent(pcm):
+            if not self.pause:
+                return out, True
+            if silent(pcm):
+                self.pause = "paused"
                 return out, False
-            self.paused = False
+            if self.pause == "paused":
+                self.pause = ""  # sound again: the stream resumes
             return out, True
         inside = self.active and (timestamp is None or self.start is None
                                   or newer(timestamp, self.start))
@@ -157,4 +165,4 @@ class ActivityGate:
         if sig.last == "start" and not self.active:  # (a second start goes on with the first)
             self.active, self.start = True, mark
         if sig.pauses and not self.ptt:
-            self.paused = True
+            self.pause = "ending"

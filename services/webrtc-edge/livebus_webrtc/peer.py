@@ -84,7 +84,6 @@ class Peer:
         self.stamped_audio = False  # audio carries its RTP timestamps (uplink.stamp_packets)
         self.channel_open = asyncio.Event()
         self.closed = asyncio.Event()
-        # data channel text, and what the session feeds in beside it (track audio as JSON)
         # Data channel messages, and the tracks' media once decoded (session.py).
         self.inbox: asyncio.Queue[str | Audio | Video | None] = asyncio.Queue()
         self.message_sink: Callable[[str], None] = self.inbox.put_nowait

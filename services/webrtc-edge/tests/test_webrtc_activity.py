@@ -167,23 +167,25 @@ def test_a_stream_end_waits_for_the_audio_before_it_then_drops_silence_until_sou
     assert gate.message(TEXT, now) == []  # behind it, in channel order
     for i in (2, 3, 4):
         assert gate.frame(TICK * i, now, SPEECH) == ([], True), i
-    _received(gate, 5 * TICK, 6 * TICK, 7 * TICK)
-    assert gate.frame(5 * TICK, now, QUIET) == ([PAUSE, TEXT], False)  # the muted track
-    assert gate.frame(6 * TICK, now, QUIET) == ([], False)
-    assert gate.message(TEXT, now) == [TEXT]  # other messages do not resume it
+    _received(gate, 5 * TICK, 6 * TICK, 7 * TICK, 8 * TICK)
+    # Speech encoded before the mute took hold still goes, then the muted track's silence not.
+    assert gate.frame(5 * TICK, now, SPEECH) == ([PAUSE, TEXT], True)
+    assert gate.frame(6 * TICK, now, SPEECH) == ([], True)
     assert gate.frame(7 * TICK, now, QUIET) == ([], False)
-    assert gate.frame(8 * TICK, now, SPEECH) == ([], True)  # sound: the stream resumes
-    assert gate.frame(9 * TICK, now, QUIET) == ([], True)  # and its silence goes up again
+    assert gate.message(TEXT, now) == [TEXT]  # other messages do not resume it
+    assert gate.frame(8 * TICK, now, QUIET) == ([], False)
+    assert gate.frame(9 * TICK, now, SPEECH) == ([], True)  # sound: the stream resumes
+    assert gate.frame(10 * TICK, now, QUIET) == ([], True)  # and its silence goes up again
 
 
 def test_a_stream_end_with_a_stalled_track_is_released_by_the_wait() -> None:
     gate = ActivityGate(wait_s=0.5)
     _received(gate, TICK, 2 * TICK)
     assert gate.message(PAUSE, 1.0) == [] and gate.next_due() == 1.5
-    assert gate.due(1.5) == [PAUSE] and gate.paused
+    assert gate.due(1.5) == [PAUSE] and gate.pause == "ending"
 
 
 def test_with_push_to_talk_a_stream_end_neither_waits_nor_pauses() -> None:
     gate = _gate()
     assert gate.message(PAUSE, 0.0) == [PAUSE]
-    assert not gate.paused
+    assert not gate.pause
