@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import BeforeValidator, Field
@@ -31,6 +32,16 @@ def _split_csv(v: object) -> object:
     if isinstance(v, str):
         return [s.strip() for s in v.split(",") if s.strip()]
     return v
+
+
+def secret_value(value: str, path: Path | None) -> str:
+    """A secret given as a setting's value or, failing that, as the contents of a file (a
+    mounted Secret); "" when neither is there."""
+    if value:
+        return value
+    if path and path.exists():
+        return path.read_text().strip()
+    return ""
 
 
 # A list read from one comma-separated environment variable.

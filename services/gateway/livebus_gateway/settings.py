@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from livebus import turn
-from livebus.config import CsvList
+from livebus.config import CsvList, secret_value
 from livebus.edge.settings import EdgeSettings
 
 _NETLOC = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
@@ -78,16 +78,10 @@ class GatewaySettings(EdgeSettings):
             raise ValueError("stun:, turn: or turns: URLs only")
         return v
 
-    def turn_key(self) -> str:
-        if self.turn_secret:
-            return self.turn_secret
-        if self.turn_secret_file and self.turn_secret_file.exists():
-            return self.turn_secret_file.read_text().strip()
-        return ""
-
     def ice_servers(self, label: str) -> list[dict[str, Any]]:
         """What a client holding a credential labelled `label` may use (STUN, minted TURN)."""
-        return turn.ice_servers(self.ice_urls, self.turn_key(), label, self.turn_ttl_s)
+        secret = secret_value(self.turn_secret, self.turn_secret_file)
+        return turn.ice_servers(self.ice_urls, secret, label, self.turn_ttl_s)
 
     def whip_origin(self) -> str | None:
         """The WHIP endpoint's origin when it is not the page's own (None: none, or a path)."""

@@ -14,7 +14,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from livebus import models
-from livebus.config import CsvList, ServiceSettings
+from livebus.config import CsvList, ServiceSettings, secret_value
 
 
 class EdgeSettings(ServiceSettings):
@@ -79,9 +79,8 @@ class EdgeSettings(ServiceSettings):
         return keys
 
     def signing_secret(self) -> str:
-        if self.token_secret:
-            return self.token_secret
-        if self.token_secret_file and self.token_secret_file.exists():
-            return self.token_secret_file.read_text().strip()
+        secret = secret_value(self.token_secret, self.token_secret_file)
+        if secret:
+            return secret
         prefix = str(self.model_config.get("env_prefix", ""))
         raise ValueError(f"set {prefix}TOKEN_SECRET or {prefix}TOKEN_SECRET_FILE")
