@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
 
-import nats
 from nats.aio.client import Client as NATS
 from prometheus_client import Counter
 
@@ -17,6 +18,61 @@ NATS_EVENTS = Counter(
     "NATS connection events (disconnect, reconnect, error, slow_consumer)",
     ["connection", "event"],
 )
+
+
+class SdkChanged(RuntimeError):
+    """The installed nats-py no longer has what `Client` relies on."""
+
+
+class Client(NATS):
+    """nats-py's client, writing what was published one loop turn later than it would.
+
+    nats-py wakes its flusher on every publish, and the flusher writes what is pending at its
+    next turn: at most loads that is one socket write, one wakeup of the server and one of each
+    subscriber per audio chunk, each on a core the other processes share. One more turn lets
+    the publishes of the sessions whose input arrived in the same loop iterations go out in one
+    write. Measured on the capacity bench: ~8 % less CPU in the gateway, bridges and NATS, and
+    a lower p99 (docs/benchmarks.md). Only the flusher is replaced; it is nats-py 2.16's own
+    but for that turn.
+    """
+
+    async def _flusher(self) -> None:
+        queue = self._flush_queue
+        assert queue is not None and self._transport is not None
+        while self.is_connected and not self.is_connecting:
+            waiting = [await queue.get()]
+            try:
+                await asyncio.sleep(0)
+                while not queue.empty():
+                    waiting.append(queue.get_nowait())
+                if self._pending_data_size > 0:
+                    self._transport.writelines(self._pending[:])
+                    self._pending = []
+                    self._pending_data_size = 0
+                    await self._transport.drain()  # type: ignore[no-untyped-call]
+            except OSError as e:
+                await self._error_cb(e)
+                await self._process_op_err(e)
+                break
+            except (asyncio.CancelledError, RuntimeError, AttributeError):
+                break  # RuntimeError: the loop is closing
+            finally:
+                for future in waiting:
+                    if not future.done():
+                        future.set_result(None)
+
+
+def check() -> None:
+    """Raise SdkChanged unless nats-py's client keeps what `Client._flusher` uses."""
+    if not inspect.iscoroutinefunction(getattr(NATS, "_flusher", None)):
+        raise SdkChanged("nats.aio.client.Client._flusher changed")
+    probe = NATS()
+    for name in ("_flush_queue", "_pending", "_pending_data_size", "_transport", "_error_cb"):
+        if not hasattr(probe, name):
+            raise SdkChanged(f"nats.aio.client.Client no longer has {name}")
+    for name in ("_process_op_err", "is_connected", "is_connecting"):
+        if not hasattr(NATS, name):
+            raise SdkChanged(f"nats.aio.client.Client no longer has {name}")
 
 
 def servers(urls: str | list[str]) -> list[str]:
@@ -62,4 +118,7 @@ async def connect(url: str | list[str], name: str,
         "pending_size": 8 * 1024 * 1024,
     }
     opts.update(kwargs)
-    return await nats.connect(**opts)
+    check()
+    nc = Client()
+    await nc.connect(**opts)
+    return nc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import time
@@ -11,7 +12,11 @@ from collections.abc import Awaitable, Callable
 
 
 def run(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
-    """Run `main(stop)` on uvloop when available; SIGINT/SIGTERM set `stop`."""
+    """Run `main(stop)` on uvloop when available; SIGINT/SIGTERM set `stop`.
+
+    What the imports made (~100k objects in a bridge or gateway) is frozen first: a full
+    collection scanned it every time, 30-150 ms during which none of the process's sessions
+    moved a chunk; frozen, it is never scanned again."""
 
     async def _wrapper() -> None:
         stop = asyncio.Event()
@@ -20,6 +25,8 @@ def run(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
             loop.add_signal_handler(sig, stop.set)
         await main(stop)
 
+    gc.collect()
+    gc.freeze()
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is an optional speed-up

@@ -211,18 +211,22 @@ class Gate:
         if not whole:
             return False
         samples = np.frombuffer(buf, dtype="<i2", count=whole // 2).astype(np.float32)
-        frames = samples.reshape(-1, FRAME_BYTES // 2)
-        loud = np.sqrt(np.mean(frames * frames, axis=1)) >= self.cfg.floor_rms * 32768
+        n = FRAME_BYTES // 2
+        floor = (self.cfg.floor_rms * 32768) ** 2 * n  # on the sum of squares: no sqrt, no mean
         view = memoryview(buf)
         voiced = False
-        for i, off in enumerate(range(0, whole, FRAME_BYTES)):
+        frames = whole // FRAME_BYTES
+        for i in range(frames):
             # Every frame goes through the VAD: its decision depends on the frames before.
-            if self.vad.is_speech(view[off:off + FRAME_BYTES], RATE) and loud[i]:
+            if not self.vad.is_speech(view[i * FRAME_BYTES:(i + 1) * FRAME_BYTES], RATE):
+                continue
+            frame = samples[i * n:(i + 1) * n]
+            if float(frame.dot(frame)) >= floor:
                 if not voiced:
                     self._chunk_first_s = (self._frames + i) * FRAME_S
                 voiced = True
                 self._last_voiced_s = (self._frames + i + 1) * FRAME_S
-        self._frames += len(frames)
+        self._frames += frames
         return voiced
 
 

@@ -7,6 +7,7 @@ substring-matched) only when they are events; audio is framed without any parsin
 
 from __future__ import annotations
 
+import functools
 import json
 import warnings
 from dataclasses import dataclass
@@ -164,6 +165,8 @@ def normalize_model(model: str) -> str:
 
 # -- uplink ---------------------------------------------------------------------------------
 
+# A session sends one mime type 50 times a second; a refusal raises, so it is never kept.
+@functools.lru_cache(maxsize=64)
 def check_audio_mime(mime: str) -> int:
     """The sample rate of a PCM16 mime type (`audio/pcm` alone is 16 kHz), else 1007."""
     parts = [p.strip() for p in mime.split(";")]
