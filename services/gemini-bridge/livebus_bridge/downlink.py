@@ -122,6 +122,8 @@ class Downlink:
         self.on_turn_end = on_turn_end
         self.unknown_logged = False
         self.meter: SessionMeter | None = None  # usage (metering.py), set by the session
+        # After a relayed interrupted or turnComplete (reports.py), set by the session.
+        self.on_reply_over: Callable[[], Coroutine[Any, Any, None]] | None = None
 
     async def run(self, up: Upstream) -> None:
         """Until the connection ends (raises what ended it)."""
@@ -157,6 +159,9 @@ class Downlink:
                                  cancelled_client_ids=None if cancel is None else cancel.ids or [])
         if rest is not None:
             await self.out.message(rest)
+        sc = message.server_content
+        if sc is not None and (sc.interrupted or sc.turn_complete) and self.on_reply_over:
+            await self.on_reply_over()
 
     async def _unknown(self, raw: bytes) -> None:
         """A message this SDK version cannot read (a newer upstream field): the client gets it

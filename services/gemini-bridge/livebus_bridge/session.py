@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from google import genai
-from google.genai import errors
+from google.genai import errors, types
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -38,6 +38,7 @@ from .metering import SessionMeter
 from .ownership import LeaseKeeper
 from .quota import Quota, quota_limits
 from .record import RecordKeeper
+from .reports import ActivityReports
 from .settings import BridgeSettings
 from .shadow import ShadowRecorder
 from .speech import SpeechState
@@ -91,6 +92,8 @@ class UpstreamSession:
         self.speech = SpeechState(nc_video, self.id, self._user_speaking,
                                   lambda: self.timing.clock.replying)
         self.uplink.on_speech = self.speech.wake.set
+        self.reports = ActivityReports()  # the detector's voiceActivity, in the upstream's order
+        self._hold_timer: asyncio.Task[None] | None = None
         self.tools: SessionTools      # built once the tools the session may use are known
         self.downlink: Downlink
         self._subs: list[Subscription] = []
@@ -141,6 +144,7 @@ class UpstreamSession:
         self.downlink = Downlink(self.conv, self.conn, self.tools, self.shadow, self.timing,
                                  self.out, self.settings, self._save_record, self._turn_ended)
         self.downlink.meter = self.meter
+        self.downlink.on_reply_over = self._release_reports
         refusal = None if self.req.takeover else await self.quota.admit()
         if refusal is not None:
             await self._reply(reply, False, error=refusal)
@@ -351,7 +355,24 @@ class UpstreamSession:
     async def _report_activity(self) -> None:
         """In local mode the client gets its voiceActivity from the bridge's detector, as it
         would from the upstream's, in order with every other event."""
-        for message in self.uplink.activity_reports():
+        for start, message in self.uplink.activity_reports():
+            holding = self.reports.until
+            for out in self.reports.add(start, message, self._interrupts(), time.monotonic()):
+                await self.out.message(out)
+            if self.reports.until and not holding:
+                self._hold_timer = asyncio.create_task(
+                    self._release_reports(after_s=self.reports.hold_s))
+
+    def _interrupts(self) -> bool:
+        ric = self.conn.config.realtime_input_config if self.conn.config else None
+        handling = ric.activity_handling if ric else None
+        return self.conv.in_turn and handling != types.ActivityHandling.NO_INTERRUPTION
+
+    async def _release_reports(self, after_s: float = 0.0) -> None:
+        """Once the reply ended (the downlink relayed its end), or `after_s` from now."""
+        if after_s:
+            await asyncio.sleep(after_s)
+        for message in self.reports.release(time.monotonic() if after_s else None):
             await self.out.message(message)
 
     async def _on_release(self, _: Msg) -> None:

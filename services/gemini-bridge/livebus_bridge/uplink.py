@@ -158,13 +158,13 @@ class Uplink:
             gate.changed = False
             self.on_speech()
 
-    def activity_reports(self) -> list[dict[str, Any]]:
-        """The `voiceActivity` messages the local detector owes the client since the last call
-        (the upstream sends none while its own detection is off)."""
+    def activity_reports(self) -> list[tuple[bool, dict[str, Any]]]:
+        """(start?, message): the `voiceActivity` messages the local detector owes the client
+        since the last call (the upstream sends none while its own detection is off)."""
         gate = self.gate
         if gate is None or not gate.reports:
             return []
-        out = [serverwire.voice_activity(start, at) for start, at in gate.reports]
+        out = [(start, serverwire.voice_activity(start, at)) for start, at in gate.reports]
         gate.reports.clear()
         return out
 
