@@ -6,8 +6,12 @@ totals for that UTC day; a user's day is the sum of its keys. No read-modify-wri
 update and nothing counted twice when a session moves to another bridge.
 
 A session in a room (an ephemeral token's `livebus.room`) has the room as a fifth key token,
-`<day>.<user key>.<session>.<epoch>.<room>`, so a room's day is one filtered watch
+`<day>.<user key>.<session>.<epoch>.<room>`, so a room's day is one subject filter
 (`<day>.*.*.*.<room>`) and a user's (`<day>.<user key>.>`) still finds every key of theirs.
+
+Reads list the matching keys from one server-side snapshot of the bucket's subjects (STREAM.INFO
+with that filter), then get each: a KV watch's end-of-listing check can see its consumer's info
+before the first message arrives, and then it lists nothing (one clean-clone run in many).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import NotFoundError
+from nats.js.errors import KeyDeletedError, KeyNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 
 from . import subjects
@@ -86,8 +90,9 @@ def summed(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 
 class UsageStore:
-    def __init__(self, kv: KeyValue) -> None:
+    def __init__(self, kv: KeyValue, js: JetStreamContext) -> None:
         self.kv = kv
+        self.js = js
 
     @classmethod
     async def open(cls, js: JetStreamContext, ttl_s: float, replicas: int = 1) -> UsageStore:
@@ -97,7 +102,7 @@ class UsageStore:
             kv = await js.create_key_value(KeyValueConfig(
                 bucket=subjects.KV_USAGE, history=1, ttl=ttl_s, storage=StorageType.FILE,
                 replicas=replicas))
-        return cls(kv)
+        return cls(kv, js)
 
     @staticmethod
     def key(day: str, user: str, session_id: str, epoch: int, room: str = "") -> str:
@@ -114,27 +119,28 @@ class UsageStore:
         await self.kv.put(key, json.dumps(record, separators=(",", ":")).encode())
 
     async def records(self, day: str, user: str | None = None) -> list[dict[str, Any]]:
-        """Every session record of `day` (of one user, if given), from one KV watch."""
-        return await self._watch(f"{day}.{user_key(user)}.>" if user is not None else f"{day}.>")
+        """Every session record of `day` (of one user, if given)."""
+        return await self._matching(f"{day}.{user_key(user)}.>" if user is not None
+                                    else f"{day}.>")
 
     async def room_records(self, day: str, room: str) -> list[dict[str, Any]]:
         """Every session record of `day` in `room` (a valid room id)."""
         if not valid_room(room):
             raise ValueError("not a room id")
-        return [r for r in await self._watch(f"{day}.*.*.*.{room}") if r.get("room") == room]
+        return [r for r in await self._matching(f"{day}.*.*.*.{room}") if r.get("room") == room]
 
-    async def _watch(self, pattern: str) -> list[dict[str, Any]]:
-        watcher = await self.kv.watch(pattern, ignore_deletes=True)
+    async def _matching(self, pattern: str) -> list[dict[str, Any]]:
+        prefix = subjects.kv_key(subjects.KV_USAGE, "")
+        info = await self.js.stream_info(subjects.kv_stream(subjects.KV_USAGE),
+                                         subjects_filter=subjects.kv_key(subjects.KV_USAGE,
+                                                                         pattern))
         found: list[dict[str, Any]] = []
-        try:
-            while True:
-                entry = await watcher.updates(timeout=5.0)  # type: ignore[no-untyped-call]
-                if entry is None:
-                    break
-                if entry.value and entry.operation is None:
-                    with contextlib.suppress(ValueError):
-                        found.append(json.loads(entry.value))
-        finally:
-            with contextlib.suppress(Exception):
-                await watcher.stop()  # type: ignore[no-untyped-call]
+        for subject in sorted(info.state.subjects or {}):
+            try:
+                entry = await self.kv.get(subject.removeprefix(prefix))
+            except (KeyNotFoundError, KeyDeletedError):  # expired since the snapshot
+                continue
+            if entry.value:
+                with contextlib.suppress(ValueError):
+                    found.append(json.loads(entry.value))
         return found
