@@ -123,6 +123,8 @@ class UpstreamSession:
                 await self.out.event(bus_pb2.ServerEvent(close=close))
             log.info("session closed: %s", close.code)
         finally:  # until the gateway has every event (unless another bridge has the session)
+            if self._hold_timer is not None:
+                self._hold_timer.cancel()
             await self.out.stop(0.0 if self.lost or self.released else 1.0)
 
     async def _prepare(self, reply: Msg) -> bool:
