@@ -11,6 +11,7 @@ first opened (max_session_s counts from there) and the expiry of the token that 
 from __future__ import annotations
 
 import math
+import secrets
 import time
 from dataclasses import dataclass
 
@@ -35,7 +36,8 @@ def mint(secret: str, session_id: str, user: str, *, started_at: float | None = 
     now = time.time()
     claims: dict[str, str | int | float] = {
         "sid": session_id, "user": user, "iat": int(now), "aud": AUDIENCE,
-        "st": now if started_at is None else started_at}
+        "st": now if started_at is None else started_at,
+        "jti": secrets.token_hex(8)}  # each connection's handle its own, even within a second
     if expires_at is not None:
         claims["tex"] = expires_at
     return PREFIX + jwt.encode(claims, secret, algorithm="HS256")

@@ -48,3 +48,11 @@ def test_a_handle_without_a_start_counts_from_when_it_was_issued() -> None:
                                           "aud": resumption.AUDIENCE}, SECRET, algorithm="HS256")
     held = resumption.claims(SECRET, old, 60)
     assert held is not None and held.started_at == iat and held.expires_at is None
+
+
+def test_each_connection_gets_a_handle_of_its_own_even_within_a_second() -> None:
+    # iat has whole seconds: a drop and a resume in the same second once gave the same handle.
+    first = resumption.mint(SECRET, "sid", "u", started_at=1000.5)
+    again = resumption.mint(SECRET, "sid", "u", started_at=1000.5)
+    assert first != again
+    assert resumption.claims(SECRET, first, 60) == resumption.claims(SECRET, again, 60)
