@@ -9,6 +9,9 @@ speech first. So what it reports after such a start waits for the reply's end (`
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 Message = dict[str, Any]
@@ -36,3 +39,34 @@ class ActivityReports:
             return []
         out, self.held, self.until = self.held, [], 0.0
         return out
+
+
+class ReportRelay:
+    """ActivityReports with its bound kept by a timer, sent through `send` (the downlink's
+    publisher) in order with every other event."""
+
+    def __init__(self, send: Callable[[Message], Awaitable[None]],
+                 reports: ActivityReports | None = None) -> None:
+        self.send = send
+        self.reports = reports or ActivityReports()
+        self._timer: asyncio.Task[None] | None = None
+
+    async def add(self, pairs: list[tuple[bool, Message]], interrupts: Callable[[], bool]) -> None:
+        """`interrupts` is asked only when there is something to report (not per chunk)."""
+        for start, message in pairs:
+            holding = self.reports.until
+            for out in self.reports.add(start, message, interrupts(), time.monotonic()):
+                await self.send(out)
+            if self.reports.until and not holding:
+                self._timer = asyncio.create_task(self.reply_over(after_s=self.reports.hold_s))
+
+    async def reply_over(self, after_s: float = 0.0) -> None:
+        """Once the reply ended (the downlink relayed its end), or `after_s` from now."""
+        if after_s:
+            await asyncio.sleep(after_s)
+        for message in self.reports.release(time.monotonic() if after_s else None):
+            await self.send(message)
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()

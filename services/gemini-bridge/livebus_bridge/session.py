@@ -38,7 +38,7 @@ from .metering import SessionMeter
 from .ownership import LeaseKeeper
 from .quota import Quota, quota_limits
 from .record import RecordKeeper
-from .reports import ActivityReports
+from .reports import ReportRelay
 from .settings import BridgeSettings
 from .shadow import ShadowRecorder
 from .speech import SpeechState
@@ -92,8 +92,7 @@ class UpstreamSession:
         self.speech = SpeechState(nc_video, self.id, self._user_speaking,
                                   lambda: self.timing.clock.replying)
         self.uplink.on_speech = self.speech.wake.set
-        self.reports = ActivityReports()  # the detector's voiceActivity, in the upstream's order
-        self._hold_timer: asyncio.Task[None] | None = None
+        self.reports = ReportRelay(self.out.message)  # the detector's, in the upstream's order
         self.tools: SessionTools      # built once the tools the session may use are known
         self.downlink: Downlink
         self._subs: list[Subscription] = []
@@ -123,8 +122,7 @@ class UpstreamSession:
                 await self.out.event(bus_pb2.ServerEvent(close=close))
             log.info("session closed: %s", close.code)
         finally:  # until the gateway has every event (unless another bridge has the session)
-            if self._hold_timer is not None:
-                self._hold_timer.cancel()
+            self.reports.close()
             await self.out.stop(0.0 if self.lost or self.released else 1.0)
 
     async def _prepare(self, reply: Msg) -> bool:
@@ -146,7 +144,7 @@ class UpstreamSession:
         self.downlink = Downlink(self.conv, self.conn, self.tools, self.shadow, self.timing,
                                  self.out, self.settings, self._save_record, self._turn_ended)
         self.downlink.meter = self.meter
-        self.downlink.on_reply_over = self._release_reports
+        self.downlink.on_reply_over = self.reports.reply_over
         refusal = None if self.req.takeover else await self.quota.admit()
         if refusal is not None:
             await self._reply(reply, False, error=refusal)
@@ -357,25 +355,12 @@ class UpstreamSession:
     async def _report_activity(self) -> None:
         """In local mode the client gets its voiceActivity from the bridge's detector, as it
         would from the upstream's, in order with every other event."""
-        for start, message in self.uplink.activity_reports():
-            holding = self.reports.until
-            for out in self.reports.add(start, message, self._interrupts(), time.monotonic()):
-                await self.out.message(out)
-            if self.reports.until and not holding:
-                self._hold_timer = asyncio.create_task(
-                    self._release_reports(after_s=self.reports.hold_s))
+        await self.reports.add(self.uplink.activity_reports(), self._interrupts)
 
     def _interrupts(self) -> bool:
         ric = self.conn.config.realtime_input_config if self.conn.config else None
         handling = ric.activity_handling if ric else None
         return self.conv.in_turn and handling != types.ActivityHandling.NO_INTERRUPTION
-
-    async def _release_reports(self, after_s: float = 0.0) -> None:
-        """Once the reply ended (the downlink relayed its end), or `after_s` from now."""
-        if after_s:
-            await asyncio.sleep(after_s)
-        for message in self.reports.release(time.monotonic() if after_s else None):
-            await self.out.message(message)
 
     async def _on_release(self, _: Msg) -> None:
         log.info("another bridge takes the session over; letting go")
