@@ -34,8 +34,8 @@ from capacity_run import HERE, Step, Upstream, run_step
 from capacity_stats import cpu_seconds, pin, rss_bytes
 
 from livebus_dev import devca, procs
-from livebus_dev.devstack import Stack
-from livebus_dev.testing.stack import running_stack
+from livebus_dev.devstack import DevStackSettings, Stack
+from livebus_dev.testing.stack import free_ports
 
 QUICK_STEPS = [10, 25, 50, 75, 100, 150, 200, 300, 400, 600, 800]
 WARM_S = 5.0  # the unmeasured first step on a fresh system under test
@@ -68,22 +68,41 @@ def livebus_env(max_sessions: int) -> dict[str, str]:
     return env
 
 
+class ColocatedStack(Stack):
+    """The gateway's process also runs the bridge (capacity_colocated.py): no bridge of its own."""
+
+    def _add(self, name: str, argv: list[str], env: dict[str, str]) -> Any:
+        if name.startswith("gateway-"):
+            argv = [sys.executable, str(HERE / "capacity_colocated.py")]
+            env = {**env, **self.upstream_env, "LIVEBUS_BRIDGE_NATS_URL": self.nats_url,
+                   "LIVEBUS_BRIDGE_HEALTH_HOST": self.cfg.host,
+                   "LIVEBUS_BRIDGE_HEALTH_PORT": str(self.cfg.bridge_health_port),
+                   "LIVEBUS_BRIDGE_INSTANCE_ID": "bridge-0"}
+        return super()._add(name, argv, env)
+
+
 @contextlib.contextmanager
 def livebus(tmp: Path, upstream: Upstream, ca: Path, cores: set[int], max_sessions: int,
-            bridges: int) -> Iterator[tuple[int, str, dict[str, int]]]:
+            bridges: int, colocated: bool = False) -> Iterator[tuple[int, str, dict[str, int]]]:
     """The whole stack with its bridges pointed at `upstream` (the Stack reads GEMINI_* from
-    this process's environment; restored after)."""
+    this process's environment; restored after). `colocated`: capacity_colocated.py's
+    gateway with a bridge in its process instead of bridge processes."""
     saved = {k: v for k, v in os.environ.items() if k.startswith("GEMINI_")}
     os.environ.update({"GEMINI_API_KEY": UPSTREAM_KEY,
                        "GEMINI_BASE_URL": f"https://127.0.0.1:{upstream.tls_port}",
                        "GEMINI_CA_FILE": str(ca), "GEMINI_API_VERSION": "v1beta"})
+    cfg = DevStackSettings(dir=tmp / ("colocated" if colocated else "livebus"),
+                           bridges=0 if colocated else bridges,
+                           **{**free_ports(), "webrtc_port": 0})
+    stack = (ColocatedStack if colocated else Stack)(cfg, extra_env=livebus_env(max_sessions))
     try:
-        with running_stack(tmp, bridges=bridges, extra_env=livebus_env(max_sessions)) as stack:
-            pids = stack_pids(stack)
-            for pid in pids.values():
-                pin(pid, cores)
-            yield stack.cfg.http_port, stack.api_key, pids
+        stack.start()
+        pids = stack_pids(stack)
+        for pid in pids.values():
+            pin(pid, cores)
+        yield stack.cfg.http_port, stack.api_key, pids
     finally:
+        stack.stop()
         for k in [k for k in os.environ if k.startswith("GEMINI_")]:
             del os.environ[k]
         os.environ.update(saved)
@@ -205,6 +224,9 @@ def main(a: argparse.Namespace) -> int:
             if "livebus" in a.systems:
                 with livebus(tmp, upstream, certs.ca, sut, steps[-1], a.bridges) as target:
                     out["livebus"] = ramp("livebus", target, steps, direct, a, upstream)
+            if "colocated" in a.systems:
+                with livebus(tmp, upstream, certs.ca, sut, steps[-1], 0, colocated=True) as t:
+                    out["colocated"] = ramp("colocated", t, steps, direct, a, upstream)
             if "naive" in a.systems:
                 with naive(upstream, certs.ca, sut) as target:
                     out["naive"] = ramp("naive", target, steps, direct, a, upstream)

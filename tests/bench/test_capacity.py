@@ -66,3 +66,13 @@ def test_livebus_delivers_everything(upstream: tuple[Upstream, Path], tmp_path: 
     assert {"gateway-0", "gemini-bridge-0", "nats"} <= set(s.cpu)
     # The frame-sampler passes about one frame in several to the model: fewer arrive.
     assert 0 < s.upstream["video"] <= s.client["video_sent"]
+
+
+def test_colocated_gateway_runs_the_bridge_and_delivers_everything(
+        upstream: tuple[Upstream, Path], tmp_path: Path) -> None:
+    up, ca = upstream
+    with capacity.livebus(tmp_path, up, ca, os.sched_getaffinity(0), N, 0, colocated=True) as (
+            port, key, pids):
+        s = run_step("colocated", port, key, N, SECONDS, WARMUP, up, pids)
+    delivered(s)
+    assert "gateway-0" in s.cpu and not any(k.startswith("gemini-bridge") for k in s.cpu)
