@@ -15,7 +15,6 @@ import socket
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 from google.protobuf.message import DecodeError
 from nats.aio.client import Client as NATS
@@ -31,41 +30,13 @@ from .budget import DecodeMemory, PixelRate
 from .members import Membership
 from .policy import RateConfig, SessionState
 from .probe import BadFrame, Header, Limits, probe
+from .sessions import Frame, Outcome, Session
 from .settings import SamplerSettings
 from .stills import StillJob, StillQueue
 
 BUSY = "busy"  # headers.ERROR of a still refused for load (the bridge sends the upload as it is)
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Frame:
-    data: bytes
-    still: bool
-    received: float  # monotonic; the rate is measured on arrival, not on processing
-    origin_ns: str = ""  # when the gateway received it (headers.ORIGIN_NS on the way out)
-
-
-@dataclass
-class Outcome:
-    reason: str
-    output: image.Encoded | None = None
-    pixels: int = 0  # what the decoder produced
-
-
-@dataclass
-class Session:
-    id: str
-    state: SessionState = field(default_factory=SessionState)
-    pending: Frame | None = None
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    last_seen: float = 0.0
-    task: asyncio.Task[None] | None = None
-    pixels: PixelRate | None = None
-    logged: set[str] = field(default_factory=set)  # bad-frame reasons logged (once a session)
-    speaking: bool = True                 # the bridge's latest speech state...
-    speech_at: float = float("-inf")      # ...and when it came (monotonic)
 
 
 def _member_id(instance_id: str) -> str:
