@@ -6,9 +6,12 @@ import asyncio
 import contextlib
 import gc
 import logging
+import math
+import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 
 def run(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
@@ -53,6 +56,20 @@ async def cancel_and_wait(*tasks: asyncio.Task[object] | None, grace: float = 5.
     for t in real:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await t
+
+
+def cpus(cgroup: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """The CPUs this process may use: its affinity, capped by a cgroup v2 CPU quota (a
+    container's CPU limit). `os.cpu_count()` is the node's count: 64 on a large node, for a
+    container limited to one CPU."""
+    n = len(os.sched_getaffinity(0))
+    try:
+        quota, period = cgroup.read_text().split()[:2]
+        if quota != "max":
+            n = min(n, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 quota readable: the affinity alone
+    return n
 
 
 JETSTREAM_SETUP_WAIT_S = 30.0  # a stream electing a leader, a cluster still starting

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from livebus.runtime import cancel_and_wait, retry_setup
+from livebus.runtime import cancel_and_wait, cpus, retry_setup
 
 
 async def test_a_task_that_lost_its_cancellation_is_cancelled_again() -> None:
@@ -81,3 +83,24 @@ def test_a_service_runs_with_what_its_imports_made_frozen() -> None:
                          timeout=60, check=True).stdout
     frozen, tracked = json.loads(out)
     assert frozen > 10_000 and tracked < frozen / 10
+
+
+def test_cpus_are_the_affinity_capped_by_the_cgroup_quota(tmp_path: Path) -> None:
+    mine = len(os.sched_getaffinity(0))
+    quota = tmp_path / "cpu.max"
+    quota.write_text("max 100000\n")
+    assert cpus(quota) == mine
+    quota.write_text("50000 100000\n")  # half a CPU: one thread
+    assert cpus(quota) == 1
+    quota.write_text(f"{(mine + 8) * 100000} 100000\n")  # more than the affinity allows
+    assert cpus(quota) == mine
+    assert cpus(tmp_path / "missing") == mine
+    quota.write_text("garbage")
+    assert cpus(quota) == mine
+
+
+def test_cpus_follow_the_affinity() -> None:
+    code = "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); " \
+           "from livebus.runtime import cpus; print(cpus())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import socket
 import time
 import uuid
@@ -21,7 +20,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from livebus import bus, headers, latency, subjects
+from livebus import bus, headers, latency, runtime, subjects
 from livebus.runtime import cancel_and_wait, retry_setup
 from livebus.v1 import bus_pb2
 
@@ -58,7 +57,7 @@ class Sampler:
         self.output = sampling.Output(settings.max_side, settings.byte_budget, settings.quality,
                                       settings.min_quality, settings.pad)
         self.limits = Limits(settings.max_input_bytes, settings.max_pixels, settings.max_dimension)
-        self.pool = ThreadPoolExecutor(settings.workers or os.cpu_count() or 1,
+        self.pool = ThreadPoolExecutor(settings.workers or runtime.cpus(),
                                        thread_name_prefix="sampler")
         self.still_pool = ThreadPoolExecutor(settings.still_concurrency,
                                              thread_name_prefix="sampler-still")

@@ -60,7 +60,7 @@ class SamplerSettings(ServiceSettings):
     raw_pending_bytes: int = 64 * 1024 * 1024
 
     # Work and state.
-    workers: int = 0                  # decode/encode threads; 0 = one per CPU
+    workers: int = 0                  # decode/encode threads; 0 = one per CPU it may use
     session_idle_s: float = 30.0      # forget a session's state after this long without frames
 
     # Replicas: members heartbeat into a KV bucket; sessions go by rendezvous hashing.
