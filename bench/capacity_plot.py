@@ -10,12 +10,13 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-STYLE = {"livebus": "-", "naive": "--"}
+# colocated: the design-change ceiling of capacity_colocated.py, when the run measured it.
+STYLE = {"livebus": "-", "colocated": ":", "naive": "--"}
 
 
 def plot(out: dict[str, Any], path: Path) -> None:
     fig, (lat, cpu) = plt.subplots(2, 1, figsize=(9, 8), sharex=True)
-    for name in ("livebus", "naive"):
+    for name in STYLE:
         steps = out.get(name, {}).get("steps", [])
         if not steps:
             continue
