@@ -7,6 +7,7 @@ renaming a setting or a port in code without the manifests (or the reverse) fail
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
@@ -157,6 +158,33 @@ def test_bridge_autoscaler_targets_below_capacity() -> None:
         assert 0 < float(pods[0]["target"]["averageValue"]) < capacity
         assert any(m["type"] == "Resource" for m in hpa["spec"]["metrics"])
         assert "replicas" not in find(objs, "Deployment", "gemini-bridge")["spec"]
+
+
+def _number(pattern: str, text: str) -> int:
+    found = re.search(pattern, text)
+    assert found, f"docs/deploy.md no longer says {pattern!r}"
+    return int(found[1])
+
+
+def test_admission_limits_are_what_the_deploy_doc_sizes_a_core_for() -> None:
+    """Each gateway and bridge requests the one core its event loop can use, and admits what
+    docs/deploy.md says that core carries within real time."""
+    doc = (ROOT / "docs" / "deploy.md").read_text()
+    gateway_max = _number(r"replicas, each admitting (\d+) sessions", doc)
+    capacity = _number(r"`LIVEBUS_BRIDGE_CAPACITY=(\d+)`", doc)
+    target = _number(r"\(target (\d+), with `LIVEBUS_BRIDGE_CAPACITY", doc)
+    for name in ("dev", "prod"):
+        by_service = {c.service: c for c in livebus_containers(name)}
+        gateway, bridge = by_service["gateway"], by_service["gemini-bridge"]
+        assert effective(main_settings("gateway"), gateway.env_values()).model_dump()[
+            "max_sessions"] == gateway_max
+        assert effective(main_settings("gemini-bridge"), bridge.env_values()).model_dump()[
+            "capacity"] == capacity
+        hpa = find(overlay(name), "HorizontalPodAutoscaler", "gemini-bridge")
+        pods = [m["pods"] for m in hpa["spec"]["metrics"] if m["type"] == "Pods"]
+        assert float(pods[0]["target"]["averageValue"]) == target
+        for c in (gateway, bridge):
+            assert str(c.spec["resources"]["requests"]["cpu"]) in ("1", "1000m"), c.name
 
 
 def test_turn_option_adds_coturn_only() -> None:
