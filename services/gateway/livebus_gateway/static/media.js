@@ -60,7 +60,8 @@ function onMicChunk(pcm, rms, at) {
   app.stats.micLevel = rms;
   if (!app.mic.wanted) return;
   app.stats.micSamplesCaptured += pcm.length;
-  noteMicClock(app.stats, app.stats.micSamplesCaptured, performance.timeOrigin + at, MIC_RATE);
+  noteMicClock(app.stats, app.stats.micSamplesCaptured, performance.timeOrigin + at, MIC_RATE,
+    pcm.length);
   if (rms >= VOICE_GATE_RMS) heardVoice(app.latency, at);
   if (viaTracks()) return; // the track carries it
   if (app.session?.isLive) {

@@ -3,7 +3,7 @@
 export function newStats() {
   return {
     micChunksSent: 0, micSamplesSent: 0, micSamplesCaptured: 0, micRms: 0, micPeakRms: 0,
-    micLevel: 0, micSumSq: 0, micPrerollSent: 0, micClockMs: null,
+    micLevel: 0, micSumSq: 0, micPrerollSent: 0, micClockMs: null, micClockSteps: [],
     framesSent: 0, framesDropped: 0, framesSkipped: 0, maxFrameW: 0, maxFrameH: 0,
     lastFrameBytes: 0, uplink: null,
     samplesReceived: 0, samplesPlayed: 0, samplesDropped: 0, samplesQueued: 0, underruns: 0,
@@ -23,14 +23,28 @@ export function countMicSent(stats, samples, rms) {
   stats.micPeakRms = Math.max(stats.micPeakRms, rms);
 }
 
+// A chunk whose clock is this much later than its run's: the browser dropped microphone input
+// before it (its audio thread starved), and the samples after it were captured that much later.
+const CLOCK_STEP_MS = 20;
+const MAX_CLOCK_STEPS = 256;
+
 /**
- * A chunk that ends at captured sample `upTo` reached the page at wall-clock `wallMs`: the
- * earliest such arrival less its audio time is when sample 0 was captured (`micClockMs`), so
- * sample n was captured at micClockMs + n / rate seconds (how far behind it arrives, for tests).
+ * A chunk of `samples` that ends at captured sample `upTo` reached the page at wall-clock
+ * `wallMs`: the earliest such arrival less its audio time is when sample 0 was captured
+ * (`micClockMs`), so sample n was captured at micClockMs + n / rate seconds (how far behind it
+ * arrives, for tests), until input is dropped. `micClockSteps` holds [first sample, ms] per run
+ * of samples between drops: sample n of a run was captured at ms + n / rate.
  */
-export function noteMicClock(stats, upTo, wallMs, rate) {
+export function noteMicClock(stats, upTo, wallMs, rate, samples = 0) {
   const zero = wallMs - (upTo * 1000) / rate;
   if (stats.micClockMs === null || zero < stats.micClockMs) stats.micClockMs = zero;
+  const steps = stats.micClockSteps;
+  const run = steps[steps.length - 1];
+  if (!run || zero - run[1] > CLOCK_STEP_MS) {
+    if (steps.length < MAX_CLOCK_STEPS) steps.push([upTo - samples, zero]);
+  } else if (zero < run[1]) {
+    run[1] = zero;
+  }
 }
 
 export function countFrameSent(stats, bytes, width, height) {

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  countFrameSent, countMicSent, flushAsked, flushDone, newStats, playerReport, recordLatency,
+  countFrameSent, countMicSent, flushAsked, flushDone, newStats, noteMicClock, playerReport,
+  recordLatency,
 } from "../../livebus_gateway/static/stats.js";
 
 test("microphone: RMS over all samples sent, and the peak", () => {
@@ -14,6 +15,19 @@ test("microphone: RMS over all samples sent, and the peak", () => {
   assert.equal(st.micSamplesSent, 1280);
   assert.ok(Math.abs(st.micRms - Math.sqrt((0.01 + 0.09) / 2)) < 1e-12);
   assert.equal(st.micPeakRms, 0.3);
+});
+
+test("the microphone clock: its earliest arrival, and a new run after dropped input", () => {
+  const st = newStats();
+  noteMicClock(st, 320, 1025, 16000, 320); // 20 ms chunks at 16 kHz: zero at 1005
+  noteMicClock(st, 640, 1043, 16000, 320); // earlier: 1003
+  noteMicClock(st, 960, 1068, 16000, 320); // 1008: jitter, the same run
+  assert.equal(st.micClockMs, 1003);
+  assert.deepEqual(st.micClockSteps, [[0, 1003]]);
+  // 200 ms of input dropped before this chunk: its samples were captured 200 ms later.
+  noteMicClock(st, 1280, 1283, 16000, 320);
+  assert.equal(st.micClockMs, 1003);
+  assert.deepEqual(st.micClockSteps, [[0, 1003], [960, 1203]]);
 });
 
 test("frames: the largest size seen", () => {
