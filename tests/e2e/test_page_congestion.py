@@ -55,8 +55,9 @@ def browser(shaped: Shaped, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 def _captured_ms(steps: list[list[float]], samples: int) -> float:
     """When the last of the first `samples` samples was captured: in the run it belongs to.
-    Without runs, one clock from sample 0 counted input the browser dropped (its audio thread
-    starved under a loaded CI machine) as lag: 194 ms for the whole camera-on case."""
+    Without runs, one clock from sample 0 counts input the browser drops (its audio thread
+    starved on a loaded machine) as lag, for every sample after it: the likely cause of a
+    clean-clone CI run's camera-on case at 194 ms, flat from start to end."""
     zero = steps[0][1]
     for start, ms in steps:
         if start >= samples:
