@@ -58,6 +58,7 @@ class ReportRelay:
             for out in self.reports.add(start, message, interrupts(), time.monotonic()):
                 await self.send(out)
             if self.reports.until and not holding:
+                self.close()  # an earlier hold's timer, if its reply ended first
                 self._timer = asyncio.create_task(self.reply_over(after_s=self.reports.hold_s))
 
     async def reply_over(self, after_s: float = 0.0) -> None:

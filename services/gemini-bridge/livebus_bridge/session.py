@@ -355,7 +355,8 @@ class UpstreamSession:
     async def _report_activity(self) -> None:
         """In local mode the client gets its voiceActivity from the bridge's detector, as it
         would from the upstream's, in order with every other event."""
-        await self.reports.add(self.uplink.activity_reports(), self._interrupts)
+        if reports := self.uplink.activity_reports():  # rarely: most chunks report nothing
+            await self.reports.add(reports, self._interrupts)
 
     def _interrupts(self) -> bool:
         ric = self.conn.config.realtime_input_config if self.conn.config else None
