@@ -74,10 +74,7 @@ class ColocatedStack(Stack):
     def _add(self, name: str, argv: list[str], env: dict[str, str]) -> Any:
         if name.startswith("gateway-"):
             argv = [sys.executable, str(HERE / "capacity_colocated.py")]
-            env = {**env, **self.upstream_env, "LIVEBUS_BRIDGE_NATS_URL": self.nats_url,
-                   "LIVEBUS_BRIDGE_HEALTH_HOST": self.cfg.host,
-                   "LIVEBUS_BRIDGE_HEALTH_PORT": str(self.cfg.bridge_health_port),
-                   "LIVEBUS_BRIDGE_INSTANCE_ID": "bridge-0"}
+            env = {**env, **self.bridge_env(0, self.upstream_env, "bridge-0")}
         return super()._add(name, argv, env)
 
 

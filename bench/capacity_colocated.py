@@ -38,7 +38,8 @@ class Registry:
 
     def __init__(self) -> None:
         self.subs: dict[int, tuple[tuple[str, ...], str, Subscription]] = {}
-        self.cache: dict[str, list[tuple[str, Subscription]]] = {}
+        # subject -> (plain subscribers, each queue group's members), as publishes meet them
+        self.cache: dict[str, tuple[list[Subscription], list[list[Subscription]]]] = {}
 
     def add(self, sub: Subscription, subject: str, queue: str) -> None:
         self.subs[id(sub)] = (tuple(subject.split(".")), queue, sub)
@@ -52,16 +53,16 @@ class Registry:
         found = self.cache.get(subject)
         if found is None:
             tokens = subject.split(".")
-            found = [(q, s) for p, q, s in self.subs.values() if _matches(p, tokens)]
+            plain: list[Subscription] = []
+            groups: dict[str, list[Subscription]] = {}
+            for pattern, queue, sub in self.subs.values():
+                if _matches(pattern, tokens):
+                    (groups.setdefault(queue, []) if queue else plain).append(sub)
             if len(self.cache) > 10_000:  # request inboxes are one subject each
                 self.cache.clear()
-            self.cache[subject] = found
-        plain = [s for q, s in found if not q]
-        groups: dict[str, list[Subscription]] = {}
-        for q, s in found:
-            if q:
-                groups.setdefault(q, []).append(s)
-        return plain + [random.choice(members) for members in groups.values()]
+            found = self.cache[subject] = (plain, list(groups.values()))
+        plain, members = found
+        return plain + [random.choice(m) for m in members] if members else plain
 
 
 REGISTRY = Registry()

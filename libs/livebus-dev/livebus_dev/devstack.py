@@ -165,14 +165,17 @@ class Stack:
     def start_bridge(self, i: int, upstream: dict[str, str], instance: str = "") -> Proc:
         """Bridge i (health port base + i); `instance` names a replacement of a dead one."""
         instance = instance or f"bridge-{i}"
-        env = {
+        return self._add(f"gemini-{instance}", procs.python_module("livebus_bridge"),
+                         self.bridge_env(i, upstream, instance))
+
+    def bridge_env(self, i: int, upstream: dict[str, str], instance: str) -> dict[str, str]:
+        return {
             **upstream,
             "LIVEBUS_BRIDGE_NATS_URL": self.nats_url,
             "LIVEBUS_BRIDGE_HEALTH_HOST": self.cfg.host,
             "LIVEBUS_BRIDGE_HEALTH_PORT": str(self.cfg.bridge_health_port + i),
             "LIVEBUS_BRIDGE_INSTANCE_ID": instance,
         }
-        return self._add(f"gemini-{instance}", procs.python_module("livebus_bridge"), env)
 
     def bridge_ready(self, i: int, proc: Proc) -> None:
         procs.wait_http_ok(f"http://{self.cfg.host}:{self.cfg.bridge_health_port + i}/readyz",
